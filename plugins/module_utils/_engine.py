@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One client over the Docker Engine API (docker SDK) for Docker and Podman.
+
+Podman serves the same API on its own socket (podman system service), so one code path drives
+both engines. Every engine error becomes a fail_json naming what we tried and where.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
+    LABEL_PORT, LABEL_RELEASE, LABEL_SERVICE,
+)
+
+try:
+    import docker
+    from docker.errors import DockerException, ImageNotFound, NotFound
+    HAS_DOCKER = True
+    DOCKER_IMPORT_ERROR = None
+except ImportError:
+    HAS_DOCKER = False
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import requests  # noqa: F401  (the docker SDK's transport; checked so the error names it)
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+DEFAULT_ENGINE_HOST = 'unix:///var/run/docker.sock'
+
+
+def engine_argument_spec():
+    """The engine connection options every engine-facing module takes (doc fragment: engine)."""
+    return dict(
+        engine_host=dict(type='str', default=DEFAULT_ENGINE_HOST,
+                         fallback=(env_fallback, ['CUTOVER_ENGINE_HOST'])),
+        engine_timeout=dict(type='int', default=60),
+        tls=dict(type='bool', default=False),
+        tls_verify=dict(type='bool', default=True),
+        tls_ca_cert=dict(type='path'),
+        tls_client_cert=dict(type='path'),
+        tls_client_key=dict(type='path', no_log=False),
+    )
+
+
+def _tls_config(params):
+    if not params['tls'] or not params['engine_host'].startswith(('tcp://', 'https://')):
+        return False
+    client_cert = None
+    if params['tls_client_cert'] or params['tls_client_key']:
+        client_cert = (params['tls_client_cert'], params['tls_client_key'])
+    return docker.tls.TLSConfig(client_cert=client_cert, ca_cert=params['tls_ca_cert'],
+                                verify=params['tls_verify'])
+
+
+def describe(container):
+    """The facts about a managed container the modules return and decide on."""
+    attrs = container.attrs
+    labels = attrs.get('Config', {}).get('Labels') or {}
+    state = attrs.get('State') or {}
+    return dict(
+        name=attrs.get('Name', container.name).lstrip('/'),
+        id=container.id,
+        image=(attrs.get('Config') or {}).get('Image'),
+        image_id=attrs.get('Image'),
+        release=labels.get(LABEL_RELEASE),
+        created=attrs.get('Created', ''),
+        status=state.get('Status'),
+        running=bool(state.get('Running')),
+        upstream=published_upstream(attrs, labels.get(LABEL_PORT)),
+    )
+
+
+def published_upstream(attrs, container_port):
+    """'127.0.0.1:PORT' for the container port's loopback binding, or None."""
+    if not container_port:
+        return None
+    ports = (attrs.get('NetworkSettings') or {}).get('Ports') or {}
+    for binding in ports.get('%s/tcp' % container_port) or []:
+        if binding.get('HostPort'):
+            return '%s:%s' % (binding.get('HostIp') or '127.0.0.1', binding['HostPort'])
+    return None
+
+
+class Engine:
+    """A connected engine client bound to one Ansible module (for error reporting)."""
+
+    def __init__(self, module):
+        self.module = module
+        if not HAS_DOCKER:
+            module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        params = module.params
+        self.url = params['engine_host']
+        try:
+            self.client = docker.DockerClient(base_url=self.url, timeout=params['engine_timeout'],
+                                              tls=_tls_config(params))
+            self.client.ping()
+        except Exception as exc:  # the SDK raises many types here; all mean "not reachable"
+            module.fail_json(msg='cannot reach the container engine at %s (engine_host): %s' % (self.url, exc))
+
+    def fail(self, what, exc):
+        self.module.fail_json(msg='%s failed on the engine at %s: %s' % (what, self.url, exc))
+
+    def call(self, what, fn, *args, **kwargs):
+        """Run one SDK call; any engine error fails the module with what we were doing."""
+        try:
+            return fn(*args, **kwargs)
+        except DockerException as exc:
+            self.fail(what, exc)
+
+    def service_containers(self, service):
+        """Every container (any state) labelled as this service's."""
+        found = self.call('listing containers of service %s' % service, self.client.containers.list,
+                          all=True, filters={'label': '%s=%s' % (LABEL_SERVICE, service)})
+        return [c for c in found if (c.labels or {}).get(LABEL_SERVICE) == service]
+
+    def get_container(self, name_or_id):
+        """The container, or None when it does not exist."""
+        try:
+            return self.client.containers.get(name_or_id)
+        except NotFound:
+            return None
+        except DockerException as exc:
+            self.fail('inspecting container %s' % name_or_id, exc)
+
+    def get_image(self, ref):
+        """The image, or None when the engine does not have it."""
+        try:
+            return self.client.images.get(ref)
+        except ImageNotFound:
+            return None
+        except DockerException as exc:
+            self.fail('inspecting image %s' % ref, exc)
+
+    def ensure_image(self, ref, pull):
+        """Return (image, pulled) under the pull policy missing/always/never."""
+        image = self.get_image(ref)
+        if pull == 'always' or (pull == 'missing' and image is None):
+            try:
+                return self.client.images.pull(ref), True
+            except DockerException as exc:
+                if image is None or pull == 'always':
+                    self.fail('pulling image %s (pull=%s)' % (ref, pull), exc)
+        if image is None:
+            self.module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (ref, self.url))
+        return image, False
+
+    def logs_tail(self, container, lines=50):
+        try:
+            return container.logs(tail=lines).decode('utf-8', 'replace').splitlines()
+        except DockerException as exc:
+            return ['(logs unavailable: %s)' % exc]

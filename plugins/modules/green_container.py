@@ -1,0 +1,379 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: green_container
+short_description: Start a service's new container beside the live one
+version_added: 0.1.0
+description:
+  - Starts the new ("green") container of a service next to the one serving now, under a unique
+    name (service name + C(-) + millisecond-hex suffix) and on its own loopback port, so both run
+    at once. It never stops or removes the live container.
+  - Labels record the service, release, strategy, image and container port, which is how
+    M(cutover.deploy.reap) and M(cutover.deploy.health_gate) find it again.
+  - Idempotent by release. When a container of the same release already runs, it is returned
+    unchanged; when one exists stopped (a release kept for rollback), it is started again instead
+    of creating a new one.
+author: Cutover contributors
+extends_documentation_fragment:
+  - cutover.deploy.engine
+options:
+  service:
+    description: Service name; lowercase letters, digits, C(-) and C(_), at most 50 characters.
+    type: str
+    required: true
+  image:
+    description: Image reference to run.
+    type: str
+    required: true
+  container_port:
+    description: The port the app listens on inside the container.
+    type: int
+    required: true
+  host_port:
+    description: Host port to publish O(container_port) on. C(0) picks a free ephemeral port.
+    type: int
+    default: 0
+  bind_address:
+    description:
+      - Host address the port is published on. Loopback keeps the app reachable only through the
+        proxy on the same host.
+    type: str
+    default: 127.0.0.1
+  release:
+    description:
+      - Release identifier recorded on the container.
+      - Defaults to a digest of the image id and the container's configuration, so running the
+        same input twice is the same release, and any change is a new one.
+    type: str
+  strategy:
+    description: Strategy recorded on the container's labels.
+    type: str
+    default: blue-green
+    choices: [blue-green, recreate]
+  command:
+    description: Command to run instead of the image's default; a list (exec form) or a string.
+    type: raw
+  env:
+    description: Environment variables. Values are never logged.
+    type: dict
+    default: {}
+  env_file:
+    description:
+      - Path on the managed host of a file of C(KEY=VALUE) lines, merged under O(env).
+    type: path
+  volumes:
+    description: Bind mounts and named volumes as C(source:target[:ro|rw]).
+    type: list
+    elements: str
+    default: []
+  networks:
+    description: Networks to attach the container to (the first replaces the default network).
+    type: list
+    elements: str
+    default: []
+  restart_policy:
+    description: Engine restart policy.
+    type: str
+    default: unless-stopped
+    choices: ['no', on-failure, always, unless-stopped]
+  memory:
+    description: Memory limit, for example C(256m) or C(1g).
+    type: str
+  cpus:
+    description: CPU limit as a number of CPUs, for example C(0.5).
+    type: float
+  labels:
+    description: Extra labels. Cutover's own C(io.cutover.*) labels cannot be overridden.
+    type: dict
+    default: {}
+  healthcheck:
+    description: Engine HEALTHCHECK for the container (see M(cutover.deploy.health_gate) C(probe=healthcheck)).
+    type: dict
+    suboptions:
+      test:
+        description: Command, as a list such as C(["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/health"]).
+        type: list
+        elements: str
+        required: true
+      interval:
+        description: Seconds between checks.
+        type: int
+        default: 5
+      timeout:
+        description: Seconds one check may take.
+        type: int
+        default: 3
+      retries:
+        description: Consecutive failures before unhealthy.
+        type: int
+        default: 3
+      start_period:
+        description: Seconds of grace after start.
+        type: int
+        default: 0
+  stop_timeout:
+    description: Seconds the engine waits after SIGTERM before SIGKILL when this container is stopped.
+    type: int
+    default: 10
+  pull:
+    description:
+      - When to pull O(image). C(missing) pulls only when the engine does not have it.
+    type: str
+    default: missing
+    choices: [missing, always, never]
+attributes:
+  check_mode:
+    support: full
+    description: Returns the container it would start, with no id and no upstream.
+  diff_mode:
+    support: full
+    description: Shows the container before (none, or the stopped one) and after.
+  idempotent:
+    support: full
+    description: The same release already running is returned with C(changed=false).
+'''
+
+EXAMPLES = r'''
+- name: Start green beside the live container
+  cutover.deploy.green_container:
+    service: web
+    image: registry.example.com/web:2.4.1
+    container_port: 8080
+    env:
+      DATABASE_URL: "{{ vault_database_url }}"
+    memory: 256m
+  register: green
+
+- name: The same through Podman's API socket
+  cutover.deploy.green_container:
+    engine_host: unix:///run/podman/podman.sock
+    service: web
+    image: localhost/web:2.4.1
+    container_port: 8080
+'''
+
+RETURN = r'''
+container:
+  description: The green container.
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+      sample: web-19a4c3b2f01
+    id:
+      description: Container id (null in check mode when it would be created).
+      type: str
+    release:
+      description: Release recorded on the container.
+      type: str
+    status:
+      description: Engine status.
+      type: str
+      sample: running
+upstream:
+  description: Where the proxy should send traffic, C(address:port); null in check mode.
+  returned: success
+  type: str
+  sample: 127.0.0.1:32768
+image_id:
+  description: Id of the image the container runs.
+  returned: success
+  type: str
+release:
+  description: The release (given or derived).
+  returned: success
+  type: str
+actions:
+  description: What the module did (or would do in check mode).
+  returned: success
+  type: list
+  elements: str
+'''
+
+import hashlib
+import json
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
+    Engine, describe, engine_argument_spec,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
+    container_labels, green_name, service_error,
+)
+
+
+def parse_env_file(text, path):
+    """KEY=VALUE lines; blank lines and # comments skipped."""
+    env = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        if '=' not in line:
+            raise ValueError('env_file %s line %d is not KEY=VALUE' % (path, lineno))
+        key, value = line.split('=', 1)
+        env[key.strip()] = value
+    return env
+
+
+def config_digest(image_id, spec):
+    """Release id for an unnamed release: the image and everything that shapes the container."""
+    blob = json.dumps(dict(image_id=image_id, spec=spec), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def run_spec(p, env):
+    """The container settings that define a release (besides the image)."""
+    return dict(command=p['command'], env=env, volumes=p['volumes'], networks=p['networks'],
+                restart_policy=p['restart_policy'], memory=p['memory'], cpus=p['cpus'],
+                labels=p['labels'], healthcheck=p['healthcheck'], stop_timeout=p['stop_timeout'],
+                container_port=p['container_port'], host_port=p['host_port'],
+                bind_address=p['bind_address'])
+
+
+def create_container(engine, p, name, env, labels):
+    """Create (not start) the container through the low-level API, which knows stop_timeout."""
+    api = engine.client.api
+    restart = {'Name': p['restart_policy']} if p['restart_policy'] != 'no' else None
+    host_config = api.create_host_config(
+        port_bindings={p['container_port']: (p['bind_address'], p['host_port'] or None)},
+        binds=p['volumes'] or None, restart_policy=restart, mem_limit=p['memory'],
+        nano_cpus=int(p['cpus'] * 1e9) if p['cpus'] else None,
+        network_mode=p['networks'][0] if p['networks'] else None)
+    healthcheck = None
+    if p['healthcheck']:
+        hc, sec = p['healthcheck'], 1000000000
+        healthcheck = dict(test=hc['test'], interval=hc['interval'] * sec, timeout=hc['timeout'] * sec,
+                           retries=hc['retries'], start_period=hc['start_period'] * sec)
+    created = api.create_container(
+        p['image'], command=p['command'], name=name, environment=env, labels=labels,
+        ports=[p['container_port']], host_config=host_config, healthcheck=healthcheck,
+        stop_timeout=p['stop_timeout'])
+    return engine.client.containers.get(created['Id'])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engine_argument_spec(),
+            service=dict(type='str', required=True),
+            image=dict(type='str', required=True),
+            container_port=dict(type='int', required=True),
+            host_port=dict(type='int', default=0),
+            bind_address=dict(type='str', default='127.0.0.1'),
+            release=dict(type='str'),
+            strategy=dict(type='str', default='blue-green', choices=['blue-green', 'recreate']),
+            command=dict(type='raw'),
+            env=dict(type='dict', default={}, no_log=True),
+            env_file=dict(type='path'),
+            volumes=dict(type='list', elements='str', default=[]),
+            networks=dict(type='list', elements='str', default=[]),
+            restart_policy=dict(type='str', default='unless-stopped',
+                                choices=['no', 'on-failure', 'always', 'unless-stopped']),
+            memory=dict(type='str'),
+            cpus=dict(type='float'),
+            labels=dict(type='dict', default={}),
+            healthcheck=dict(type='dict', options=dict(
+                test=dict(type='list', elements='str', required=True),
+                interval=dict(type='int', default=5),
+                timeout=dict(type='int', default=3),
+                retries=dict(type='int', default=3),
+                start_period=dict(type='int', default=0),
+            )),
+            stop_timeout=dict(type='int', default=10),
+            pull=dict(type='str', default='missing', choices=['missing', 'always', 'never']),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    err = service_error(p['service'])
+    if err:
+        module.fail_json(msg='service: ' + err)
+    for field in ('container_port', 'host_port'):
+        low = 1 if field == 'container_port' else 0
+        if not low <= p[field] <= 65535:
+            module.fail_json(msg='%s must be between %d and 65535, got %d' % (field, low, p[field]))
+    if p['command'] is not None and not isinstance(p['command'], (str, list)):
+        module.fail_json(msg='command must be a string or a list of strings')
+
+    env = {}
+    if p['env_file']:
+        try:
+            with open(p['env_file']) as f:
+                env = parse_env_file(f.read(), p['env_file'])
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg='env_file: %s' % exc)
+    env.update({str(k): str(v) for k, v in p['env'].items()})
+
+    engine = Engine(module)
+    actions = []
+    # Check mode never pulls: it reports the pull it would do.
+    image = engine.get_image(p['image'])
+    if module.check_mode:
+        if image is None or p['pull'] == 'always':
+            if p['pull'] == 'never':
+                module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (p['image'], engine.url))
+            actions.append('pull %s' % p['image'])
+    else:
+        image, pulled = engine.ensure_image(p['image'], p['pull'])
+        if pulled:
+            actions.append('pull %s' % p['image'])
+    image_id = image.id if image is not None else None
+
+    release = p['release'] or (config_digest(image_id, run_spec(p, env)) if image_id else 'pending-pull')
+    existing = [c for c in engine.service_containers(p['service']) if describe(c)['release'] == release]
+    running = [c for c in existing if describe(c)['running']]
+    if running:
+        info = describe(running[0])
+        module.exit_json(changed=False, container=info, upstream=info['upstream'], image_id=info['image_id'],
+                         release=release, actions=[])
+    if existing:
+        # A stopped container of this release (kept for rollback): start it, no new container.
+        target = existing[0]
+        before = describe(target)
+        if before['image_id'] != image_id and p['release'] and image_id:
+            module.fail_json(msg='release %s already exists with image %s, not %s; give a new release'
+                             % (release, before['image'], p['image']))
+        actions.append('start %s' % before['name'])
+        if not module.check_mode:
+            engine.call('starting container %s' % before['name'], target.start)
+            target.reload()
+        after = describe(target) if not module.check_mode else dict(before, status='running', running=True)
+        module.exit_json(changed=True, container=after, upstream=after['upstream'], image_id=after['image_id'],
+                         release=release, actions=actions, diff=dict(before=before, after=after))
+
+    taken = [describe(c)['name'] for c in engine.service_containers(p['service'])]
+    name = green_name(p['service'], time.time() * 1000, taken)
+    labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'])
+    actions.append('create %s from %s' % (name, p['image']))
+    planned = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
+                   running=False, upstream=None)
+    if module.check_mode:
+        module.exit_json(changed=True, container=planned, upstream=None, image_id=image_id, release=release,
+                         actions=actions, diff=dict(before={}, after=planned))
+
+    container = engine.call('creating container %s' % name, create_container, engine, p, name, env, labels)
+    for net in p['networks'][1:]:
+        engine.call('connecting %s to network %s' % (name, net),
+                    engine.client.networks.get(net).connect, container)
+    engine.call('starting container %s' % name, container.start)
+    container.reload()
+    info = describe(container)
+    if not info['upstream']:
+        module.fail_json(msg='container %s started but publishes no port for %d/tcp' % (name, p['container_port']),
+                         container=info)
+    module.exit_json(changed=True, container=info, upstream=info['upstream'], image_id=info['image_id'],
+                     release=release, actions=actions, diff=dict(before={}, after=info))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: reap
+short_description: Remove a service's old containers after a cutover
+version_added: 0.1.0
+description:
+  - Finds a service's containers by their C(io.cutover.service) label and removes the old ones with
+    a graceful stop (SIGTERM, then SIGKILL after O(stop_timeout)).
+  - Never touches a container named in O(keep), and refuses to remove the container the host's
+    state file (O(state_dir)) marks live, whatever it is asked.
+  - O(keep_stopped) keeps the N most recent old containers, stopped, for a fast rollback.
+author: Cutover contributors
+extends_documentation_fragment:
+  - cutover.deploy.engine
+options:
+  service:
+    description: Service whose containers to reap.
+    type: str
+    required: true
+  keep:
+    description: Names or ids of containers never to touch, normally the new live container.
+    type: list
+    elements: str
+    default: []
+  keep_stopped:
+    description: How many of the most recent old containers to keep, stopped, for rollback.
+    type: int
+    default: 0
+  stop_timeout:
+    description: Seconds between SIGTERM and SIGKILL when stopping a container.
+    type: int
+    default: 10
+  state_dir:
+    description:
+      - Folder of the host's Cutover state files. The container the service's state marks live is
+        never removed. A missing state file protects nothing beyond O(keep).
+    type: path
+    default: /var/lib/cutover
+attributes:
+  check_mode:
+    support: full
+    description: Reports what it would stop and remove.
+  diff_mode:
+    support: full
+    description: Lists the service's containers before and after.
+  idempotent:
+    support: full
+    description: A second run finds nothing old and reports C(changed=false).
+'''
+
+EXAMPLES = r'''
+- name: Remove old containers, keeping the previous release stopped for rollback
+  cutover.deploy.reap:
+    service: web
+    keep: ["{{ green.container.name }}"]
+    keep_stopped: 1
+'''
+
+RETURN = r'''
+removed:
+  description: Names of the containers removed.
+  returned: success
+  type: list
+  elements: str
+stopped:
+  description: Names of the containers stopped and kept for rollback.
+  returned: success
+  type: list
+  elements: str
+kept:
+  description: Names of the containers left in place (keep, live, parked).
+  returned: success
+  type: list
+  elements: str
+live:
+  description: The container the state file marks live, if any.
+  returned: success
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, read_state, select_reap
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engine_argument_spec(),
+            service=dict(type='str', required=True),
+            keep=dict(type='list', elements='str', default=[]),
+            keep_stopped=dict(type='int', default=0),
+            stop_timeout=dict(type='int', default=10),
+            state_dir=dict(type='path', default='/var/lib/cutover'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    err = service_error(p['service'])
+    if err:
+        module.fail_json(msg='service: ' + err)
+    if p['keep_stopped'] < 0 or p['stop_timeout'] < 0:
+        module.fail_json(msg='keep_stopped and stop_timeout must be 0 or more')
+    try:
+        live = live_container(read_state(p['state_dir'], p['service']))
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
+
+    engine = Engine(module)
+    by_name = {}
+    infos = []
+    for c in engine.service_containers(p['service']):
+        info = describe(c)
+        by_name[info['name']] = c
+        infos.append(info)
+    remove, stop, kept = select_reap(infos, p['keep'], live, p['keep_stopped'])
+
+    if not module.check_mode:
+        for info in stop:
+            engine.call('stopping %s' % info['name'], by_name[info['name']].stop, timeout=p['stop_timeout'])
+        for info in remove:
+            c = by_name[info['name']]
+            if info['running']:
+                engine.call('stopping %s' % info['name'], c.stop, timeout=p['stop_timeout'])
+            engine.call('removing %s' % info['name'], c.remove, v=False)
+
+    removed_names = [i['name'] for i in remove]
+    stopped_names = [i['name'] for i in stop]
+    before = sorted('%s (%s)' % (i['name'], i['status']) for i in infos)
+    after = sorted('%s (%s)' % (i['name'], 'exited' if i['name'] in stopped_names else i['status'])
+                   for i in infos if i['name'] not in removed_names)
+    module.exit_json(changed=bool(remove or stop), removed=removed_names, stopped=stopped_names,
+                     kept=[i['name'] for i in kept], live=live,
+                     actions=['stop %s' % n for n in stopped_names] + ['remove %s' % n for n in removed_names],
+                     diff=dict(before='\n'.join(before) + '\n', after='\n'.join(after) + '\n'))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Build Cutover's demo/test images locally (there is no registry here): a 2 MB busybox root
+# filesystem imported into each engine as demoapp:v1, demoapp:v2 and demoapp:v3.
+# The app's behaviour is set through env, so one image covers every test case:
+#   VERSION      text served at / and /version (baked per tag)
+#   BOOT_DELAY   seconds before the HTTP server starts (a slow-booting app)
+#   HEALTHY      0 = never serve /health (an image that never gets ready)
+#   EXIT_AFTER   exit with code 3 after N seconds (a crashing app)
+# /cgi-bin/slow?N answers after N seconds (a long request in flight during a swap).
+#   usage: scripts/build-images.sh [docker] [podman]   (default: both)
+set -euo pipefail
+want=${*:-docker podman}
+busybox=$(command -v busybox)
+[ -n "$busybox" ] || { echo "error: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
+file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || ldd "$busybox" 2>&1 | grep -q 'not a dynamic' \
+  || { echo "error: $busybox is not static (apt-get install busybox-static)" >&2; exit 1; }
+
+root=$(mktemp -d); trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,www/cgi-bin,tmp}
+cp "$busybox" "$root/bin/busybox"
+for a in sh httpd sleep cat echo rm mkdir kill wget date; do ln -s busybox "$root/bin/$a"; done
+cat >"$root/bin/start" <<'SH'
+#!/bin/sh
+# demoapp entrypoint: see scripts/build-images.sh for the knobs.
+[ -n "$BOOT_DELAY" ] && sleep "$BOOT_DELAY"
+echo "demoapp ${VERSION:-dev}" > /www/index.html
+echo "${VERSION:-dev}" > /www/version
+[ "${HEALTHY:-1}" = "0" ] || echo ok > /www/health
+if [ -n "$EXIT_AFTER" ]; then (sleep "$EXIT_AFTER"; kill 1) & fi
+trap 'exit 3' TERM
+httpd -f -p "${PORT:-8080}" -h /www &
+wait $!
+SH
+cat >"$root/www/cgi-bin/slow" <<'SH'
+#!/bin/sh
+sleep "${QUERY_STRING:-3}"
+printf 'Content-Type: text/plain\r\n\r\nslow done %s\n' "$(cat /www/version)"
+SH
+chmod +x "$root/bin/start" "$root/www/cgi-bin/slow"
+tar -C "$root" -cf "$root.tar" .
+trap 'rm -rf "$root" "$root.tar"' EXIT
+
+for e in $want; do
+  for v in v1 v2 v3; do
+    "$e" import -c "ENV VERSION=$v" -c 'CMD ["/bin/start"]' -c 'EXPOSE 8080' "$root.tar" "demoapp:$v" >/dev/null
+  done
+  echo "$e: demoapp:v1 v2 v3 built"
+done
