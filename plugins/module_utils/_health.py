@@ -92,6 +92,8 @@ def run_gate(probe, read_state, clock, sleep, timeout, interval, successes=1, li
     read_state() -> the container State dict (see container_verdict).
     Returns a dict: passed, reason, attempts, last_probe, state, elapsed.
     """
+    if probe is None:
+        timeout = max(timeout, liveness_window)  # the window itself is the gate's length
     start = clock()
     first = read_state()
     restarts_at_start = first.get('RestartCount', 0)

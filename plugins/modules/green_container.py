@@ -59,12 +59,21 @@ options:
     description: Command to run instead of the image's default; a list (exec form) or a string.
     type: raw
   env:
-    description: Environment variables. Values are never logged.
+    description:
+      - Environment variables whose values are secret. Their values never reach logs, results or diffs.
+      - Ansible masks a secret value wherever it appears in the task's output, so a short value such as
+        C(1) would also be masked inside container names and ports. Put values that are not secret in
+        O(public_env).
+    type: dict
+    default: {}
+  public_env:
+    description: Environment variables that are not secret (ports, worker counts, feature flags).
     type: dict
     default: {}
   env_file:
     description:
-      - Path on the managed host of a file of C(KEY=VALUE) lines, merged under O(env).
+      - Path on the managed host of a file of C(KEY=VALUE) lines, merged under O(public_env) and O(env).
+        Its values are passed to the container and never returned.
     type: path
   volumes:
     description: Bind mounts and named volumes as C(source:target[:ro|rw]).
@@ -146,6 +155,8 @@ EXAMPLES = r'''
     container_port: 8080
     env:
       DATABASE_URL: "{{ vault_database_url }}"
+    public_env:
+      WORKERS: "2"
     memory: 256m
   register: green
 
@@ -274,6 +285,7 @@ def main():
             strategy=dict(type='str', default='blue-green', choices=['blue-green', 'recreate']),
             command=dict(type='raw'),
             env=dict(type='dict', default={}, no_log=True),
+            public_env=dict(type='dict', default={}),
             env_file=dict(type='path'),
             volumes=dict(type='list', elements='str', default=[]),
             networks=dict(type='list', elements='str', default=[]),
@@ -312,7 +324,8 @@ def main():
                 env = parse_env_file(f.read(), p['env_file'])
         except (OSError, ValueError) as exc:
             module.fail_json(msg='env_file: %s' % exc)
-    env.update({str(k): str(v) for k, v in p['env'].items()})
+    for source in (p['public_env'], p['env']):
+        env.update({str(k): str(v) for k, v in source.items()})
 
     engine = Engine(module)
     actions = []

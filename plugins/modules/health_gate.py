@@ -220,10 +220,7 @@ def main():
         def probe():
             return healthcheck_verdict(read_state())
 
-    timeout = p['timeout']
-    if kind == 'liveness':
-        timeout = max(timeout, p['liveness_window'] + p['interval'])
-    result = run_gate(probe, read_state, time.monotonic, time.sleep, timeout, p['interval'],
+    result = run_gate(probe, read_state, time.monotonic, time.sleep, p['timeout'], p['interval'],
                       successes=p['successes'], liveness_window=p['liveness_window'])
     state = result['state']
     out = dict(changed=False, probe=kind, passed=result['passed'], reason=result['reason'],

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything Cutover's demo, tests and benchmark need on a fresh Debian 12 machine, and
+# build + install the collection from this checkout. Idempotent: re-running skips what is there.
+#   usage: scripts/setup.sh            (VENV=.venv by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY=${PYTHON:-python3}
+
+need_apt=()
+for pair in dockerd:docker.io podman:podman runc:runc haproxy:haproxy caddy:caddy nginx:nginx \
+            curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
+done
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_apt+=(busybox-static)
+command -v file >/dev/null 2>&1 || need_apt+=(file)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "error: need root to apt-get install ${need_apt[*]}" >&2; exit 1; fi
+  echo "setup: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" \
+    iptables uidmap slirp4netns fuse-overlayfs >/dev/null
+fi
+# Debian starts nginx/haproxy on install where it can; Cutover starts its own instances.
+
+mkdir -p .cache
+if [ ! -x "$VENV/bin/ansible-playbook" ] || ! "$VENV/bin/pip" check >/dev/null 2>&1; then
+  echo "setup: virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r requirements-dev.txt >.cache/pip.log 2>&1 \
+    || { tail -30 .cache/pip.log >&2; exit 1; }
+fi
+scripts/install-collection.sh

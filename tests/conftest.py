@@ -1,0 +1,77 @@
+"""Shared fixtures: the collection on sys.path for unit tests, real engines for integration tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Unit tests import module_utils from this tree as ansible_collections.cutover.deploy.
+_TREE = REPO / '.cache' / 'tree'
+_LINK = _TREE / 'ansible_collections' / 'cutover' / 'deploy'
+if not _LINK.exists():
+    _LINK.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(REPO, _LINK)
+sys.path.insert(0, str(_TREE))
+
+from tests.helpers import ENGINES  # noqa: E402
+
+_ready = {}
+
+
+def _ensure_engine(name):
+    """Start the engine (scripts/engines.sh is idempotent) and build the demo images once."""
+    if name not in _ready:
+        subprocess.run(['bash', str(REPO / 'scripts' / 'engines.sh'), name], check=True, capture_output=True)
+        import docker
+        client = docker.DockerClient(base_url=ENGINES[name]['engine_host'])
+        try:
+            client.images.get(ENGINES[name]['image_prefix'] + 'demoapp:v3')
+        except docker.errors.ImageNotFound:
+            subprocess.run(['bash', str(REPO / 'scripts' / 'build-images.sh'), name], check=True,
+                           capture_output=True)
+        _ready[name] = client
+    return _ready[name]
+
+
+class EngineUnderTest:
+    def __init__(self, name, client):
+        self.name = name
+        self.client = client
+        self.host = ENGINES[name]['engine_host']
+        self.prefix = ENGINES[name]['image_prefix']
+
+    def image(self, tag):
+        return '%sdemoapp:%s' % (self.prefix, tag)
+
+    def containers(self, service):
+        return self.client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % service})
+
+    def remove_service(self, service):
+        for c in self.containers(service):
+            c.remove(force=True)
+
+
+@pytest.fixture(params=['docker', 'podman'])
+def engine(request):
+    return EngineUnderTest(request.param, _ensure_engine(request.param))
+
+
+@pytest.fixture
+def docker_engine():
+    return EngineUnderTest('docker', _ensure_engine('docker'))
+
+
+@pytest.fixture
+def service(request):
+    """A unique service name; every container labelled with it is removed afterwards."""
+    name = 't%s' % uuid.uuid4().hex[:8]
+    yield name
+    for engine_name, client in _ready.items():
+        EngineUnderTest(engine_name, client).remove_service(name)

@@ -1,0 +1,96 @@
+"""Run Ansible itself (ansible-playbook against localhost) from tests, and read its results.
+
+A small in-repo stand-in for pytest-ansible (end of life December 2026): every module and role
+under test runs through ansible-playbook with a recording callback, against the collection as
+built and installed by scripts/install-collection.sh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+COLLECTIONS = REPO / '.cache' / 'collections'
+CALLBACKS = REPO / 'tests' / 'callback_plugins'
+
+ENGINES = {
+    'docker': dict(engine_host='unix:///var/run/docker.sock', image_prefix=''),
+    'podman': dict(engine_host='unix:///run/podman/podman.sock', image_prefix='localhost/'),
+}
+
+
+@dataclass
+class Run:
+    rc: int
+    stdout: str
+    stderr: str
+    results: list = field(default_factory=list)
+
+    def task(self, name):
+        """The last recorded result of the task with this name."""
+        found = [r for r in self.results if r['task'] == name]
+        if not found:
+            raise AssertionError('task %r not in results; ran: %s\n%s' % (
+                name, [r['task'] for r in self.results], self.stdout[-3000:]))
+        return found[-1]
+
+    @property
+    def failed(self):
+        return [r for r in self.results if r['status'] == 'failed']
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+        ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
+        ANSIBLE_CALLBACKS_ENABLED='cutover_record',
+        ANSIBLE_HOST_KEY_CHECKING='False',
+        ANSIBLE_RETRY_FILES_ENABLED='False',
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_DEPRECATION_WARNINGS='False',
+        ANSIBLE_LOCALHOST_WARNING='False',
+        PATH='%s:%s' % (BIN, env.get('PATH', '')),
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=()):
+    """Run a playbook (path, or a list of plays to write out) against localhost; return Run."""
+    with tempfile.TemporaryDirectory(prefix='cutover-test-') as tmp:
+        if not isinstance(playbook, (str, Path)):
+            path = Path(tmp) / 'play.yml'
+            path.write_text(json.dumps(playbook))
+            playbook = path
+        record = Path(tmp) / 'record.jsonl'
+        record.touch()
+        cmd = [str(BIN / 'ansible-playbook'), str(playbook), '-i', 'localhost,', '-c', 'local',
+               '-e', 'ansible_python_interpreter=%s' % sys.executable]
+        if extra_vars:
+            cmd += ['-e', json.dumps(extra_vars)]
+        if check:
+            cmd.append('--check')
+        if diff:
+            cmd.append('--diff')
+        cmd += list(args)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
+                              env=ansible_env(dict(env or {}, CUTOVER_RECORD=str(record))))
+        results = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return Run(proc.returncode, proc.stdout, proc.stderr, results)
+
+
+def run_module(module, args, check=False, diff=False, timeout=300):
+    """Run one cutover.deploy module as a task; return its result dict (with 'status' added)."""
+    play = [dict(hosts='localhost', gather_facts=False,
+                 tasks=[{'name': 'under test', 'cutover.deploy.%s' % module: args}])]
+    run = run_playbook(play, check=check, diff=diff, timeout=timeout)
+    rec = run.task('under test')
+    return dict(rec['result'], status=rec['status'], _stdout=run.stdout)

@@ -1,0 +1,200 @@
+"""The deploy-step modules through Ansible itself, against a real Docker Engine and a real Podman.
+
+Every change runs twice (changed, then not changed); every failure mode is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from tests.helpers import run_module, run_playbook
+
+
+def get(upstream, path='/'):
+    with urllib.request.urlopen('http://%s%s' % (upstream, path), timeout=5) as resp:
+        return resp.status, resp.read().decode()
+
+
+def green(engine, service, tag='v1', **extra):
+    args = dict(engine_host=engine.host, service=service, image=engine.image(tag), container_port=8080)
+    args.update(extra)
+    return args
+
+
+# validate_strategy ------------------------------------------------------------------------------
+
+def test_validate_strategy_resolves_and_rejects():
+    assert run_module('validate_strategy', {'strategy': ''})['effective_strategy'] == 'blue-green'
+    assert run_module('validate_strategy', {'exclusive_volumes': True})['effective_strategy'] == 'recreate'
+    bad = run_module('validate_strategy', {'strategy': 'rolling'})
+    assert bad['status'] == 'failed'
+    assert 'reserved' in bad['msg'] and '"blue-green"' in bad['msg'] and '"recreate"' in bad['msg']
+    bad = run_module('validate_strategy', {'strategy': 'blue-green', 'source': 'compose'})
+    assert bad['status'] == 'failed' and 'compose' in bad['msg']
+
+
+# green_container -------------------------------------------------------------------------------
+
+def test_green_container_starts_beside_and_is_idempotent(engine, service):
+    first = run_module('green_container', green(engine, service, env={'SECRET_TOKEN': 'hunter2-value'}))
+    assert first['status'] == 'ok' and first['changed'], first
+    name = first['container']['name']
+    assert name.startswith(service + '-')
+    assert first['upstream'].startswith('127.0.0.1:')
+    assert get(first['upstream']) == (200, 'demoapp v1\n')
+
+    again = run_module('green_container', green(engine, service, env={'SECRET_TOKEN': 'hunter2-value'}))
+    assert again['status'] == 'ok' and not again['changed']
+    assert again['container']['id'] == first['container']['id']
+
+    # A new release starts a second container beside the first: both serve at once.
+    v2 = run_module('green_container', green(engine, service, 'v2'))
+    assert v2['changed'] and v2['container']['name'] != name
+    assert get(first['upstream'])[1] == 'demoapp v1\n' and get(v2['upstream'])[1] == 'demoapp v2\n'
+    labels = engine.client.containers.get(v2['container']['id']).labels
+    assert labels['io.cutover.service'] == service and labels['io.cutover.image'] == engine.image('v2')
+    assert labels['io.cutover.release'] == v2['release'] and labels['io.cutover.strategy'] == 'blue-green'
+    assert len(engine.containers(service)) == 2
+
+
+def test_green_container_secrets_never_logged(docker_engine, service):
+    args = green(docker_engine, service, env={'SECRET_TOKEN': 'hunter2-value'})
+    run = run_playbook([dict(hosts='localhost', gather_facts=False,
+                             tasks=[{'name': 'g', 'cutover.deploy.green_container': args}])], args=['-vvv'], diff=True)
+    assert run.rc == 0, run.stdout
+    assert 'hunter2-value' not in run.stdout + run.stderr
+    assert 'hunter2-value' not in json.dumps(run.results)
+    # ...but the container really got it
+    env = docker_engine.client.containers.get(run.task('g')['result']['container']['id']).attrs['Config']['Env']
+    assert 'SECRET_TOKEN=hunter2-value' in env
+
+
+def test_green_container_check_mode_starts_nothing(engine, service):
+    res = run_module('green_container', green(engine, service), check=True, diff=True)
+    assert res['status'] == 'ok' and res['changed']
+    assert res['container']['id'] is None and res['container']['name'].startswith(service + '-')
+    assert res['diff']['after']['image'] == engine.image('v1')
+    assert engine.containers(service) == []
+
+
+def test_green_container_restarts_a_kept_stopped_release(docker_engine, service):
+    first = run_module('green_container', green(docker_engine, service))
+    docker_engine.client.containers.get(first['container']['id']).stop(timeout=1)
+    again = run_module('green_container', green(docker_engine, service))
+    assert again['changed'] and again['actions'] == ['start %s' % first['container']['name']]
+    assert again['container']['id'] == first['container']['id'] and again['container']['running']
+    assert len(docker_engine.containers(service)) == 1
+
+
+@pytest.mark.parametrize('args,words', [
+    (dict(container_port=70000), ['container_port', '65535']),
+    (dict(service='Bad Name'), ['service', 'lowercase']),
+    (dict(pull='sometimes'), ['pull', 'missing', 'always', 'never']),
+    (dict(restart_policy='forever'), ['restart_policy', 'unless-stopped']),
+    (dict(image='demoapp:does-not-exist', pull='never'), ['demoapp:does-not-exist', 'pull=never']),
+])
+def test_green_container_bad_input_changes_nothing(docker_engine, service, args, words):
+    res = run_module('green_container', dict(green(docker_engine, service), **args))
+    assert res['status'] == 'failed'
+    for word in words:
+        assert word in res['msg'], res['msg']
+    assert docker_engine.containers(service) == []
+
+
+def test_unreachable_engine_names_the_socket(service):
+    res = run_module('green_container', dict(engine_host='unix:///run/nothing-here.sock', service=service,
+                                             image='demoapp:v1', container_port=8080))
+    assert res['status'] == 'failed'
+    assert 'unix:///run/nothing-here.sock' in res['msg'] and 'engine_host' in res['msg']
+
+
+# health_gate ----------------------------------------------------------------------------------
+
+def test_health_gate_http_passes(engine, service):
+    g = run_module('green_container', green(engine, service, public_env={'BOOT_DELAY': '1'}))
+    res = run_module('health_gate', dict(engine_host=engine.host, container=g['container']['name'],
+                                         upstream=g['upstream'], path='/health', successes=2, interval=0.3,
+                                         body_regex='^ok'))
+    assert res['status'] == 'ok' and res['passed'] and not res['changed'] and res['probe'] == 'http'
+    assert res['attempts'] >= 2
+
+
+def test_health_gate_times_out_on_never_ready_app(engine, service):
+    g = run_module('green_container', green(engine, service, public_env={'HEALTHY': '0'}))
+    res = run_module('health_gate', dict(engine_host=engine.host, container=g['container']['name'],
+                                         upstream=g['upstream'], path='/health', timeout=3, interval=0.5))
+    assert res['status'] == 'failed' and not res['passed']
+    assert 'not ready within 3' in res['msg'] and '404' in res['last_probe']
+    assert res['container_state'] == 'running'
+
+
+def test_health_gate_fails_fast_when_container_exits(engine, service):
+    g = run_module('green_container', green(engine, service, restart_policy='no',
+                                            public_env={'HEALTHY': '0', 'EXIT_AFTER': '1'}))
+    res = run_module('health_gate', dict(engine_host=engine.host, container=g['container']['name'],
+                                         upstream=g['upstream'], path='/health', timeout=60, interval=0.5))
+    assert res['status'] == 'failed'
+    assert res['container_state'] == 'exited' and res['exit_code'] == 3
+    assert res['elapsed'] < 30  # far from the 60 s timeout: it did not wait it out
+    assert isinstance(res['logs'], list)
+
+
+def test_health_gate_liveness_and_tcp(docker_engine, service):
+    g = run_module('green_container', green(docker_engine, service))
+    live = run_module('health_gate', dict(container=g['container']['name'], liveness_window=1.5, interval=0.5))
+    assert live['passed'] and live['probe'] == 'liveness' and live['elapsed'] >= 1.5
+    tcp = run_module('health_gate', dict(container=g['container']['name'], upstream=g['upstream'], probe='tcp'))
+    assert tcp['passed'] and tcp['probe'] == 'tcp'
+
+
+def test_health_gate_engine_healthcheck(docker_engine, service):
+    g = run_module('green_container', green(docker_engine, service, healthcheck=dict(
+        test=['CMD', 'wget', '-q', '-O-', 'http://127.0.0.1:8080/health'], interval=1, retries=2)))
+    res = run_module('health_gate', dict(container=g['container']['name'], timeout=30, interval=0.5))
+    assert res['status'] == 'ok' and res['probe'] == 'healthcheck', res
+
+
+def test_health_gate_missing_container():
+    res = run_module('health_gate', dict(container='no-such-container-xyz'))
+    assert res['status'] == 'failed' and 'no-such-container-xyz' in res['msg']
+
+
+# reap --------------------------------------------------------------------------------------------
+
+def test_reap_removes_old_and_is_idempotent(engine, service, tmp_path):
+    old = run_module('green_container', green(engine, service, 'v1'))
+    new = run_module('green_container', green(engine, service, 'v2'))
+    args = dict(engine_host=engine.host, service=service, keep=[new['container']['name']], state_dir=str(tmp_path))
+    check = run_module('reap', args, check=True)
+    assert check['changed'] and check['removed'] == [old['container']['name']]
+    assert len(engine.containers(service)) == 2
+    first = run_module('reap', args, diff=True)
+    assert first['changed'] and first['removed'] == [old['container']['name']]
+    assert [c.name for c in engine.containers(service)] == [new['container']['name']]
+    assert get(new['upstream'])[1] == 'demoapp v2\n'
+    second = run_module('reap', args)
+    assert second['status'] == 'ok' and not second['changed'] and second['removed'] == []
+
+
+def test_reap_refuses_to_remove_the_live_container(docker_engine, service, tmp_path):
+    live = run_module('green_container', green(docker_engine, service, 'v1'))
+    (tmp_path / ('%s.json' % service)).write_text(json.dumps({'live': {'container': live['container']['name']}}))
+    res = run_module('reap', dict(service=service, keep=[], state_dir=str(tmp_path)))
+    assert not res['changed'] and res['live'] == live['container']['name']
+    assert len(docker_engine.containers(service)) == 1
+
+
+def test_reap_keeps_recent_stopped_for_rollback(docker_engine, service, tmp_path):
+    v1 = run_module('green_container', green(docker_engine, service, 'v1'))
+    v2 = run_module('green_container', green(docker_engine, service, 'v2'))
+    v3 = run_module('green_container', green(docker_engine, service, 'v3'))
+    args = dict(service=service, keep=[v3['container']['name']], keep_stopped=1, stop_timeout=1,
+                state_dir=str(tmp_path))
+    res = run_module('reap', args)
+    assert res['removed'] == [v1['container']['name']] and res['stopped'] == [v2['container']['name']]
+    state = {c.name: c.status for c in docker_engine.containers(service)}
+    assert state == {v2['container']['name']: 'exited', v3['container']['name']: 'running'}
+    assert not run_module('reap', args)['changed']

@@ -1,0 +1,38 @@
+from ansible_collections.cutover.deploy.plugins.module_utils._state import select_reap
+
+
+def c(name, created, running=True):
+    return dict(name=name, id='%s%s' % (name, '0' * 20), created=created, running=running)
+
+
+CONTAINERS = [c('web-1', '1'), c('web-2', '2', running=False), c('web-3', '3'), c('web-4', '4')]
+
+
+def names(items):
+    return sorted(i['name'] for i in items)
+
+
+def test_removes_everything_but_keep():
+    remove, stop, kept = select_reap(CONTAINERS, keep=['web-4'])
+    assert names(remove) == ['web-1', 'web-2', 'web-3'] and stop == [] and names(kept) == ['web-4']
+
+
+def test_live_is_never_removed_even_if_not_kept():
+    remove, _, kept = select_reap(CONTAINERS, keep=['web-4'], live='web-1')
+    assert 'web-1' not in names(remove) and 'web-1' in names(kept)
+
+
+def test_keep_by_id_prefix():
+    remove, _, _ = select_reap(CONTAINERS, keep=['web-3' + '0' * 8])
+    assert 'web-3' not in names(remove)
+
+
+def test_keep_stopped_parks_most_recent_old():
+    remove, stop, kept = select_reap(CONTAINERS, keep=['web-4'], keep_stopped=2)
+    assert names(remove) == ['web-1']
+    assert names(stop) == ['web-3']  # web-2 is already stopped: parked without a stop
+    assert names(kept) == ['web-2', 'web-3', 'web-4']
+
+
+def test_nothing_to_do_is_empty():
+    assert select_reap([c('web-4', '4')], keep=['web-4']) == ([], [], [c('web-4', '4')])

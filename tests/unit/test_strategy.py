@@ -1,0 +1,35 @@
+import pytest
+
+from ansible_collections.cutover.deploy.plugins.module_utils._strategy import StrategyError, resolve_strategy
+
+
+@pytest.mark.parametrize('strategy,source,exclusive,expected', [
+    # "" is the back-compat default: it resolves per source kind.
+    ('', 'image', False, 'blue-green'),
+    (None, 'image', False, 'blue-green'),
+    ('', 'compose', False, 'recreate'),
+    ('', 'image', True, 'recreate'),
+    ('', 'compose', True, 'recreate'),
+    ('recreate', 'image', False, 'recreate'),
+    ('recreate', 'compose', False, 'recreate'),
+    ('recreate', 'image', True, 'recreate'),
+    ('blue-green', 'image', False, 'blue-green'),
+])
+def test_resolution_matrix(strategy, source, exclusive, expected):
+    assert resolve_strategy(strategy, source, exclusive) == expected
+
+
+@pytest.mark.parametrize('strategy,source,exclusive,words', [
+    ('rolling', 'image', False, ['reserved', '"recreate"', '"blue-green"']),
+    ('canary', 'image', False, ['reserved', '"recreate"', '"blue-green"']),
+    ('bluegreen', 'image', False, ['invalid strategy', '""', '"recreate"', '"blue-green"']),
+    ('Recreate', 'image', False, ['invalid strategy']),
+    ('blue-green', 'compose', False, ['compose', '"recreate"']),
+    ('blue-green', 'image', True, ['exclusive_volumes', 'same writable volume', '"recreate"']),
+    ('', 'helm', False, ['invalid source', 'image', 'compose']),
+])
+def test_rejections_name_the_valid_values(strategy, source, exclusive, words):
+    with pytest.raises(StrategyError) as err:
+        resolve_strategy(strategy, source, exclusive)
+    for word in words:
+        assert word in str(err.value)
