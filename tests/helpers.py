@@ -81,7 +81,7 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600
         if diff:
             cmd.append('--diff')
         cmd += list(args)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
                               env=ansible_env(dict(env or {}, CUTOVER_RECORD=str(record))))
         results = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     return Run(proc.returncode, proc.stdout, proc.stderr, results)

@@ -9,6 +9,7 @@ both engines. Every engine error becomes a fail_json naming what we tried and wh
 
 from __future__ import annotations
 
+import importlib.util
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -26,13 +27,8 @@ except ImportError:
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
-try:
-    import requests  # noqa: F401  (the docker SDK's transport; checked so the error names it)
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+# requests is the docker SDK's transport; checked on its own so a missing one is named as such.
+HAS_REQUESTS = importlib.util.find_spec('requests') is not None
 
 DEFAULT_ENGINE_HOST = 'unix:///var/run/docker.sock'
 
@@ -98,7 +94,7 @@ class Engine:
         if not HAS_DOCKER:
             module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
         if not HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+            module.fail_json(msg=missing_required_lib('requests'))
         params = module.params
         self.url = params['engine_host']
         try:

@@ -18,7 +18,7 @@ description:
   - Idempotent by release. When a container of the same release already runs, it is returned
     unchanged; when one exists stopped (a release kept for rollback), it is started again instead
     of creating a new one.
-author: Cutover contributors
+author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.engine
 options:

@@ -17,7 +17,7 @@ description:
   - Fails fast when the container exits or restarts instead of waiting out the timeout. A failure
     returns the last probe result, the container's state and exit code and its last 50 log lines.
   - It changes nothing, so it always reports C(changed=false).
-author: Cutover contributors
+author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.engine
 options:

@@ -15,7 +15,7 @@ description:
   - Never touches a container named in O(keep), and refuses to remove the container the host's
     state file (O(state_dir)) marks live, whatever it is asked.
   - O(keep_stopped) keeps the N most recent old containers, stopped, for a fast rollback.
-author: Cutover contributors
+author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.engine
 options:

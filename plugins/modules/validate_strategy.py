@@ -15,7 +15,7 @@ description:
   - The empty value is the back-compat default and resolves per source kind. An image deploys
     blue-green; a compose stack recreates; exclusive volumes force recreate.
   - Reserved values (C(rolling), C(canary)) are rejected until they are implemented.
-author: Cutover contributors
+author: Cutover contributors (@cutover)
 options:
   strategy:
     description: Requested strategy.

@@ -45,7 +45,7 @@ def gate(probes, states=None, timeout=10, successes=1, window=None):
 
 
 def test_gate_needs_consecutive_successes():
-    res, _ = gate([(True, 'a'), (False, 'b'), (True, 'c'), (True, 'd')], successes=2)
+    res = gate([(True, 'a'), (False, 'b'), (True, 'c'), (True, 'd')], successes=2)[0]
     assert res['passed'] and res['attempts'] == 4
 
 

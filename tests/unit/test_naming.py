@@ -17,7 +17,7 @@ def test_green_name_skips_taken_names():
 
 def test_green_names_are_unique_across_a_burst():
     names = set()
-    for _ in range(500):
+    for attempt in range(500):  # pylint: disable=unused-variable
         names.add(n.green_name('web', 1700000000000, taken=names))
     assert len(names) == 500
 
