@@ -1,0 +1,49 @@
+# Cutover developer entry points. The quickstart is two commands: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
+export ANSIBLE_DEPRECATION_WARNINGS := False
+export ANSIBLE_LOCALHOST_WARNING := False
+
+.PHONY: setup engines collection demo demo-clean test test-unit test-integration sanity lint bench clean
+
+setup:               ## install Debian packages, the virtualenv and the collection
+	bash scripts/setup.sh
+
+engines: setup       ## start Docker and Podman (idempotent) and build the demo images
+	bash scripts/engines.sh docker podman
+	bash scripts/build-images.sh docker podman
+
+collection:          ## rebuild + reinstall the collection from this tree
+	bash scripts/install-collection.sh
+
+demo: setup          ## the main job: a real blue-green deploy on a local engine with its report
+	bash scripts/engines.sh docker
+	bash scripts/build-images.sh docker
+	$(PY) bench/demo.py
+
+demo-clean:          ## remove everything the demo started
+	$(PY) bench/demo.py --clean
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+test-integration: engines collection
+	$(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+sanity: collection
+	bash scripts/sanity.sh
+
+lint: setup
+	cd $(CURDIR) && $(VENV)/bin/ansible-lint --offline roles playbooks
+
+test: engines collection  ## everything CI runs: unit, integration, ansible-test sanity, ansible-lint
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
+	bash scripts/sanity.sh >.cache/sanity.log 2>&1 || { grep -E '^(ERROR|FATAL)' .cache/sanity.log; exit 1; }
+	@grep -E '^Running sanity test' .cache/sanity.log | wc -l | xargs echo "ansible-test sanity: passed, tests run:"
+
+bench: engines collection  ## the zero-downtime benchmark; results under bench/results/
+	$(PY) bench/run.py
+
+clean: demo-clean
+	rm -rf .cache

@@ -1,0 +1,112 @@
+"""A bounded HTTP load on loopback that never retries: every failed request is counted.
+
+Two client modes: keep-alive (each worker reuses one connection, as browsers and most service
+clients do) and new-connection (a fresh TCP connection per request). Every loop is bounded in
+requests and in seconds and stops by itself. Only loopback targets are accepted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import threading
+import time
+from collections import Counter
+
+
+def _check_loopback(host):
+    if host != 'localhost' and not ipaddress.ip_address(host).is_loopback:
+        raise ValueError('load is only sent to loopback, not %s' % host)
+
+
+class Load:
+    """Run with `with Load(...) as load:`; read load.summary() afterwards."""
+
+    def __init__(self, host, port, path='/', workers=4, keepalive=True, max_requests=200000,
+                 max_seconds=120.0, timeout=5.0):
+        _check_loopback(host)
+        self.host, self.port, self.path = host, port, path
+        self.workers, self.keepalive = workers, keepalive
+        self.max_requests, self.max_seconds, self.timeout = max_requests, max_seconds, timeout
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.sent = 0
+        self.ok = 0
+        self.failed = 0
+        self.errors = Counter()
+        self.versions = Counter()
+        self.events = []  # (t, version or None for a failure, latency s)
+        self.threads = []
+        self.t0 = None
+
+    def _take(self):
+        with self.lock:
+            if self.sent >= self.max_requests:
+                return False
+            self.sent += 1
+            return True
+
+    def _record(self, version, latency, error=None):
+        t = time.monotonic() - self.t0
+        with self.lock:
+            self.events.append((t, version, latency))
+            if version is None:
+                self.failed += 1
+                self.errors[error] += 1
+            else:
+                self.ok += 1
+                self.versions[version] += 1
+
+    def _worker(self):
+        conn = None
+        deadline = self.t0 + self.max_seconds
+        while not self.stop_event.is_set() and time.monotonic() < deadline and self._take():
+            if conn is None:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            start = time.monotonic()
+            try:
+                conn.request('GET', self.path, headers={} if self.keepalive else {'Connection': 'close'})
+                resp = conn.getresponse()
+                body = resp.read().decode('utf-8', 'replace').strip()
+                if resp.status != 200:
+                    self._record(None, time.monotonic() - start, 'HTTP %s' % resp.status)
+                else:
+                    self._record(body.rsplit(' ', 1)[-1] or '?', time.monotonic() - start)
+                if not self.keepalive or resp.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as exc:
+                self._record(None, time.monotonic() - start, type(exc).__name__)
+                conn.close()
+                conn = None  # the next request opens a new connection; this one is not retried
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self):
+        self.t0 = time.monotonic()
+        for _ in range(self.workers):
+            th = threading.Thread(target=self._worker, daemon=True)
+            th.start()
+            self.threads.append(th)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        for th in self.threads:
+            th.join(self.timeout + 5)
+
+    def wait_for(self, count, timeout=10.0):
+        """Block until at least count more requests completed (to be sure load is flowing)."""
+        target = self.ok + self.failed + count
+        end = time.monotonic() + timeout
+        while self.ok + self.failed < target and time.monotonic() < end:
+            time.sleep(0.01)
+
+    def summary(self):
+        lat = sorted(e[2] for e in self.events)
+
+        def pct(q):
+            return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 2) if lat else None
+        return dict(mode='keep-alive' if self.keepalive else 'new-connection', requests=self.ok + self.failed,
+                    ok=self.ok, failed=self.failed, errors=dict(self.errors), versions=dict(self.versions),
+                    p50_ms=pct(0.5), p99_ms=pct(0.99), max_ms=round(lat[-1] * 1000, 2) if lat else None)

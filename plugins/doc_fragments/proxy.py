@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The proxy connection options (the `proxy` dict) shared by proxy_swap and the roles.
+    DOCUMENTATION = r'''
+options:
+  proxy:
+    description: Which proxy fronts the service and how to reach its control interface.
+    type: dict
+    default: {}
+    suboptions:
+      type:
+        description: Proxy kind.
+        type: str
+        default: haproxy
+        choices: [haproxy, caddy, nginx, npm]
+      admin_socket:
+        description: HAProxy Runtime API socket (a C(stats socket ... level admin)).
+        type: path
+        default: /run/cutover/haproxy/admin.sock
+      state_file:
+        description: HAProxy C(server-state-file) to write after each change, so a reload keeps the route.
+        type: path
+      admin_url:
+        description: Caddy admin API endpoint.
+        type: str
+        default: http://127.0.0.1:2019
+      conf:
+        description: nginx main configuration file (checked with C(nginx -t -c)).
+        type: path
+        default: /etc/nginx/nginx.conf
+      upstream_dir:
+        description: Folder of the per-route nginx upstream include files.
+        type: path
+        default: /etc/nginx/cutover
+      binary:
+        description: nginx executable.
+        type: path
+        default: nginx
+      pid_file:
+        description: nginx master pid file.
+        type: path
+        default: /run/nginx.pid
+      url:
+        description: Nginx Proxy Manager base URL, for example C(http://127.0.0.1:81). Required for C(npm).
+        type: str
+      email:
+        description: Nginx Proxy Manager user. Required for C(npm).
+        type: str
+      password:
+        description: Nginx Proxy Manager password. Required for C(npm). Never logged.
+        type: str
+      verify_tls:
+        description: Verify the TLS certificate of an C(https) Nginx Proxy Manager URL.
+        type: bool
+        default: true
+      timeout:
+        description: Seconds one proxy API call or command may take.
+        type: float
+        default: 10
+'''

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A tiny JSON-over-HTTP helper for the proxies with HTTP APIs (Caddy admin, Nginx Proxy Manager)."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
+
+
+class HttpError(ProxyError):
+    def __init__(self, status, body, msg):
+        super().__init__(msg)
+        self.status = status
+        self.body = body
+
+
+def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True):
+    """Send one request; returns the decoded JSON answer (or None). Raises HttpError/ProxyError."""
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header('Content-Type', 'application/json')
+    req.add_header('Accept', 'application/json')
+    for key, value in (headers or {}).items():
+        req.add_header(key, value)
+    context = None
+    if url.startswith('https://') and not verify_tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+            body = resp.read().decode('utf-8', 'replace')
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode('utf-8', 'replace')
+        raise HttpError(exc.code, body, '%s: %s %s answered %s: %s' % (what, method, url, exc.code, body.strip()[:300]))
+    except (OSError, ValueError) as exc:
+        raise ProxyError('%s: cannot reach %s: %s' % (what, url, exc))
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ProxyError('%s: %s %s answered with invalid JSON: %s' % (what, method, url, body[:200]))

@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proxy driver interface and the swap every driver shares.
+
+A driver knows how to read a route's upstream, set it in place (a pure upsert: never delete then
+add, so there is no moment without a route), and drain the old upstream. run_swap() is the one
+swap sequence: read, upsert, read back (and swap back on a mismatch), drain.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+PROXY_TYPES = ('haproxy', 'caddy', 'nginx', 'npm')
+
+
+class ProxyError(Exception):
+    """The proxy could not be read or changed; the message says which proxy and what failed."""
+
+
+class RouteNotFound(ProxyError):
+    """The route (backend, @id, upstream file, proxy host) does not exist on the proxy."""
+
+
+class Driver:
+    """One proxy. Subclasses implement read, upsert and drain; all raise ProxyError."""
+
+    name = 'proxy'
+
+    def read(self, route):
+        """Current upstream 'host:port' of the route, or None if it routes nowhere yet."""
+        raise NotImplementedError
+
+    def upsert(self, route, upstream):
+        """Point the route at upstream in place."""
+        raise NotImplementedError
+
+    def drain(self, route, old_upstream, timeout):
+        """Wait (at most timeout s) until old_upstream has no in-flight requests; True if drained."""
+        raise NotImplementedError
+
+
+def split_upstream(upstream):
+    """('host', port) from 'host:port'; raises ValueError naming the field."""
+    host, sep, port = (upstream or '').rpartition(':')
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError('upstream must be address:port with a port 1-65535, got %r' % (upstream,))
+    return host, int(port)
+
+
+def _hex_addr(host, port):
+    """/proc/net/tcp's form of an IPv4 address:port (little-endian hex), or None for other forms."""
+    try:
+        packed = socket.inet_aton(host)
+    except OSError:
+        return None
+    return '%s:%04X' % (''.join('%02X' % b for b in reversed(packed)), port)
+
+
+def established_to(upstream, proc_net='/proc/net/tcp'):
+    """Count of ESTABLISHED TCP connections from this host's network namespace to upstream.
+
+    A proxy-agnostic view of in-flight work for proxies whose API does not show it (a proxy on
+    the same host, or in a container with host networking).
+    """
+    host, port = split_upstream(upstream)
+    if host == 'localhost':
+        host = '127.0.0.1'
+    want = _hex_addr(host, port)
+    if want is None:
+        return 0
+    count = 0
+    try:
+        with open(proc_net) as f:
+            next(f, None)
+            for line in f:
+                fields = line.split()
+                if len(fields) > 3 and fields[2] == want and fields[3] == '01':  # 01 = ESTABLISHED
+                    count += 1
+    except OSError:
+        return 0
+    return count
+
+
+def swap_plan(current, target):
+    """The ordered steps of a swap from current to target (pure; tests pin the order)."""
+    if current == target:
+        return []
+    steps = ['upsert', 'read_back']
+    if current:
+        steps.append('drain')
+    return steps
+
+
+def wait_until(predicate, timeout, interval=0.1, clock=time.monotonic, sleep=time.sleep):
+    """Poll predicate() until it is true or timeout passes; returns its last value."""
+    deadline = clock() + timeout
+    while True:
+        value = predicate()
+        if value or clock() >= deadline:
+            return value
+        sleep(interval)
+
+
+def run_swap(driver, route, upstream, drain_timeout, check_mode=False, clock=time.monotonic):
+    """Swap route to upstream. Returns a result dict; raises ProxyError leaving the old route live."""
+    current = driver.read(route)
+    plan = swap_plan(current, upstream)
+    result = dict(changed=bool(plan), previous=current, upstream=upstream, plan=plan, drained=None,
+                  swap_seconds=None, drain_seconds=None)
+    if not plan or check_mode:
+        return result
+    started = clock()
+    driver.upsert(route, upstream)
+    seen = driver.read(route)
+    result['swap_seconds'] = round(clock() - started, 4)
+    if seen != upstream:
+        # The proxy did not take it: put the old upstream back so nothing half-swapped stays live.
+        if current:
+            driver.upsert(route, current)
+        raise ProxyError('%s route %s read back %r after setting %r; restored %r'
+                         % (driver.name, route, seen, upstream, current))
+    if 'drain' in plan:
+        drain_start = clock()
+        result['drained'] = bool(driver.drain(route, current, drain_timeout))
+        result['drain_seconds'] = round(clock() - drain_start, 4)
+    return result

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proxy option spec (shared by proxy_swap and the roles) and the driver factory."""
+
+from __future__ import annotations
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import PROXY_TYPES
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.caddy import Caddy
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import Nginx
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.npm import NginxProxyManager
+
+
+def proxy_option_spec():
+    """Suboptions of the `proxy` option (doc fragment: proxy)."""
+    return dict(
+        type=dict(type='str', default='haproxy', choices=list(PROXY_TYPES)),
+        admin_socket=dict(type='path', default='/run/cutover/haproxy/admin.sock'),
+        state_file=dict(type='path'),
+        admin_url=dict(type='str', default='http://127.0.0.1:2019'),
+        conf=dict(type='path', default='/etc/nginx/nginx.conf'),
+        upstream_dir=dict(type='path', default='/etc/nginx/cutover'),
+        binary=dict(type='path', default='nginx'),
+        pid_file=dict(type='path', default='/run/nginx.pid'),
+        url=dict(type='str'),
+        email=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        verify_tls=dict(type='bool', default=True),
+        timeout=dict(type='float', default=10),
+    )
+
+
+def make_driver(opts):
+    """A driver for the `proxy` option dict; raises ValueError naming a missing field."""
+    kind = opts['type']
+    if kind == 'haproxy':
+        return HAProxy(opts['admin_socket'], opts.get('state_file'), opts['timeout'])
+    if kind == 'caddy':
+        return Caddy(opts['admin_url'], opts['timeout'])
+    if kind == 'nginx':
+        return Nginx(opts['conf'], opts['upstream_dir'], opts['binary'], opts['pid_file'], opts['timeout'])
+    if kind == 'npm':
+        missing = [k for k in ('url', 'email', 'password') if not opts.get(k)]
+        if missing:
+            raise ValueError('proxy type npm needs proxy.%s' % ', proxy.'.join(missing))
+        return NginxProxyManager(opts['url'], opts['email'], opts['password'], opts['verify_tls'], opts['timeout'])
+    raise ValueError('invalid proxy.type %r (valid: %s)' % (kind, ', '.join(PROXY_TYPES)))

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HAProxy through its Runtime API (the admin stats socket).
+
+Each service's backend has two server slots. A swap writes the new address into the idle slot
+while it is in maintenance, makes it ready, puts the live slot in drain (no new requests, the
+in-flight ones finish), waits for its sessions to end, then puts it in maintenance. No reload,
+so no connection is ever closed by the swap. The slots' state is dumped to HAProxy's
+server-state file so a reload or restart comes back routed the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
+    Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
+)
+
+# srv_admin_state bits that keep a server from taking new requests (CMAINT only records that the
+# configuration said "disabled"; it stays set once the slot is made ready at run time).
+_NOT_SERVING = 0x01 | 0x02 | 0x08 | 0x10 | 0x20 | 0x40
+_MAINT = 0x01 | 0x02 | 0x20 | 0x40
+_DRAIN = 0x08 | 0x10
+
+
+def parse_servers_state(text):
+    """Rows of `show servers state` as dicts (name, addr, port, op_state, admin_state)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    header = next((ln for ln in lines if ln.startswith('# ')), None)
+    if header is None:
+        return []
+    cols = header[2:].split()
+    rows = []
+    for ln in lines:
+        if ln.startswith('#') or len(ln.split()) < len(cols) or not ln[0].isdigit():
+            continue
+        row = dict(zip(cols, ln.split()))
+        rows.append(dict(backend=row['be_name'], name=row['srv_name'], addr=row['srv_addr'],
+                         port=int(row['srv_port']), op_state=int(row['srv_op_state']),
+                         admin_state=int(row['srv_admin_state'])))
+    return rows
+
+
+def slot_role(slot):
+    """'serving', 'draining' or 'idle' for one server slot."""
+    if slot['admin_state'] & _MAINT or slot['op_state'] == 0:
+        return 'idle'
+    if slot['admin_state'] & _DRAIN:
+        return 'draining'
+    return 'serving'
+
+
+def upstream_of(slot):
+    return '%s:%d' % (slot['addr'], slot['port'])
+
+
+def plan_upsert(slots, upstream):
+    """Runtime API commands (without the backend prefix) that make upstream the only serving slot.
+
+    Pure. Reuses a slot that already holds upstream (a rollback to the slot just drained), else
+    the first idle slot. Raises ProxyError when no slot is free.
+    """
+    host, port = split_upstream(upstream)
+    serving = [s for s in slots if slot_role(s) == 'serving']
+    target = next((s for s in slots if upstream_of(s) == upstream and slot_role(s) == 'serving'), None) \
+        or next((s for s in slots if upstream_of(s) == upstream), None) \
+        or next((s for s in slots if slot_role(s) == 'idle'), None)
+    if target is None:
+        raise ProxyError('no idle server slot: every slot is serving or draining (%s); a backend needs '
+                         'two slots, and a previous drain must end first'
+                         % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
+    cmds = []
+    if upstream_of(target) != upstream:
+        cmds.append(('set server %%s/%s addr %s port %d' % (target['name'], host, port)))
+    if slot_role(target) != 'serving':
+        cmds.append('set server %%s/%s state ready' % target['name'])
+    cmds += ['set server %%s/%s state drain' % s['name'] for s in serving if s is not target]
+    return cmds
+
+
+class HAProxy(Driver):
+    name = 'haproxy'
+
+    def __init__(self, admin_socket='/run/haproxy/admin.sock', state_file=None, timeout=5.0):
+        self.admin_socket = admin_socket
+        self.state_file = state_file
+        self.timeout = timeout
+
+    def command(self, cmd):
+        """One Runtime API command; returns its answer text."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(self.admin_socket)
+                sock.sendall(cmd.encode() + b'\n')
+                chunks = []
+                while True:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+        except OSError as exc:
+            raise ProxyError('cannot reach the HAProxy Runtime API on %s (admin_socket): %s'
+                             % (self.admin_socket, exc))
+        answer = b''.join(chunks).decode('utf-8', 'replace')
+        low = answer.lower()
+        if 'unknown command' in low or 'permission denied' in low or low.startswith('no such'):
+            raise ProxyError('HAProxy rejected %r: %s' % (cmd, answer.strip()))
+        return answer
+
+    def slots(self, backend):
+        answer = self.command('show servers state %s' % backend)
+        if "can't find backend" in answer.lower():
+            raise RouteNotFound('HAProxy has no backend %r (route)' % backend)
+        rows = [r for r in parse_servers_state(answer) if r['backend'] == backend]
+        if not rows:
+            raise RouteNotFound('HAProxy backend %r has no server slots (route): %s' % (backend, answer.strip()))
+        return rows
+
+    def read(self, route):
+        serving = sorted(upstream_of(s) for s in self.slots(route) if slot_role(s) == 'serving')
+        return ','.join(serving) or None
+
+    def upsert(self, route, upstream):
+        for cmd in plan_upsert(self.slots(route), upstream):
+            answer = self.command(cmd % route).strip()
+            if answer and not answer.startswith(('no need', 'IP changed', 'port changed')) \
+                    and 'changed from' not in answer:
+                raise ProxyError('HAProxy answered %r to %r' % (answer, cmd % route))
+        self.save_state()
+
+    def sessions(self, backend):
+        """Current sessions + queued requests per server of the backend (from `show stat`)."""
+        answer = self.command('show stat')
+        rows = csv.DictReader(io.StringIO(answer.lstrip('# ')))
+        return {r['svname']: int(r['scur'] or 0) + int(r['qcur'] or 0)
+                for r in rows if r.get('pxname') == backend and r.get('svname') not in ('FRONTEND', 'BACKEND')}
+
+    def drain(self, route, old_upstream, timeout):
+        draining = [s['name'] for s in self.slots(route) if slot_role(s) == 'draining']
+
+        def idle():
+            busy = self.sessions(route)
+            return all(busy.get(name, 0) == 0 for name in draining)
+        drained = wait_until(idle, timeout)
+        for name in draining:
+            self.command('set server %s/%s state maint' % (route, name))
+        self.save_state()
+        return drained
+
+    def save_state(self):
+        """Dump every slot's state to the server-state file (atomic) so reloads keep the route."""
+        if not self.state_file:
+            return
+        dump = self.command('show servers state')
+        tmp = '%s.tmp' % self.state_file
+        with open(tmp, 'w') as f:
+            f.write(dump)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, self.state_file)
