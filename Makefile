@@ -13,6 +13,7 @@ setup:               ## install Debian packages, the virtualenv and the collecti
 engines: setup       ## start Docker and Podman (idempotent) and build the demo images
 	bash scripts/engines.sh docker podman
 	bash scripts/build-images.sh docker podman
+	bash scripts/build-proxy-image.sh docker
 
 collection:          ## rebuild + reinstall the collection from this tree
 	bash scripts/install-collection.sh

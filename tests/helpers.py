@@ -34,8 +34,8 @@ class Run:
     results: list = field(default_factory=list)
 
     def task(self, name):
-        """The last recorded result of the task with this name."""
-        found = [r for r in self.results if r['task'] == name]
+        """The last recorded result of the task with this name (a role's task without its prefix)."""
+        found = [r for r in self.results if r['task'] == name or r['task'].endswith(' : ' + name)]
         if not found:
             raise AssertionError('task %r not in results; ran: %s\n%s' % (
                 name, [r['task'] for r in self.results], self.stdout[-3000:]))

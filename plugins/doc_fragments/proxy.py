@@ -15,29 +15,60 @@ options:
     default: {}
     suboptions:
       type:
-        description: Proxy kind.
+        description: Proxy kind. C(none) means the service is not behind a proxy Cutover drives.
         type: str
         default: haproxy
-        choices: [haproxy, caddy, nginx, npm]
+        choices: [haproxy, caddy, nginx, npm, none]
+      listen:
+        description: Address the service's frontend listens on (M(cutover.deploy.proxy_site)).
+        type: str
+        default: 127.0.0.1:8080
+      runtime:
+        description:
+          - How M(cutover.deploy.proxy_site) runs the proxy. C(host) runs the proxy binary as a host
+            process; C(container) runs HAProxy as a container on the same engine, with host networking.
+        type: str
+        default: host
+        choices: [host, container]
+      image:
+        description: HAProxy image for O(proxy.runtime=container).
+        type: str
+        default: docker.io/library/haproxy:2.6
+      container_name:
+        description: Name of the HAProxy container for O(proxy.runtime=container).
+        type: str
+        default: cutover-haproxy
+      caddy_dir:
+        description: Folder for the Caddy host process's base config, autosave and log.
+        type: path
+        default: /etc/cutover/caddy
       admin_socket:
         description: HAProxy Runtime API socket (a C(stats socket ... level admin)).
         type: path
         default: /run/cutover/haproxy/admin.sock
       state_file:
-        description: HAProxy C(server-state-file) to write after each change, so a reload keeps the route.
+        description: HAProxy C(server-state-file) to write after each change, so a reload or restart keeps the route.
         type: path
+        default: /var/lib/cutover/haproxy/server-state
+      config_dir:
+        description: Folder of the HAProxy configuration files Cutover manages (C(haproxy -f DIR)).
+        type: path
+        default: /etc/cutover/haproxy
       admin_url:
         description: Caddy admin API endpoint.
         type: str
         default: http://127.0.0.1:2019
       conf:
-        description: nginx main configuration file (checked with C(nginx -t -c)).
+        description:
+          - nginx main configuration file (checked with C(nginx -t -c)).
+          - The default is the nginx instance Cutover's proxy role runs; point it at your own
+            C(nginx.conf) to swap routes in an nginx you manage (it must include O(proxy.upstream_dir)).
         type: path
-        default: /etc/nginx/nginx.conf
+        default: /etc/cutover/nginx/nginx.conf
       upstream_dir:
         description: Folder of the per-route nginx upstream include files.
         type: path
-        default: /etc/nginx/cutover
+        default: /etc/cutover/nginx/upstreams
       binary:
         description: nginx executable.
         type: path
@@ -45,7 +76,7 @@ options:
       pid_file:
         description: nginx master pid file.
         type: path
-        default: /run/nginx.pid
+        default: /run/cutover/nginx/nginx.pid
       url:
         description: Nginx Proxy Manager base URL, for example C(http://127.0.0.1:81). Required for C(npm).
         type: str

@@ -15,14 +15,20 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.npm import N
 def proxy_option_spec():
     """Suboptions of the `proxy` option (doc fragment: proxy)."""
     return dict(
-        type=dict(type='str', default='haproxy', choices=list(PROXY_TYPES)),
+        type=dict(type='str', default='haproxy', choices=list(PROXY_TYPES) + ['none']),
+        listen=dict(type='str', default='127.0.0.1:8080'),
+        runtime=dict(type='str', default='host', choices=['host', 'container']),
+        image=dict(type='str', default='docker.io/library/haproxy:2.6'),
+        container_name=dict(type='str', default='cutover-haproxy'),
+        caddy_dir=dict(type='path', default='/etc/cutover/caddy'),
         admin_socket=dict(type='path', default='/run/cutover/haproxy/admin.sock'),
-        state_file=dict(type='path'),
+        state_file=dict(type='path', default='/var/lib/cutover/haproxy/server-state'),
+        config_dir=dict(type='path', default='/etc/cutover/haproxy'),
         admin_url=dict(type='str', default='http://127.0.0.1:2019'),
-        conf=dict(type='path', default='/etc/nginx/nginx.conf'),
-        upstream_dir=dict(type='path', default='/etc/nginx/cutover'),
+        conf=dict(type='path', default='/etc/cutover/nginx/nginx.conf'),
+        upstream_dir=dict(type='path', default='/etc/cutover/nginx/upstreams'),
         binary=dict(type='path', default='nginx'),
-        pid_file=dict(type='path', default='/run/nginx.pid'),
+        pid_file=dict(type='path', default='/run/cutover/nginx/nginx.pid'),
         url=dict(type='str'),
         email=dict(type='str'),
         password=dict(type='str', no_log=True),
@@ -45,4 +51,6 @@ def make_driver(opts):
         if missing:
             raise ValueError('proxy type npm needs proxy.%s' % ', proxy.'.join(missing))
         return NginxProxyManager(opts['url'], opts['email'], opts['password'], opts['verify_tls'], opts['timeout'])
-    raise ValueError('invalid proxy.type %r (valid: %s)' % (kind, ', '.join(PROXY_TYPES)))
+    if kind == 'none':
+        raise ValueError('proxy.type is none: there is no proxy route to swap')
+    raise ValueError('invalid proxy.type %r (valid: %s, none)' % (kind, ', '.join(PROXY_TYPES)))

@@ -1,0 +1,368 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ensure a proxy serves a service: its config (rendered by pure functions) and its process.
+
+Each site writes only what differs (atomically), validates the whole config before it is used
+(restoring the old files on a rejection), starts the proxy when it is not running and reloads it
+gracefully when its config changed. A route that already exists keeps its live upstream: only a
+missing route is created, so re-running never undoes a swap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import json_request
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
+
+PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
+
+
+def render_haproxy_global(admin_socket, state_file):
+    return ('# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
+            'global\n'
+            '    stats socket %s mode 600 level admin expose-fd listeners\n'
+            '    server-state-file %s\n'
+            'defaults\n'
+            '    mode http\n'
+            '    timeout connect 5s\n'
+            '    timeout client 60s\n'
+            '    timeout server 60s\n'
+            '    timeout http-keep-alive 30s\n'
+            '    load-server-state-from-file global\n' % (admin_socket, state_file))
+
+
+def render_haproxy_service(service, listen):
+    """A frontend on listen and the service's backend with two slots (both idle until a swap)."""
+    return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
+            'frontend fe_%(s)s\n'
+            '    bind %(l)s\n'
+            '    default_backend %(s)s\n'
+            'backend %(s)s\n'
+            '    server a 127.0.0.1:1 disabled\n'
+            '    server b 127.0.0.1:1 disabled\n' % dict(s=service, l=listen))
+
+
+def render_nginx_main(upstream_dir, sites_dir, run_dir):
+    temps = ''.join('    %s_temp_path %s/%s;\n' % (k, run_dir, k) for k in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
+    return ('# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
+            'worker_processes auto;\npid %(r)s/nginx.pid;\nerror_log %(r)s/error.log;\n'
+            'events { worker_connections 1024; }\n'
+            'http {\n    access_log off;\n    keepalive_timeout 30s;\n%(t)s'
+            '    include %(u)s/*.conf;\n    include %(s)s/*.conf;\n}\n'
+            % dict(r=run_dir, u=upstream_dir, s=sites_dir, t=temps))
+
+
+def render_nginx_site(service, listen):
+    return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
+            'server {\n    listen %(l)s;\n    location / {\n        proxy_pass http://cutover_%(u)s;\n'
+            '        proxy_http_version 1.1;\n        proxy_set_header Connection "";\n'
+            '        proxy_set_header Host $host;\n    }\n}\n' % dict(s=service, l=listen, u=service.replace('-', '_')))
+
+
+def caddy_server_config(service, listen):
+    return {'listen': [listen], 'automatic_https': {'disable': True},
+            'routes': [{'handle': [{'handler': 'reverse_proxy', '@id': service,
+                                    'upstreams': [{'dial': PLACEHOLDER_UPSTREAM}]}]}]}
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_atomic(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = '%s.cutover-tmp' % path
+    with open(tmp, 'w') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+class FileSet:
+    """Desired files; apply() writes the ones that differ and can put the old ones back."""
+
+    def __init__(self, desired, keep_existing=()):
+        self.desired = desired  # {path: text}
+        self.keep_existing = set(keep_existing)  # created when missing, never rewritten (live routes)
+        self.old = {}
+
+    def changes(self):
+        out = {}
+        for path, text in self.desired.items():
+            current = read_text(path)
+            if current == text or (path in self.keep_existing and current is not None):
+                continue
+            out[path] = (current, text)
+        return out
+
+    def apply(self):
+        changed = self.changes()
+        for path, (current, text) in changed.items():
+            self.old[path] = current
+            write_atomic(path, text)
+        return sorted(changed)
+
+    def restore(self):
+        for path, text in self.old.items():
+            if text is None:
+                os.unlink(path)
+            else:
+                write_atomic(path, text)
+
+
+def pid_alive(pid_file, name):
+    """The pid in pid_file if that process runs and is `name`, else None."""
+    text = read_text(pid_file)
+    if not text or not text.split()[0].isdigit():
+        return None
+    pid = int(text.split()[0])
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            if name.encode() not in f.read():
+                return None
+    except OSError:
+        return None
+    return pid
+
+
+def run(cmd, what, timeout=30):
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProxyError('%s: cannot run %s: %s' % (what, cmd[0], exc))
+    if proc.returncode != 0:
+        raise ProxyError('%s failed: %s' % (what, (proc.stderr or proc.stdout).strip()[-800:]))
+    return proc
+
+
+class HAProxyHostSite:
+    """HAProxy as a host process: config folder of .cfg files, daemon mode, seamless soft reload."""
+
+    def __init__(self, opts):
+        self.config_dir = opts['config_dir']
+        self.run_dir = os.path.dirname(opts['admin_socket'])
+        self.admin_socket = opts['admin_socket']
+        self.state_file = opts['state_file']
+        self.pid_file = os.path.join(self.run_dir, 'haproxy.pid')
+        self.binary = 'haproxy'
+
+    def files(self, service, listen):
+        return FileSet({os.path.join(self.config_dir, '00-global.cfg'): render_haproxy_global(self.admin_socket, self.state_file),
+                        os.path.join(self.config_dir, 'service-%s.cfg' % service): render_haproxy_service(service, listen)})
+
+    def running(self):
+        return pid_alive(self.pid_file, 'haproxy')
+
+    def validate(self):
+        run([self.binary, '-c', '-q', '-f', self.config_dir], 'haproxy -c')
+
+    def start(self):
+        os.makedirs(self.run_dir, exist_ok=True)
+        os.makedirs(os.path.dirname(self.state_file), exist_ok=True)
+        if not os.path.exists(self.state_file):
+            write_atomic(self.state_file, '')
+        run([self.binary, '-D', '-f', self.config_dir, '-p', self.pid_file], 'starting haproxy')
+        if not wait_until(lambda: os.path.exists(self.admin_socket) and self.running(), 10):
+            raise ProxyError('haproxy started but its admin socket %s did not appear' % self.admin_socket)
+
+    def reload(self):
+        HAProxy(self.admin_socket, self.state_file).save_state()  # the new process loads the slots from it
+        old = read_text(self.pid_file).split()
+        run([self.binary, '-D', '-f', self.config_dir, '-p', self.pid_file, '-x', self.admin_socket, '-sf'] + old,
+            'reloading haproxy')
+
+    def stop(self):
+        for pid in (read_text(self.pid_file) or '').split():
+            try:
+                os.kill(int(pid), 15)
+            except (OSError, ValueError):
+                pass
+
+
+class NginxHostSite:
+    """nginx as a host process with Cutover's own main config; graceful `nginx -s reload`."""
+
+    def __init__(self, opts):
+        self.conf = opts['conf']
+        self.config_dir = os.path.dirname(self.conf)
+        self.upstream_dir = opts['upstream_dir']
+        self.pid_file = opts['pid_file']
+        self.run_dir = os.path.dirname(self.pid_file)
+        self.binary = opts.get('binary') or 'nginx'
+
+    def files(self, service, listen):
+        upstream = os.path.join(self.upstream_dir, '%s.conf' % service)
+        return FileSet({self.conf: render_nginx_main(self.upstream_dir, os.path.join(self.config_dir, 'sites'), self.run_dir),
+                        upstream: render_upstream(service, PLACEHOLDER_UPSTREAM),
+                        os.path.join(self.config_dir, 'sites', '%s.conf' % service): render_nginx_site(service, listen)},
+                       keep_existing=[upstream])
+
+    def running(self):
+        return pid_alive(self.pid_file, 'nginx')
+
+    def validate(self):
+        os.makedirs(self.run_dir, exist_ok=True)
+        run([self.binary, '-t', '-q', '-c', self.conf], 'nginx -t')
+
+    def start(self):
+        run([self.binary, '-c', self.conf], 'starting nginx')
+        if not wait_until(self.running, 10):
+            raise ProxyError('nginx started but wrote no pid file %s' % self.pid_file)
+
+    def reload(self):
+        run([self.binary, '-c', self.conf, '-s', 'reload'], 'reloading nginx')
+
+    def stop(self):
+        subprocess.run([self.binary, '-c', self.conf, '-s', 'quit'], capture_output=True, check=False)
+
+
+def ensure_site(site, service, listen, check_mode):
+    """Write what differs, validate, then start or reload. Returns (changed, actions, diff)."""
+    files = site.files(service, listen)
+    pending = files.changes()
+    running = site.running()
+    actions = ['write %s' % p for p in sorted(pending)]
+    if not running:
+        actions.append('start')
+    elif pending:
+        actions.append('reload')
+    diff = dict(before=''.join('# %s\n%s' % (p, old or '') for p, (old, new) in sorted(pending.items())),
+                after=''.join('# %s\n%s' % (p, new) for p, (old, new) in sorted(pending.items())))
+    if check_mode or not actions:
+        return bool(actions), actions, diff
+    files.apply()
+    try:
+        site.validate()
+    except ProxyError:
+        files.restore()
+        raise
+    if not running:
+        site.start()
+    elif pending:
+        site.reload()
+        time.sleep(0.2)
+    return True, actions, diff
+
+
+class HAProxyContainerSite(HAProxyHostSite):
+    """HAProxy as a container on the same engine (host network; config, socket and state folders
+    bind-mounted), in master-worker mode so a reload is a USR2 to the container."""
+
+    def __init__(self, opts, engine):
+        super().__init__(opts)
+        self.engine = engine
+        self.name = opts.get('container_name') or 'cutover-haproxy'
+        self.image = opts.get('image') or 'docker.io/library/haproxy:2.6'
+
+    def container(self):
+        return self.engine.get_container(self.name)
+
+    def running(self):
+        c = self.container()
+        return c is not None and c.status == 'running'
+
+    def validate(self):
+        c = self.container()
+        if c is None or c.status != 'running':
+            return  # a first start validates: a rejected config makes the container exit, reported below
+        code, out = c.exec_run(['haproxy', '-c', '-q', '-f', self.config_dir])
+        if code != 0:
+            raise ProxyError('haproxy -c (in container %s) failed: %s' % (self.name, out.decode('utf-8', 'replace')[-800:]))
+
+    def start(self):
+        state_dir = os.path.dirname(self.state_file)
+        for d in (self.run_dir, state_dir):
+            os.makedirs(d, exist_ok=True)
+        if not os.path.exists(self.state_file):
+            write_atomic(self.state_file, '')
+        old = self.container()
+        if old is not None:
+            self.engine.call('removing stopped proxy container %s' % self.name, old.remove, force=True)
+        self.engine.ensure_image(self.image, 'missing')
+        api = self.engine.client.api
+        host_config = api.create_host_config(
+            network_mode='host', restart_policy={'Name': 'unless-stopped'},
+            binds=['%s:%s:ro' % (self.config_dir, self.config_dir), '%s:%s' % (self.run_dir, self.run_dir),
+                   '%s:%s' % (state_dir, state_dir)])
+        created = self.engine.call('creating proxy container %s' % self.name, api.create_container, self.image,
+                                   command=['haproxy', '-W', '-db', '-f', self.config_dir], name=self.name,
+                                   host_config=host_config, labels={'io.cutover.proxy': 'haproxy'})
+        self.engine.call('starting proxy container %s' % self.name, api.start, created['Id'])
+        if not wait_until(lambda: os.path.exists(self.admin_socket) and self.running(), 15):
+            c = self.container()
+            logs = c.logs(tail=20).decode('utf-8', 'replace') if c is not None else ''
+            raise ProxyError('proxy container %s did not come up (admin socket %s): %s' % (self.name, self.admin_socket, logs))
+
+    def reload(self):
+        HAProxy(self.admin_socket, self.state_file).save_state()
+        self.engine.call('reloading proxy container %s' % self.name, self.container().kill, signal='USR2')
+
+    def stop(self):
+        c = self.container()
+        if c is not None:
+            c.remove(force=True)
+
+
+class CaddyHostSite:
+    """Caddy as a host process driven through its admin API (`caddy run --resume`, autosaved config)."""
+
+    def __init__(self, opts):
+        self.admin_url = opts['admin_url'].rstrip('/')
+        self.config_dir = opts.get('caddy_dir') or '/etc/cutover/caddy'
+        self.admin_listen = self.admin_url.split('://', 1)[-1]
+
+    def _call(self, method, path, payload=None):
+        return json_request(method, self.admin_url + path, 'Caddy admin API (admin_url)', payload)
+
+    def running(self):
+        try:
+            self._call('GET', '/config/')
+            return True
+        except ProxyError:
+            return False
+
+    def start(self):
+        base = os.path.join(self.config_dir, 'base.json')
+        write_atomic(base, '{"admin": {"listen": "%s"}}\n' % self.admin_listen)
+        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.config_dir, 'config'),
+                   XDG_DATA_HOME=os.path.join(self.config_dir, 'data'))
+        with open(os.path.join(self.config_dir, 'caddy.log'), 'a') as log:
+            subprocess.Popen(['caddy', 'run', '--resume', '--config', base], env=env, stdout=log, stderr=log,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        if not wait_until(self.running, 15):
+            raise ProxyError('caddy did not answer on %s after starting' % self.admin_url)
+
+    def ensure(self, service, listen, check_mode):
+        actions = []
+        if not self.running():
+            actions.append('start')
+            if check_mode:
+                return True, actions + ['add route %s' % service], {}
+            self.start()
+        config = self._call('GET', '/config/') or {}
+        servers = config.setdefault('apps', {}).setdefault('http', {}).setdefault('servers', {})
+        name = 'cutover_%s' % service
+        current = servers.get(name)
+        if current and current.get('listen') == [listen]:
+            return bool(actions), actions, {}
+        if current:  # keep the live upstreams, change only the listen address
+            desired = dict(current, listen=[listen])
+        else:
+            desired = caddy_server_config(service, listen)
+        actions.append('%s route %s on %s' % ('update' if current else 'add', service, listen))
+        diff = dict(before='%s\n' % (current or ''), after='%s\n' % desired)
+        if not check_mode:
+            servers[name] = desired
+            self._call('POST', '/load', config)
+        return True, actions, diff

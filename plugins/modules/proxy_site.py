@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: proxy_site
+short_description: Ensure a proxy runs and serves a service's route
+version_added: 0.1.0
+description:
+  - Ensures the proxy exists for a service, a frontend listening on O(proxy.listen) and the
+    service's route, and that the proxy process runs. This is the module behind the C(proxy) role.
+  - HAProxy runs as a host process or as a container on the same engine (O(proxy.runtime));
+    nginx and Caddy run as host processes. On hosts without systemd the module starts the proxy
+    itself and reloads it gracefully when its configuration changed.
+  - Only what differs is written; a rejected configuration is rolled back before anything reloads.
+    An existing route keeps its live upstream, so running this again never undoes a swap.
+  - Nginx Proxy Manager is run by the user; for it this module checks that the route exists.
+author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.engine
+  - cutover.deploy.proxy
+options:
+  service:
+    description: The service the route is for (HAProxy backend, Caddy @id, nginx upstream name).
+    type: str
+    required: true
+  route:
+    description: The route on the proxy. Defaults to O(service) (for C(npm), the proxy host id or domain).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Reports the files it would write and whether it would start or reload the proxy.
+  diff_mode:
+    support: full
+    description: Shows the configuration files before and after.
+  idempotent:
+    support: full
+    description: A second run with the same input changes nothing.
+'''
+
+EXAMPLES = r'''
+- name: HAProxy in front of web on 127.0.0.1:8080
+  cutover.deploy.proxy_site:
+    service: web
+    proxy:
+      type: haproxy
+      listen: 127.0.0.1:8080
+
+- name: The same HAProxy as a container on the Docker engine
+  cutover.deploy.proxy_site:
+    service: web
+    proxy:
+      type: haproxy
+      runtime: container
+      image: docker.io/library/haproxy:2.6
+'''
+
+RETURN = r'''
+actions:
+  description: What the module did (or would do).
+  returned: always
+  type: list
+  elements: str
+upstream:
+  description: The route's current upstream (null when the route is new).
+  returned: success
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
+    PLACEHOLDER_UPSTREAM, CaddyHostSite, HAProxyContainerSite, HAProxyHostSite, NginxHostSite, ensure_site,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engine_argument_spec(),
+            proxy=dict(type='dict', default={}, options=proxy_option_spec()),
+            service=dict(type='str', required=True),
+            route=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    opts = p['proxy']
+    err = service_error(p['service'])
+    if err:
+        module.fail_json(msg='service: ' + err)
+    if opts['type'] == 'none':
+        module.exit_json(changed=False, actions=[], upstream=None, msg='proxy.type is none: nothing to ensure')
+    try:
+        split_upstream(opts['listen'])
+    except ValueError:
+        module.fail_json(msg='proxy.listen must be address:port, got %r' % opts['listen'])
+    if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
+        module.fail_json(msg='proxy.runtime container is supported for proxy.type haproxy (valid for %s: host)'
+                         % opts['type'])
+    route = p['route'] or p['service']
+    try:
+        if opts['type'] == 'npm':
+            changed, actions, diff = False, [], {}
+        elif opts['type'] == 'caddy':
+            changed, actions, diff = CaddyHostSite(opts).ensure(p['service'], opts['listen'], module.check_mode)
+        else:
+            if opts['type'] == 'nginx':
+                site = NginxHostSite(opts)
+            elif opts['runtime'] == 'container':
+                site = HAProxyContainerSite(opts, Engine(module))
+            else:
+                site = HAProxyHostSite(opts)
+            changed, actions, diff = ensure_site(site, p['service'], opts['listen'], module.check_mode)
+        upstream = None
+        if not (module.check_mode and 'start' in actions):
+            upstream = make_driver(opts).read(route)
+    except (ProxyError, ValueError) as exc:
+        module.fail_json(msg=str(exc), service=p['service'])
+    if upstream == PLACEHOLDER_UPSTREAM:
+        upstream = None
+    module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff)
+
+
+if __name__ == '__main__':
+    main()

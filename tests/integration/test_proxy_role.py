@@ -1,0 +1,99 @@
+"""The proxy role (proxy_site) against real HAProxy (host process and container), nginx and Caddy.
+
+Each case runs the role twice (changed, then not changed), swaps the route, runs the role again
+and checks the swap was kept.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.helpers import run_module, run_playbook
+from tests.proxies import App, free_port, get_body
+
+
+def role_play(service, proxy, engine_host='unix:///var/run/docker.sock'):
+    return [dict(hosts='localhost', gather_facts=False,
+                 vars=dict(cutover_service=service, cutover_proxy=proxy, cutover_engine=dict(host=engine_host)),
+                 roles=['cutover.deploy.proxy'])]
+
+
+def proxy_opts(kind, tmp, listen_port, runtime='host'):
+    if kind == 'haproxy':
+        return dict(type='haproxy', runtime=runtime, listen='127.0.0.1:%d' % listen_port,
+                    config_dir=str(tmp / 'etc'), admin_socket=str(tmp / 'run' / 'admin.sock'),
+                    state_file=str(tmp / 'state' / 'server-state'), image='cutover-haproxy:local',
+                    container_name='cutover-haproxy-test-%d' % listen_port)
+    if kind == 'nginx':
+        return dict(type='nginx', listen='127.0.0.1:%d' % listen_port, conf=str(tmp / 'etc' / 'nginx.conf'),
+                    upstream_dir=str(tmp / 'etc' / 'upstreams'), pid_file=str(tmp / 'run' / 'nginx.pid'))
+    return dict(type='caddy', listen='127.0.0.1:%d' % listen_port, admin_url='http://127.0.0.1:%d' % free_port(),
+                caddy_dir=str(tmp / 'caddy'))
+
+
+def stop_proxy(opts, docker_client):
+    if opts['type'] == 'haproxy' and opts['runtime'] == 'container':
+        try:
+            docker_client.containers.get(opts['container_name']).remove(force=True)
+        except Exception:  # pylint: disable=broad-except
+            pass
+    elif opts['type'] == 'haproxy':
+        pid_file = os.path.join(os.path.dirname(opts['admin_socket']), 'haproxy.pid')
+        for pid in open(pid_file).read().split():
+            os.kill(int(pid), signal.SIGTERM)
+    elif opts['type'] == 'nginx':
+        subprocess.run(['nginx', '-c', opts['conf'], '-s', 'quit'], check=False, capture_output=True)
+    else:
+        urllib.request.urlopen(urllib.request.Request(opts['admin_url'] + '/stop', method='POST'), timeout=5)
+
+
+@pytest.mark.parametrize('kind,runtime', [('haproxy', 'host'), ('haproxy', 'container'), ('nginx', 'host'),
+                                          ('caddy', 'host')])
+def test_proxy_role_is_idempotent_and_keeps_the_live_route(kind, runtime, tmp_path, docker_engine):
+    app = App(tmp_path, 'v1')
+    port = free_port()
+    opts = proxy_opts(kind, tmp_path, port, runtime)
+    try:
+        first = run_playbook(role_play('web', opts))
+        assert first.rc == 0, first.stdout + first.stderr
+        site = first.task('Ensure the proxy serves web')['result']
+        assert site['changed'] and site['upstream'] is None
+
+        second = run_playbook(role_play('web', opts))
+        assert second.rc == 0 and not second.task('Ensure the proxy serves web')['result']['changed'], second.stdout
+
+        driver_opts = {k: v for k, v in opts.items() if k not in ('listen', 'runtime', 'image', 'container_name', 'caddy_dir')}
+        swap = run_module('proxy_swap', dict(proxy=driver_opts, route='web', upstream=app.upstream))
+        assert swap['changed'], swap
+        assert get_body(port) == 'demoapp v1'
+
+        third = run_playbook(role_play('web', opts))
+        res = third.task('Ensure the proxy serves web')['result']
+        assert not res['changed'] and res['upstream'] == app.upstream
+        assert get_body(port) == 'demoapp v1'
+
+        # A new listen address is a config change: reload, and the swapped route survives it.
+        new_port = free_port()
+        moved = run_playbook(role_play('web', dict(opts, listen='127.0.0.1:%d' % new_port)))
+        res = moved.task('Ensure the proxy serves web')['result']
+        assert moved.rc == 0 and res['changed'], moved.stdout
+        assert get_body(new_port) == 'demoapp v1'
+    finally:
+        stop_proxy(opts, docker_engine.client)
+        app.stop()
+
+
+def test_proxy_role_rejects_bad_input(tmp_path):
+    bad = run_playbook(role_play('web', dict(type='haproxy', listen='not-an-address',
+                                             config_dir=str(tmp_path / 'etc'))))
+    assert bad.rc != 0 and 'proxy.listen' in bad.failed[0]['result']['msg']
+    assert not (tmp_path / 'etc').exists()
+    bad = run_playbook(role_play('web', dict(type='traefik')))
+    assert bad.rc != 0 and 'haproxy' in bad.failed[0]['result']['msg']
+    bad = run_playbook(role_play('web', dict(type='nginx', runtime='container')))
+    assert bad.rc != 0 and 'runtime' in bad.failed[0]['result']['msg']
