@@ -84,7 +84,7 @@ class Load:
 
     def __enter__(self):
         self.t0 = time.monotonic()
-        for _ in range(self.workers):
+        for worker in range(self.workers):  # pylint: disable=unused-variable
             th = threading.Thread(target=self._worker, daemon=True)
             th.start()
             self.threads.append(th)

@@ -285,8 +285,8 @@ class FakeNPM:
                     return self._send(404, {'error': {'code': 404, 'message': 'Not Found'}})
                 unknown = set(body) - {'forward_host', 'forward_port', 'forward_scheme', 'domain_names', 'enabled'}
                 if unknown:
-                    return self._send(400, {'error': {'code': 400, 'message': 'data should NOT have additional '
-                                                                            'properties: %s' % sorted(unknown)}})
+                    message = 'data should NOT have additional properties: %s' % sorted(unknown)
+                    return self._send(400, {'error': {'code': 400, 'message': message}})
                 host.update(body)
                 try:  # NPM renders the host's config and reloads nginx, then reports nginx_online
                     fake.nginx.driver().upsert(fake.route, '%s:%s' % (host['forward_host'], host['forward_port']))

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import json
-import ssl
 import urllib.error
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 
@@ -23,19 +23,12 @@ class HttpError(ProxyError):
 def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True):
     """Send one request; returns the decoded JSON answer (or None). Raises HttpError/ProxyError."""
     data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header('Content-Type', 'application/json')
-    req.add_header('Accept', 'application/json')
-    for key, value in (headers or {}).items():
-        req.add_header(key, value)
-    context = None
-    if url.startswith('https://') and not verify_tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    all_headers = {'Content-Type': 'application/json', 'Accept': 'application/json'}
+    all_headers.update(headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
-            body = resp.read().decode('utf-8', 'replace')
+        resp = open_url(url, data=data, headers=all_headers, method=method, validate_certs=verify_tls,
+                        timeout=timeout, follow_redirects='none', use_proxy=False)
+        body = resp.read().decode('utf-8', 'replace')
     except urllib.error.HTTPError as exc:
         body = exc.read().decode('utf-8', 'replace')
         raise HttpError(exc.code, body, '%s: %s %s answered %s: %s' % (what, method, url, exc.code, body.strip()[:300]))
