@@ -35,11 +35,16 @@ class Run:
 
     def task(self, name):
         """The last recorded result of the task with this name (a role's task without its prefix)."""
-        found = [r for r in self.results if r['task'] == name or r['task'].endswith(' : ' + name)]
+        found = [r for r in self.results if r['status'] != 'start'
+                 and (r['task'] == name or r['task'].endswith(' : ' + name))]
         if not found:
             raise AssertionError('task %r not in results; ran: %s\n%s' % (
                 name, [r['task'] for r in self.results], self.stdout[-3000:]))
         return found[-1]
+
+    @property
+    def changed(self):
+        return [r for r in self.results if r['status'] == 'ok' and r['result'].get('changed')]
 
     @property
     def failed(self):
@@ -63,6 +68,22 @@ def ansible_env(extra=None):
     return env
 
 
+def playbook_command(playbook, extra_vars=None, check=False, diff=False, args=()):
+    cmd = [str(BIN / 'ansible-playbook'), str(playbook), '-i', 'localhost,', '-c', 'local',
+           '-e', 'ansible_python_interpreter=%s' % sys.executable]
+    if extra_vars:
+        cmd += ['-e', json.dumps(extra_vars)]
+    if check:
+        cmd.append('--check')
+    if diff:
+        cmd.append('--diff')
+    return cmd + list(args)
+
+
+def read_records(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
 def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=()):
     """Run a playbook (path, or a list of plays to write out) against localhost; return Run."""
     with tempfile.TemporaryDirectory(prefix='cutover-test-') as tmp:
@@ -72,19 +93,18 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600
             playbook = path
         record = Path(tmp) / 'record.jsonl'
         record.touch()
-        cmd = [str(BIN / 'ansible-playbook'), str(playbook), '-i', 'localhost,', '-c', 'local',
-               '-e', 'ansible_python_interpreter=%s' % sys.executable]
-        if extra_vars:
-            cmd += ['-e', json.dumps(extra_vars)]
-        if check:
-            cmd.append('--check')
-        if diff:
-            cmd.append('--diff')
-        cmd += list(args)
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
+        proc = subprocess.run(playbook_command(playbook, extra_vars, check, diff, args), check=False,
+                              capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
                               env=ansible_env(dict(env or {}, CUTOVER_RECORD=str(record))))
-        results = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+        results = read_records(record)
     return Run(proc.returncode, proc.stdout, proc.stderr, results)
+
+
+def start_playbook(playbook, record, extra_vars=None, log=None):
+    """Start a playbook in the background (its own process group, so a test can SIGKILL it)."""
+    return subprocess.Popen(playbook_command(playbook, extra_vars), cwd=str(REPO), start_new_session=True,
+                            env=ansible_env(dict(CUTOVER_RECORD=str(record))), stdout=log or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT)
 
 
 def run_module(module, args, check=False, diff=False, timeout=300):

@@ -83,3 +83,106 @@ def select_reap(containers, keep=(), live=None, keep_stopped=0):
     parked, remove = old[:keep_stopped], old[keep_stopped:]
     stop = [c for c in parked if c['running']]
     return remove, stop, kept + parked
+
+
+OUTCOMES = ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled')
+
+
+def new_state(service):
+    return dict(service=service, live=None, history=[])
+
+
+def begin_release(state, entry):
+    """Append a history entry (outcome running) and return (state, number). Pure."""
+    state = dict(state, history=list(state.get('history') or []))
+    number = max([h['number'] for h in state['history']] or [0]) + 1
+    state['history'].append(dict(entry, number=number, outcome='running'))
+    return state, number
+
+
+def _replace_entry(history, number, **changes):
+    out = []
+    for h in history:
+        out.append(dict(h, **changes) if h['number'] == number else h)
+    return out
+
+
+def mark_live(state, number, container, upstream, now):
+    """Green becomes live: the state names it, and its entry succeeded; the entry that was live
+    before is unchanged (it stays 'succeeded', the previous good release). Pure."""
+    history = list(state.get('history') or [])
+    entry = next((h for h in history if h['number'] == number), None)
+    if entry is None:
+        raise ValueError('release %s is not in the history' % number)
+    live = dict(container=container, upstream=upstream, number=number, release_id=entry.get('release_id'),
+                image=entry.get('image'), image_id=entry.get('image_id'), since=now)
+    history = _replace_entry(history, number, outcome='succeeded', finished=now, container=container,
+                             upstream=upstream)
+    return dict(state, live=live, history=history)
+
+
+def finish_release(state, number, outcome, now, reason=None):
+    """Close an entry with a non-live outcome (failed, rolled_back, cancelled). Pure."""
+    if outcome not in OUTCOMES:
+        raise ValueError('invalid outcome %r (valid: %s)' % (outcome, ', '.join(OUTCOMES)))
+    changes = dict(outcome=outcome, finished=now)
+    if reason:
+        changes['reason'] = reason
+    return dict(state, history=_replace_entry(list(state.get('history') or []), number, **changes))
+
+
+def previous_good(state, number=None):
+    """The release to roll back to: the given number, else the newest succeeded one not live."""
+    live_number = (state.get('live') or {}).get('number')
+    history = state.get('history') or []
+    if number is not None:
+        return next((h for h in history if h['number'] == number), None)
+    good = [h for h in history if h.get('outcome') == 'succeeded' and h['number'] != live_number]
+    return good[-1] if good else None
+
+
+def plan_reconcile(state, containers, route_upstream):
+    """Decide how to converge after a crash. Pure.
+
+    containers: describe() dicts of the service's containers. route_upstream: what the proxy
+    routes to now (None when unknown or no proxy). Returns a dict of actions:
+      adopt: container name to record as live (the route already points at it: it passed its gate)
+      start: stopped live container to start again
+      route: upstream the route must point back to
+      remove: orphaned greens (running, never routed, not live)
+      cancel: history numbers left 'running' by a dead run
+    """
+    live = live_container(state)
+    by_name = {c['name']: c for c in containers}
+    by_upstream = {c['upstream']: c for c in containers if c.get('upstream') and c['running']}
+    plan = dict(adopt=None, start=None, route=None, remove=[], cancel=[])
+    target = by_upstream.get(route_upstream) if route_upstream else None
+    if target and target['name'] != live:
+        plan['adopt'] = target['name']
+        live = target['name']
+    elif live and live in by_name:
+        if not by_name[live]['running']:
+            plan['start'] = live
+        live_up = (state.get('live') or {}).get('upstream') or by_name[live].get('upstream')
+        if route_upstream is not None and route_upstream != live_up and live_up:
+            plan['route'] = live_up
+    plan['remove'] = [c['name'] for c in containers
+                      if c['running'] and c['name'] != live and (target is None or c['name'] != target['name'])]
+    plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
+    return plan
+
+
+def history_table(state, limit=20):
+    """The live release and the newest releases as aligned text lines (for status output). Pure."""
+    live = state.get('live')
+    lines = ['live: %s' % ('%s at %s (release %s, %s)' % (live['container'], live['upstream'], live.get('number'),
+                                                        live.get('image')) if live else 'nothing')]
+    fmt = '%-4s %-8s %-10s %-11s %-28s %-20s %-16s %s'
+    lines.append(fmt % ('#', 'kind', 'strategy', 'outcome', 'image', 'started', 'by', 'container'))
+    live_number = (live or {}).get('number')
+    for h in list(reversed(state.get('history') or []))[:limit]:
+        mark = '*' if h['number'] == live_number else ''
+        lines.append(fmt % ('%s%s' % (h['number'], mark), h.get('kind') or '-', h.get('strategy') or '-',
+                            h.get('outcome') or '-', (h.get('image') or '-')[:28], h.get('started') or '-',
+                            (h.get('initiator') or '-')[:16], h.get('container') or '-'))
+    return lines

@@ -36,6 +36,20 @@ options:
     description: Seconds between SIGTERM and SIGKILL when stopping a container.
     type: int
     default: 10
+  only:
+    description:
+      - Limit reaping to these container names or ids (for example a green that failed its gate).
+        The live container stays protected.
+    type: list
+    elements: str
+  mode:
+    description:
+      - C(remove) stops and removes old containers (keeping O(keep_stopped) of them stopped).
+      - C(stop) only stops every container of the service except O(keep), the live one included, and
+        removes nothing. The recreate strategy uses it before starting the new container.
+    type: str
+    default: remove
+    choices: [remove, stop]
   state_dir:
     description:
       - Folder of the host's Cutover state files. The container the service's state marks live is
@@ -100,6 +114,8 @@ def main():
             keep_stopped=dict(type='int', default=0),
             stop_timeout=dict(type='int', default=10),
             state_dir=dict(type='path', default='/var/lib/cutover'),
+            only=dict(type='list', elements='str'),
+            mode=dict(type='str', default='remove', choices=['remove', 'stop']),
         ),
         supports_check_mode=True,
     )
@@ -121,7 +137,14 @@ def main():
         info = describe(c)
         by_name[info['name']] = c
         infos.append(info)
-    remove, stop, kept = select_reap(infos, p['keep'], live, p['keep_stopped'])
+    if p['only'] is not None:
+        wanted = set(p['only'])
+        infos = [i for i in infos if i['name'] in wanted or any(w and i['id'].startswith(w) for w in wanted)]
+    if p['mode'] == 'stop':
+        remove, kept = [], [i for i in infos if i['name'] in p['keep'] or i['id'] in p['keep']]
+        stop = [i for i in infos if i['running'] and i not in kept]
+    else:
+        remove, stop, kept = select_reap(infos, p['keep'], live, p['keep_stopped'])
 
     if not module.check_mode:
         for info in stop:

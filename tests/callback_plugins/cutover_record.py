@@ -15,6 +15,7 @@ requirements: [enable in configuration]
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -25,14 +26,28 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = 'cutover_record'
     CALLBACK_NEEDS_ENABLED = True
 
-    def _record(self, result, status):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._started = {}
+
+    @staticmethod
+    def _write(line):
         path = os.environ.get('CUTOVER_RECORD')
-        if not path:
-            return
-        line = dict(host=result._host.get_name(), task=result._task.get_name(), status=status,
-                    result=self._clean_copy(result))
-        with open(path, 'a') as f:
-            f.write(json.dumps(line, default=str) + '\n')
+        if path:
+            with open(path, 'a') as f:
+                f.write(json.dumps(line, default=str) + '\n')
+                f.flush()
+
+    def _record(self, result, status):
+        name = result._task.get_name()
+        now = time.time()
+        self._write(dict(host=result._host.get_name(), task=name, status=status, time=now,
+                         duration=round(now - self._started.get(result._task._uuid, now), 4),
+                         result=self._clean_copy(result)))
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._started[task._uuid] = time.time()
+        self._write(dict(task=task.get_name(), status='start', time=self._started[task._uuid]))
 
     @staticmethod
     def _clean_copy(result):

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: reconcile
+short_description: Converge a service after an interrupted deploy
+version_added: 0.1.0
+description:
+  - Compares the host state file, the service's containers and the proxy route, and repairs what an
+    interrupted deploy (killed play, lost connection, host reboot) left behind, so the route points at a
+    running container that the state names.
+  - A container the route already points at but the state does not name was swapped in after passing its
+    gate; it is adopted as live. A stopped live container is started. A route pointing elsewhere is swapped
+    back to the live container. Running containers that are neither live nor routed (orphaned greens, never
+    served) are removed. Releases a dead run left C(running) are marked C(cancelled).
+  - Nothing that serves traffic is removed. The deploy roles run it after taking the lock; C(status.yml) runs it too.
+author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.engine
+  - cutover.deploy.proxy
+options:
+  service:
+    description: Service name.
+    type: str
+    required: true
+  route:
+    description: The service's route on the proxy. Defaults to O(service).
+    type: str
+  state_dir:
+    description: Folder of the state files.
+    type: path
+    default: /var/lib/cutover
+attributes:
+  check_mode:
+    support: full
+    description: Returns the plan without acting.
+  diff_mode:
+    support: none
+    description: The plan is returned instead.
+  idempotent:
+    support: full
+    description: A converged service yields an empty plan and C(changed=false).
+'''
+
+EXAMPLES = r'''
+- name: Repair what an interrupted deploy of web left behind
+  cutover.deploy.reconcile:
+    service: web
+'''
+
+RETURN = r'''
+plan:
+  description: What was (or would be) done. Keys adopt, start, route, remove, cancel.
+  returned: always
+  type: dict
+live:
+  description: The live container after reconciling.
+  returned: always
+  type: dict
+route_upstream:
+  description: What the proxy routed to before reconciling.
+  returned: always
+  type: str
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    finish_release, mark_live, new_state, plan_reconcile, read_state, write_state_atomic,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engine_argument_spec(),
+            proxy=dict(type='dict', default={}, options=proxy_option_spec()),
+            service=dict(type='str', required=True),
+            route=dict(type='str'),
+            state_dir=dict(type='path', default='/var/lib/cutover'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    err = service_error(p['service'])
+    if err:
+        module.fail_json(msg='service: ' + err)
+    route = p['route'] or p['service']
+    try:
+        state = read_state(p['state_dir'], p['service']) or new_state(p['service'])
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg='cannot read the state of %s: %s' % (p['service'], exc))
+    engine = Engine(module)
+    handles = {}
+    containers = []
+    for c in engine.service_containers(p['service']):
+        info = describe(c)
+        handles[info['name']] = c
+        containers.append(info)
+
+    driver = None
+    route_upstream = None
+    if p['proxy']['type'] != 'none':
+        try:
+            driver = make_driver(p['proxy'])
+            route_upstream = driver.read(route)
+        except RouteNotFound:
+            driver = None  # no route yet: the proxy role creates it
+        except (ProxyError, ValueError) as exc:
+            module.fail_json(msg='reconcile cannot read the proxy route %s: %s' % (route, exc))
+    if route_upstream == PLACEHOLDER_UPSTREAM:
+        route_upstream = None
+
+    plan = plan_reconcile(state, containers, route_upstream)
+    changed = bool(plan['adopt'] or plan['start'] or plan['route'] or plan['remove'] or plan['cancel'])
+    if module.check_mode or not changed:
+        module.exit_json(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream)
+
+    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    history = state.get('history') or []
+    if plan['adopt']:
+        info = next(c for c in containers if c['name'] == plan['adopt'])
+        entry = next((h for h in reversed(history) if h.get('container') == info['name']), None)
+        if entry is not None:
+            state = mark_live(state, entry['number'], info['name'], info['upstream'], now)
+        else:
+            state = dict(state, live=dict(container=info['name'], upstream=info['upstream'], number=None,
+                                          release_id=info['release'], image=info['image'], image_id=info['image_id'],
+                                          since=now))
+        module.warn('adopted %s as the live container of %s: the route already pointed at it' % (info['name'], p['service']))
+    adopted_number = (state.get('live') or {}).get('number') if plan['adopt'] else None
+    for number in plan['cancel']:
+        if number != adopted_number:
+            state = finish_release(state, number, 'cancelled', now, 'the run that started it ended before it finished')
+    write_state_atomic(p['state_dir'], p['service'], state)
+
+    if plan['start']:
+        engine.call('starting the live container %s' % plan['start'], handles[plan['start']].start)
+    if plan['route'] and driver is not None:
+        try:
+            run_swap(driver, route, plan['route'], 30)
+        except ProxyError as exc:
+            module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
+    for name in plan['remove']:
+        engine.call('removing orphaned container %s' % name, handles[name].remove, force=True)
+    module.exit_json(changed=True, plan=plan, live=state.get('live'), route_upstream=route_upstream)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,293 @@
+"""End to end: playbooks/deploy.yml, rollback.yml and status.yml through ansible-playbook on localhost,
+with a real Docker Engine / Podman and a real HAProxy (started by the proxy role), under bounded
+non-retrying load on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
+from bench.loadgen import Load
+from tests.helpers import REPO, read_records, run_playbook, start_playbook
+from tests.proxies import free_port, get_body
+
+DEPLOY = REPO / 'playbooks' / 'deploy.yml'
+ROLLBACK = REPO / 'playbooks' / 'rollback.yml'
+STATUS = REPO / 'playbooks' / 'status.yml'
+
+
+class Site:
+    """One service's deploy variables, with its own HAProxy, state folder and listen port."""
+
+    def __init__(self, engine, service, tmp):
+        self.engine = engine
+        self.service = service
+        self.port = free_port()
+        self.state_dir = tmp / 'state'
+        self.proxy = dict(type='haproxy', listen='127.0.0.1:%d' % self.port, config_dir=str(tmp / 'haproxy'),
+                          admin_socket=str(tmp / 'run' / 'admin.sock'), state_file=str(tmp / 'state' / 'hp-state'))
+        self.vars = dict(cutover_service=service, cutover_container_port=8080, cutover_health=dict(path='/health', interval=0.3),
+                         cutover_state_dir=str(self.state_dir), cutover_proxy=self.proxy,
+                         cutover_engine=dict(type=engine.name), cutover_stop_timeout=2, cutover_drain_timeout=5)
+
+    def deploy(self, tag, playbook=DEPLOY, **extra):
+        v = dict(self.vars, cutover_image=self.engine.image(tag))
+        v.update(extra)
+        return run_playbook(playbook, v)
+
+    def state(self):
+        path = self.state_dir / ('%s.json' % self.service)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def route(self):
+        return HAProxy(self.proxy['admin_socket']).read(self.service)
+
+    def running(self):
+        return sorted(c.name for c in self.engine.containers(self.service) if c.status == 'running')
+
+    def stop_proxy(self):
+        pid_file = Path(self.proxy['admin_socket']).parent / 'haproxy.pid'
+        if pid_file.exists():
+            for pid in pid_file.read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+
+@pytest.fixture
+def site(engine, service, tmp_path):
+    s = Site(engine, service, tmp_path)
+    yield s
+    s.stop_proxy()
+
+
+@pytest.fixture
+def docker_site(docker_engine, service, tmp_path):
+    s = Site(docker_engine, service, tmp_path)
+    yield s
+    s.stop_proxy()
+
+
+def assert_ok(run):
+    assert run.rc == 0, (run.stdout[-4000:], run.stderr[-2000:])
+
+
+def test_blue_green_under_load_drops_nothing(site):
+    assert_ok(site.deploy('v1'))
+    assert get_body(site.port) == 'demoapp v1'
+    with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90) as keep, \
+            Load('127.0.0.1', site.port, workers=2, keepalive=False, max_requests=40000, max_seconds=90) as fresh:
+        keep.wait_for(100)
+        fresh.wait_for(100)
+        run = site.deploy('v2', cutover_public_env={'BOOT_DELAY': '1'})
+        keep.wait_for(100)
+        fresh.wait_for(100)
+    assert_ok(run)
+    for load in (keep, fresh):
+        s = load.summary()
+        assert s['failed'] == 0, s
+        assert s['versions'].get('v1', 0) > 0 and s['versions'].get('v2', 0) > 0, s
+    state = site.state()
+    assert state['live']['container'] == site.running()[0] and len(site.running()) == 1
+    assert site.route() == state['live']['upstream']
+    assert [h['outcome'] for h in state['history']] == ['succeeded', 'succeeded']
+
+    again = site.deploy('v2', cutover_public_env={'BOOT_DELAY': '1'})
+    assert_ok(again)
+    assert again.changed == [], [r['task'] for r in again.changed]
+    assert len(site.state()['history']) == 2
+
+
+def test_check_mode_touches_nothing(docker_site):
+    assert_ok(docker_site.deploy('v1'))
+    before = (docker_site.state(), docker_site.running(), docker_site.route())
+    v = dict(docker_site.vars, cutover_image=docker_site.engine.image('v2'))
+    run = run_playbook(DEPLOY, v, check=True, diff=True)
+    assert_ok(run)
+    assert (docker_site.state(), docker_site.running(), docker_site.route()) == before
+
+
+def test_recreate_reports_its_downtime(docker_site):
+    assert_ok(docker_site.deploy('v1', cutover_strategy='recreate'))
+    run = docker_site.deploy('v2', cutover_strategy='recreate')
+    assert_ok(run)
+    assert 'had no container ready for' in run.task('Report')['result']['msg']
+    assert get_body(docker_site.port) == 'demoapp v2'
+    state = docker_site.state()
+    assert [h['strategy'] for h in state['history']] == ['recreate', 'recreate']
+    assert docker_site.running() == [state['live']['container']]
+
+
+def test_exclusive_volumes_force_recreate_and_reject_blue_green(docker_site):
+    run = docker_site.deploy('v1', cutover_exclusive_volumes=True)
+    assert_ok(run)
+    assert docker_site.state()['history'][0]['strategy'] == 'recreate'
+    bad = docker_site.deploy('v2', cutover_exclusive_volumes=True, cutover_strategy='blue-green')
+    assert bad.rc != 0 and 'exclusive_volumes' in bad.failed[0]['result']['msg']
+
+
+def test_failed_gate_keeps_v1_serving_under_load(site):
+    assert_ok(site.deploy('v1'))
+    v1 = site.state()['live']['container']
+    with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=30000, max_seconds=60) as keep, \
+            Load('127.0.0.1', site.port, workers=2, keepalive=False, max_requests=30000, max_seconds=60) as fresh:
+        keep.wait_for(100)
+        run = site.deploy('v2', cutover_public_env={'HEALTHY': '0'}, cutover_health=dict(path='/health', timeout=3))
+        keep.wait_for(100)
+        fresh.wait_for(100)
+    assert run.rc != 0
+    msg = run.task('Stop the deploy')['result']['msg']
+    assert 'Gate green on health' in msg and 'still live and routed' in msg and v1 in msg
+    for load in (keep, fresh):
+        s = load.summary()
+        assert s['failed'] == 0 and set(s['versions']) == {'v1'}, s
+    state = site.state()
+    assert state['live']['container'] == v1 and site.running() == [v1]
+    assert [h['outcome'] for h in state['history']] == ['succeeded', 'failed']
+    assert get_body(site.port) == 'demoapp v1'
+
+
+def test_rollback_from_kept_container_then_from_image(docker_site):
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1 = s.state()['live']['container']
+    assert_ok(s.deploy('v2'))
+    run = run_playbook(ROLLBACK, s.vars)
+    assert_ok(run)
+    state = s.state()
+    assert state['live']['container'] == v1  # the kept, stopped v1 container was started again
+    assert get_body(s.port) == 'demoapp v1'
+    assert [(h['kind'], h['outcome']) for h in state['history']] == [
+        ('deploy', 'succeeded'), ('deploy', 'rolled_back'), ('rollback', 'succeeded')]
+
+    assert_ok(s.deploy('v3', cutover_keep_releases=0))
+    assert len(s.engine.containers(s.service)) == 1
+    run = run_playbook(ROLLBACK, dict(s.vars, cutover_release='2'))  # v2: its container is gone
+    assert_ok(run)
+    assert get_body(s.port) == 'demoapp v2'
+    assert s.state()['history'][-1]['kind'] == 'rollback'
+
+    status = run_playbook(STATUS, s.vars)
+    assert_ok(status)
+    table = status.task('Show the releases')['result']['msg']
+    assert table[0].startswith('live: ') and len(table) == 2 + 5
+
+
+def test_concurrent_deploy_fails_fast_naming_the_holder(docker_site, tmp_path):
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    record = tmp_path / 'a.jsonl'
+    record.touch()
+    first = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image("v2"),
+                                                cutover_public_env={'BOOT_DELAY': '4'}))
+    lock = s.state_dir / ('%s.lock' % s.service)
+    end = time.monotonic() + 30
+    while not lock.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    second = s.deploy('v3')
+    assert second.rc != 0, [(r['task'], r['status'], round(r['time'], 2)) for r in read_records(record)] + [
+        (r['task'], r['status'], round(r['time'], 2)) for r in second.results]
+    msg = second.failed[0]['result']['msg']
+    assert 'holds the lock' in msg and 'since' in msg and 'cutover_lock_wait' in msg
+    waited = s.deploy('v3', cutover_lock_wait=60)
+    assert first.wait(60) == 0
+    assert_ok(waited)
+    assert get_body(s.port) == 'demoapp v3'
+    assert not lock.exists()
+
+
+def test_stale_lock_is_broken_with_a_warning(docker_site):
+    s = docker_site
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    (s.state_dir / ('%s.lock' % s.service)).write_text(json.dumps(dict(
+        run_id='dead-run', holder='someone via elsewhere', since=time.time() - 60, process=[999999, '1'])))
+    run = s.deploy('v1')
+    assert_ok(run)
+    assert 'breaking the stale deploy lock' in run.stderr + run.stdout
+
+
+KILL_AFTER = [
+    'Start green beside the live container',
+    'Record the release as running',
+    'Gate green on health',
+    'Swap the route to green',
+    'Persist green as live before anything old is removed',
+]
+
+
+def test_killed_at_each_step_the_next_run_converges(docker_site, tmp_path):
+    """SIGKILL the whole play right after each blue-green step in turn; status then converges:
+    the route points at a running container the state names, nothing serving was removed, and the
+    next deploy succeeds."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    tags = ['v2', 'v3']
+    for i, step in enumerate(KILL_AFTER):
+        record = tmp_path / ('kill-%d.jsonl' % i)
+        record.touch()
+        proc = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image(tags[i % 2])))
+        end = time.monotonic() + 120
+        killed = False
+        while time.monotonic() < end and proc.poll() is None:
+            if any(r['status'] != 'start' and r['task'].endswith(step) for r in read_records(record)):
+                os.killpg(proc.pid, signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.01)
+        proc.wait(30)
+        assert killed, 'the play ended before %r' % step
+
+        status = run_playbook(STATUS, s.vars)
+        assert_ok(status)
+        state = s.state()
+        live = state['live']
+        assert live['container'] in s.running(), (step, live, s.running())
+        assert s.route() == live['upstream'], step
+        assert get_body(s.port) in ('demoapp v1', 'demoapp v2', 'demoapp v3')
+        assert all(h['outcome'] not in ('running', 'pending') for h in state['history']), state['history']
+        assert len(s.running()) == 1, (step, s.running())
+
+    final = s.deploy('v1')
+    assert_ok(final)
+    assert get_body(s.port) == 'demoapp v1'
+
+
+BAD_INPUTS = [
+    (dict(cutover_service='Bad Name'), 'cutover_service'),
+    (dict(cutover_container_port=0), 'cutover_container_port'),
+    (dict(cutover_container_port='http'), 'cutover_container_port'),
+    (dict(cutover_strategy='rolling'), 'strategy'),
+    (dict(cutover_strategy='bluegreen'), 'strategy'),
+    (dict(cutover_health=dict(path='/health', retries=3)), 'cutover_health'),
+    (dict(cutover_health='yes'), 'cutover_health'),
+    (dict(cutover_proxy=dict(type='traefik')), 'cutover_proxy'),
+    (dict(cutover_proxy=dict(runtime='vm')), 'runtime'),
+    (dict(cutover_engine=dict(type='containerd')), 'cutover_engine'),
+    (dict(cutover_env=['A=1']), 'cutover_env'),
+    (dict(cutover_volumes='data:/data'), 'cutover_volumes'),
+    (dict(cutover_labels=['x']), 'cutover_labels'),
+    (dict(cutover_stop_timeout=-1), 'cutover_stop_timeout'),
+    (dict(cutover_drain_timeout=-5), 'cutover_drain_timeout'),
+    (dict(cutover_keep_releases=-1), 'cutover_keep_releases'),
+    (dict(cutover_lock_wait=-1), 'cutover_lock_wait'),
+    (dict(cutover_liveness_window=0), 'cutover_liveness_window'),
+    (dict(cutover_image=None), 'cutover_image'),
+]
+
+
+def test_bad_input_is_rejected_before_any_container_starts(docker_site):
+    s = docker_site
+    for extra, word in BAD_INPUTS:
+        run = s.deploy('v1', **extra)
+        assert run.rc != 0, extra
+        msg = run.failed[0]['result']['msg'] if run.failed else run.stdout + run.stderr
+        assert word in msg, (extra, msg[:500])
+        assert s.engine.containers(s.service) == [], extra
+        assert not (s.state_dir / ('%s.json' % s.service)).exists(), extra
