@@ -310,6 +310,8 @@ def main():
     err = service_error(p['service'])
     if err:
         module.fail_json(msg='service: ' + err)
+    if not p['image'].strip():
+        module.fail_json(msg='image must be an image reference, got an empty string')
     for field in ('container_port', 'host_port'):
         low = 1 if field == 'container_port' else 0
         if not low <= p[field] <= 65535:
