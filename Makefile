@@ -35,10 +35,11 @@ test-integration: engines collection
 sanity: collection
 	bash scripts/sanity.sh
 
-lint: setup
-	cd $(CURDIR) && $(VENV)/bin/ansible-lint --offline roles playbooks
+lint: collection
+	$(VENV)/bin/ansible-lint --offline -q roles playbooks
 
 test: engines collection  ## everything CI runs: unit, integration, ansible-test sanity, ansible-lint
+	$(VENV)/bin/ansible-lint --offline -q roles playbooks
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
 	bash scripts/sanity.sh >.cache/sanity.log 2>&1 || { grep -E '^(ERROR|FATAL)' .cache/sanity.log; exit 1; }
 	@grep -E '^Running sanity test' .cache/sanity.log | wc -l | xargs echo "ansible-test sanity: passed, tests run:"

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import socket
 import threading
 import time
 from collections import Counter
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 (for test proxies and benchmark listeners)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def _check_loopback(host):
@@ -23,11 +31,12 @@ class Load:
     """Run with `with Load(...) as load:`; read load.summary() afterwards."""
 
     def __init__(self, host, port, path='/', workers=4, keepalive=True, max_requests=200000,
-                 max_seconds=120.0, timeout=5.0):
+                 max_seconds=120.0, timeout=5.0, rate=None):
         _check_loopback(host)
         self.host, self.port, self.path = host, port, path
         self.workers, self.keepalive = workers, keepalive
         self.max_requests, self.max_seconds, self.timeout = max_requests, max_seconds, timeout
+        self.interval = 1.0 / rate if rate else 0.0  # per worker: a steady load, not a saturating one
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.sent = 0
@@ -60,7 +69,13 @@ class Load:
     def _worker(self):
         conn = None
         deadline = self.t0 + self.max_seconds
+        next_at = time.monotonic()
         while not self.stop_event.is_set() and time.monotonic() < deadline and self._take():
+            if self.interval:
+                next_at += self.interval
+                pause = next_at - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
             if conn is None:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             start = time.monotonic()

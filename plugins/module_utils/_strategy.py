@@ -20,6 +20,15 @@ VALID_SOURCES = ('image', 'compose')
 DEFAULT_FOR_SOURCE = {'image': BLUE_GREEN, 'compose': RECREATE}
 
 
+# One argument spec for the validate_strategy module and its action plugin (which resolves the
+# strategy on the controller, saving a module run per deploy).
+ARGUMENT_SPEC = dict(
+    strategy=dict(type='str', default=''),
+    source=dict(type='str', default='image', choices=list(VALID_SOURCES)),
+    exclusive_volumes=dict(type='bool', default=False),
+)
+
+
 class StrategyError(ValueError):
     """The requested strategy cannot be honoured; the message names the field and valid values."""
 

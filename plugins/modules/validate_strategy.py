@@ -15,6 +15,7 @@ description:
   - The empty value is the back-compat default and resolves per source kind. An image deploys
     blue-green; a compose stack recreates; exclusive volumes force recreate.
   - Reserved values (C(rolling), C(canary)) are rejected until they are implemented.
+  - An action plugin of the same name resolves it on the controller (no module run on the host).
 author: Cutover contributors (@cutover)
 options:
   strategy:
@@ -33,6 +34,9 @@ options:
     type: bool
     default: false
 attributes:
+  action:
+    support: full
+    description: Runs on the controller through its action plugin.
   check_mode:
     support: full
     description: Read-only; runs the same in check mode.
@@ -71,18 +75,11 @@ requested_strategy:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._strategy import StrategyError, resolve_strategy
+from ansible_collections.cutover.deploy.plugins.module_utils._strategy import ARGUMENT_SPEC, StrategyError, resolve_strategy
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            strategy=dict(type='str', default=''),
-            source=dict(type='str', default='image', choices=['image', 'compose']),
-            exclusive_volumes=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     try:
         effective = resolve_strategy(p['strategy'], p['source'], p['exclusive_volumes'])
