@@ -120,6 +120,16 @@ class Engine:
                           all=True, filters={'label': '%s=%s' % (LABEL_SERVICE, service)})
         return [c for c in found if (c.labels or {}).get(LABEL_SERVICE) == service]
 
+    def service_inventory(self, service):
+        """(describe() dicts, {name: container}) of the service's containers."""
+        handles = {}
+        infos = []
+        for c in self.service_containers(service):
+            info = describe(c)
+            handles[info['name']] = c
+            infos.append(info)
+        return infos, handles
+
     def get_container(self, name_or_id):
         """The container, or None when it does not exist."""
         try:

@@ -149,16 +149,20 @@ def plan_reconcile(state, containers, route_upstream):
       adopt: container name to record as live (the route already points at it: it passed its gate)
       start: stopped live container to start again
       route: upstream the route must point back to
+      retire: the live container replaced by an adopted one: stopped gracefully (it may still be
+              finishing requests from before the swap) and kept for rollback, never removed here
       remove: orphaned greens (running, never routed, not live)
       cancel: history numbers left 'running' by a dead run
     """
     live = live_container(state)
     by_name = {c['name']: c for c in containers}
     by_upstream = {c['upstream']: c for c in containers if c.get('upstream') and c['running']}
-    plan = dict(adopt=None, start=None, route=None, remove=[], cancel=[])
+    plan = dict(adopt=None, start=None, route=None, retire=[], remove=[], cancel=[])
     target = by_upstream.get(route_upstream) if route_upstream else None
     if target and target['name'] != live:
         plan['adopt'] = target['name']
+        if live in by_name and by_name[live]['running']:
+            plan['retire'] = [live]
         live = target['name']
     elif live and live in by_name:
         if not by_name[live]['running']:
@@ -167,7 +171,8 @@ def plan_reconcile(state, containers, route_upstream):
         if route_upstream is not None and route_upstream != live_up and live_up:
             plan['route'] = live_up
     plan['remove'] = [c['name'] for c in containers
-                      if c['running'] and c['name'] != live and (target is None or c['name'] != target['name'])]
+                      if c['running'] and c['name'] != live and c['name'] not in plan['retire']
+                      and (target is None or c['name'] != target['name'])]
     plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
     return plan
 

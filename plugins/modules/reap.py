@@ -100,7 +100,7 @@ live:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, read_state, select_reap
 
@@ -131,12 +131,7 @@ def main():
         module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
 
     engine = Engine(module)
-    by_name = {}
-    infos = []
-    for c in engine.service_containers(p['service']):
-        info = describe(c)
-        by_name[info['name']] = c
-        infos.append(info)
+    infos, by_name = engine.service_inventory(p['service'])
     if p['only'] is not None:
         wanted = set(p['only'])
         infos = [i for i in infos if i['name'] in wanted or any(w and i['id'].startswith(w) for w in wanted)]

@@ -15,7 +15,8 @@ description:
     running container that the state names.
   - A container the route already points at but the state does not name was swapped in after passing its
     gate; it is adopted as live. A stopped live container is started. A route pointing elsewhere is swapped
-    back to the live container. Running containers that are neither live nor routed (orphaned greens, never
+    back to the live container. The live container an adopted one replaced is stopped gracefully and kept
+    for rollback. Running containers that are neither live nor routed (orphaned greens, never
     served) are removed. Releases a dead run left C(running) are marked C(cancelled).
   - Nothing that serves traffic is removed. The deploy roles run it after taking the lock; C(status.yml) runs it too.
 author: Cutover contributors (@cutover)
@@ -34,6 +35,10 @@ options:
     description: Folder of the state files.
     type: path
     default: /var/lib/cutover
+  stop_timeout:
+    description: Seconds between SIGTERM and SIGKILL when retiring a replaced live container.
+    type: int
+    default: 10
 attributes:
   check_mode:
     support: full
@@ -54,7 +59,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 plan:
-  description: What was (or would be) done. Keys adopt, start, route, remove, cancel.
+  description: What was (or would be) done. Keys adopt, start, route, retire, remove, cancel.
   returned: always
   type: dict
 live:
@@ -71,7 +76,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
@@ -89,6 +94,7 @@ def main():
             service=dict(type='str', required=True),
             route=dict(type='str'),
             state_dir=dict(type='path', default='/var/lib/cutover'),
+            stop_timeout=dict(type='int', default=10),
         ),
         supports_check_mode=True,
     )
@@ -102,12 +108,7 @@ def main():
     except (OSError, ValueError) as exc:
         module.fail_json(msg='cannot read the state of %s: %s' % (p['service'], exc))
     engine = Engine(module)
-    handles = {}
-    containers = []
-    for c in engine.service_containers(p['service']):
-        info = describe(c)
-        handles[info['name']] = c
-        containers.append(info)
+    containers, handles = engine.service_inventory(p['service'])
 
     driver = None
     route_upstream = None
@@ -123,7 +124,7 @@ def main():
         route_upstream = None
 
     plan = plan_reconcile(state, containers, route_upstream)
-    changed = bool(plan['adopt'] or plan['start'] or plan['route'] or plan['remove'] or plan['cancel'])
+    changed = any(plan.values())
     if module.check_mode or not changed:
         module.exit_json(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream)
 
@@ -152,6 +153,8 @@ def main():
             run_swap(driver, route, plan['route'], 30)
         except ProxyError as exc:
             module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
+    for name in plan['retire']:
+        engine.call('stopping the replaced container %s' % name, handles[name].stop, timeout=p['stop_timeout'])
     for name in plan['remove']:
         engine.call('removing orphaned container %s' % name, handles[name].remove, force=True)
     module.exit_json(changed=True, plan=plan, live=state.get('live'), route_upstream=route_upstream)

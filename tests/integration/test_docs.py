@@ -1,0 +1,28 @@
+"""Every module's documentation renders with ansible-doc from the installed collection, and the
+README names every module and the two quickstart commands."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.helpers import BIN, REPO, ansible_env
+
+MODULES = sorted(p.stem for p in (REPO / 'plugins' / 'modules').glob('*.py') if p.stem != '__init__')
+
+
+@pytest.mark.parametrize('module', MODULES)
+def test_ansible_doc_renders(module):
+    proc = subprocess.run([str(BIN / 'ansible-doc'), 'cutover.deploy.%s' % module], capture_output=True, text=True,
+                          env=ansible_env(), check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for section in ('OPTIONS', 'EXAMPLES', 'RETURN VALUES', 'ATTRIBUTES'):
+        assert section in proc.stdout, (module, section)
+
+
+def test_readme_names_modules_and_quickstart():
+    readme = (REPO / 'README.md').read_text()
+    assert 'make demo' in readme and 'make test' in readme
+    for module in MODULES:
+        assert '`%s`' % module in readme, module

@@ -1,0 +1,81 @@
+import pytest
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy import base
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import (
+    ProxyError, parse_servers_state, plan_upsert, slot_role,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import parse_upstream, render_upstream
+
+
+def test_swap_plan_order_is_pinned():
+    assert base.swap_plan('127.0.0.1:1', '127.0.0.1:2') == ['upsert', 'read_back', 'drain']
+    assert base.swap_plan(None, '127.0.0.1:2') == ['upsert', 'read_back']
+    assert base.swap_plan('127.0.0.1:2', '127.0.0.1:2') == []
+
+
+@pytest.mark.parametrize('bad', ['', 'host', 'host:', ':80', 'host:0', 'host:70000', 'host:http'])
+def test_split_upstream_rejects(bad):
+    with pytest.raises(ValueError):
+        base.split_upstream(bad)
+
+
+class FakeDriver(base.Driver):
+    name = 'fake'
+
+    def __init__(self, current, lie=False):
+        self.current, self.lie, self.calls = current, lie, []
+
+    def read(self, route):
+        return self.current
+
+    def upsert(self, route, upstream):
+        self.calls.append(('upsert', upstream))
+        if not self.lie or upstream != 'new:2':
+            self.current = upstream
+
+    def drain(self, route, old, timeout):
+        self.calls.append(('drain', old))
+        return True
+
+
+def test_run_swap_restores_previous_on_bad_read_back():
+    d = FakeDriver('old:1', lie=True)
+    with pytest.raises(base.ProxyError):
+        base.run_swap(d, 'web', 'new:2', 1)
+    assert d.current == 'old:1' and d.calls == [('upsert', 'new:2'), ('upsert', 'old:1')]
+
+
+def test_run_swap_check_mode_touches_nothing():
+    d = FakeDriver('old:1')
+    res = base.run_swap(d, 'web', 'new:2', 1, check_mode=True)
+    assert res['changed'] and res['previous'] == 'old:1' and d.calls == []
+
+
+STATE = '''1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 web 1 a 127.0.0.1 2 4 1 1 0 1 0 0 8 0 0 0 - 18090 - 0 0 - - 0
+3 web 2 b 127.0.0.1 0 5 1 1 2 1 0 0 8 0 0 0 - 1 - 0 0 - - 0
+'''
+
+
+def test_haproxy_parse_and_roles():
+    slots = parse_servers_state(STATE)
+    assert [(s['name'], slot_role(s)) for s in slots] == [('a', 'serving'), ('b', 'idle')]
+
+
+def test_haproxy_upsert_uses_idle_slot_then_drains_live():
+    cmds = plan_upsert(parse_servers_state(STATE), '127.0.0.1:20000')
+    assert cmds == ['set server %s/b addr 127.0.0.1 port 20000', 'set server %s/b state ready',
+                    'set server %s/a state drain']
+
+
+def test_haproxy_upsert_to_live_is_a_no_op_and_full_slots_fail():
+    assert plan_upsert(parse_servers_state(STATE), '127.0.0.1:18090') == []
+    both = STATE.replace('0 5 1 1 2', '2 8 1 1 2')  # b draining
+    with pytest.raises(ProxyError):
+        plan_upsert(parse_servers_state(both), '127.0.0.1:20000')
+
+
+def test_nginx_render_parse_round_trip():
+    assert parse_upstream(render_upstream('my-app', '127.0.0.1:9000')) == '127.0.0.1:9000'
+    assert 'upstream cutover_my_app' in render_upstream('my-app', '127.0.0.1:9000')

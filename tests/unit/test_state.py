@@ -1,0 +1,74 @@
+from ansible_collections.cutover.deploy.plugins.module_utils import _state as st
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_verdict
+
+
+def c(name, upstream, running=True):
+    return dict(name=name, id=name + '0' * 20, upstream=upstream, running=running, created=name)
+
+
+def test_history_lifecycle_and_previous_good():
+    s = st.new_state('web')
+    s, n1 = st.begin_release(s, dict(image='web:1', release_id='r1'))
+    s = st.mark_live(s, n1, 'web-a', '127.0.0.1:1', 't1')
+    s, n2 = st.begin_release(s, dict(image='web:2', release_id='r2'))
+    assert (n1, n2) == (1, 2) and s['history'][1]['outcome'] == 'running'
+    s = st.finish_release(s, n2, 'failed', 't2', 'gate')
+    assert s['live']['container'] == 'web-a' and s['history'][1]['reason'] == 'gate'
+    s, n3 = st.begin_release(s, dict(image='web:3', release_id='r3'))
+    s = st.mark_live(s, n3, 'web-c', '127.0.0.1:3', 't3')
+    assert st.previous_good(s)['number'] == 1  # failed 2 is skipped, live 3 is not a rollback target
+    assert st.previous_good(s, 2)['number'] == 2
+    table = st.history_table(s)
+    assert table[0].startswith('live: web-c') and table[2].startswith('3*') and 'failed' in table[3]
+
+
+def test_finish_rejects_unknown_outcome():
+    s, n = st.begin_release(st.new_state('web'), {})
+    try:
+        st.finish_release(s, n, 'exploded', 't')
+    except ValueError as exc:
+        assert 'succeeded' in str(exc) and 'cancelled' in str(exc)
+    else:
+        raise AssertionError('no error')
+
+
+def state_with(live_container, live_upstream, running_numbers=()):
+    s = dict(service='web', live=dict(container=live_container, upstream=live_upstream, number=1), history=[
+        dict(number=1, outcome='succeeded', container=live_container)])
+    for n in running_numbers:
+        s['history'].append(dict(number=n, outcome='running', container='web-green'))
+    return s
+
+
+def test_reconcile_converged_is_empty():
+    plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1')], 'u1')
+    assert plan == dict(adopt=None, start=None, route=None, retire=[], remove=[], cancel=[])
+
+
+def test_reconcile_killed_before_swap_removes_orphan_green():
+    plan = st.plan_reconcile(state_with('web-a', 'u1', [2]), [c('web-a', 'u1'), c('web-green', 'u2')], 'u1')
+    assert plan['remove'] == ['web-green'] and plan['cancel'] == [2] and plan['adopt'] is None
+
+
+def test_reconcile_killed_after_swap_adopts_green_and_keeps_old():
+    plan = st.plan_reconcile(state_with('web-a', 'u1', [2]), [c('web-a', 'u1'), c('web-green', 'u2')], 'u2')
+    assert plan['adopt'] == 'web-green'
+    assert plan['retire'] == ['web-a'] and plan['remove'] == []  # stopped gracefully, kept for rollback
+    assert plan['route'] is None
+
+
+def test_reconcile_mid_swap_points_route_back():
+    plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1'), c('web-b', 'u2')], 'u1,u2')
+    assert plan['route'] == 'u1' and plan['remove'] == ['web-b']
+
+
+def test_reconcile_starts_stopped_live_and_keeps_parked():
+    plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1', running=False), c('web-old', 'u0', running=False)], None)
+    assert plan['start'] == 'web-a' and plan['remove'] == []
+
+
+def test_lock_verdict():
+    assert lock_verdict(dict(process=[1, 'x']), 0, alive=lambda p, s: True) == 'held'
+    assert lock_verdict(dict(process=[1, 'x']), 0, alive=lambda p, s: False) == 'stale'
+    assert lock_verdict(dict(expires=10), 5) == 'held'
+    assert lock_verdict(dict(expires=10), 11) == 'stale'
