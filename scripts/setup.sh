@@ -18,16 +18,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "error: need root to apt-get install ${need_apt[*]}" >&2; exit 1; fi
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" \
     iptables uidmap slirp4netns fuse-overlayfs >/dev/null
 fi
 # Debian starts nginx/haproxy on install where it can; Cutover starts its own instances.
 
 mkdir -p .cache
-if [ ! -x "$VENV/bin/ansible-playbook" ] || ! "$VENV/bin/pip" check >/dev/null 2>&1; then
+stamp="$VENV/.cutover-requirements"
+if [ ! -x "$VENV/bin/ansible-playbook" ] || ! cmp -s requirements-dev.txt "$stamp"; then
   echo "setup: virtualenv $VENV"
   "$PY" -m venv "$VENV"
   "$VENV/bin/pip" install -q -r requirements-dev.txt >.cache/pip.log 2>&1 \
     || { tail -30 .cache/pip.log >&2; exit 1; }
+  cp requirements-dev.txt "$stamp"
 fi
 scripts/install-collection.sh

@@ -180,8 +180,10 @@ def plan_reconcile(state, containers, route_upstream):
 def history_table(state, limit=20):
     """The live release and the newest releases as aligned text lines (for status output). Pure."""
     live = state.get('live')
-    lines = ['live: %s' % ('%s at %s (release %s, %s)' % (live['container'], live['upstream'], live.get('number'),
-                                                        live.get('image')) if live else 'nothing')]
+    summary = 'nothing'
+    if live:
+        summary = '%s at %s (release %s, %s)' % (live['container'], live['upstream'], live.get('number'), live.get('image'))
+    lines = ['live: %s' % summary]
     fmt = '%-4s %-8s %-10s %-11s %-28s %-20s %-16s %s'
     lines.append(fmt % ('#', 'kind', 'strategy', 'outcome', 'image', 'started', 'by', 'container'))
     live_number = (live or {}).get('number')

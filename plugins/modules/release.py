@@ -91,6 +91,7 @@ attributes:
     description: Shows the live container before and after.
   idempotent:
     support: partial
+    description: Whether running it twice with the same input changes nothing.
     details: C(read) and a repeated C(live) or C(finish) change nothing; each C(begin) records a new release.
 '''
 

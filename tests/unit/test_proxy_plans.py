@@ -33,8 +33,8 @@ class FakeDriver(base.Driver):
         if not self.lie or upstream != 'new:2':
             self.current = upstream
 
-    def drain(self, route, old, timeout):
-        self.calls.append(('drain', old))
+    def drain(self, route, old_upstream, timeout):
+        self.calls.append(('drain', old_upstream))
         return True
 
 
@@ -51,8 +51,11 @@ def test_run_swap_check_mode_touches_nothing():
     assert res['changed'] and res['previous'] == 'old:1' and d.calls == []
 
 
-STATE = '''1
-# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+HEADER = ('# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight '
+          'srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state '
+          'srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port '
+          'srv_check_addr srv_agent_addr srv_agent_port')
+STATE = '1\n' + HEADER + '''
 3 web 1 a 127.0.0.1 2 4 1 1 0 1 0 0 8 0 0 0 - 18090 - 0 0 - - 0
 3 web 2 b 127.0.0.1 0 5 1 1 2 1 0 0 8 0 0 0 - 1 - 0 0 - - 0
 '''
