@@ -154,6 +154,29 @@ def test_failed_gate_keeps_v1_serving_under_load(site):
     assert get_body(site.port) == 'demoapp v1'
 
 
+def test_failed_swap_puts_the_route_back_and_removes_green(docker_site):
+    """Force the swap to fail after green passed its gate: HAProxy's idle slot is put in drain (as a
+    previous drain still running would leave it), so there is no free slot to swap into."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1 = s.state()['live']['container']
+    hp = HAProxy(s.proxy['admin_socket'])
+    idle = [slot['name'] for slot in hp.slots(s.service) if slot['port'] == 1][0]
+    hp.command('set server %s/%s state ready' % (s.service, idle))
+    hp.command('set server %s/%s state drain' % (s.service, idle))
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=30000, max_seconds=60) as keep:
+        keep.wait_for(100)
+        run = s.deploy('v2')
+        keep.wait_for(100)
+    assert run.rc != 0
+    msg = run.task('Stop the deploy')['result']['msg']
+    assert 'Swap the route to green' in msg and 'no idle server slot' in msg and v1 in msg
+    summary = keep.summary()
+    assert summary['failed'] == 0 and set(summary['versions']) == {'v1'}, summary
+    assert s.running() == [v1] and s.route() == s.state()['live']['upstream']
+    assert [h['outcome'] for h in s.state()['history']] == ['succeeded', 'failed']
+
+
 def test_rollback_from_kept_container_then_from_image(docker_site):
     s = docker_site
     assert_ok(s.deploy('v1'))
