@@ -10,6 +10,7 @@ both engines. Every engine error becomes a fail_json naming what we tried and wh
 from __future__ import annotations
 
 import importlib.util
+import os
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -98,6 +99,12 @@ class Engine:
         params = module.params
         self.url = params['engine_host']
         try:
+            if params['tls'] and params['tls_ca_cert']:
+                # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment replace the CA
+                # we were given (psf/requests#3829); the engine's own CA must win. This process only
+                # talks to the engine.
+                for var in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
+                    os.environ.pop(var, None)
             self.client = docker.DockerClient(base_url=self.url, timeout=params['engine_timeout'],
                                               tls=_tls_config(params))
             self.client.ping()

@@ -89,6 +89,33 @@ def test_green_container_restarts_a_kept_stopped_release(docker_engine, service)
     assert len(docker_engine.containers(service)) == 1
 
 
+def test_green_container_settings_reach_the_engine(docker_engine, service, tmp_path):
+    net = docker_engine.client.networks.create('%s-net' % service)
+    env_file = tmp_path / 'app.env'
+    env_file.write_text('# comment\nFROM_FILE=yes\nOVERRIDDEN=file\n')
+    data = tmp_path / 'data'
+    data.mkdir()
+    try:
+        res = run_module('green_container', green(
+            docker_engine, service, env_file=str(env_file), public_env={'OVERRIDDEN': 'public'},
+            volumes=['%s:/data:ro' % data], networks=[net.name], memory='64m', cpus=0.5,
+            restart_policy='on-failure', labels={'team': 'web'}, stop_timeout=7,
+            command=['/bin/start']))
+        assert res['status'] == 'ok' and res['changed'], res
+        attrs = docker_engine.client.containers.get(res['container']['id']).attrs
+        env = attrs['Config']['Env']
+        assert 'FROM_FILE=yes' in env and 'OVERRIDDEN=public' in env
+        host = attrs['HostConfig']
+        assert host['Memory'] == 64 * 1024 * 1024 and host['NanoCpus'] == 500000000
+        assert host['RestartPolicy']['Name'] == 'on-failure' and attrs['Config']['StopTimeout'] == 7
+        assert '%s:/data:ro' % data in host['Binds'] and net.name in attrs['NetworkSettings']['Networks']
+        assert attrs['Config']['Labels']['team'] == 'web' and attrs['Config']['Cmd'] == ['/bin/start']
+        assert get(res['upstream'])[1] == 'demoapp v1\n'
+    finally:
+        docker_engine.remove_service(service)
+        net.remove()
+
+
 @pytest.mark.parametrize('args,words', [
     (dict(container_port=70000), ['container_port', '65535']),
     (dict(service='Bad Name'), ['service', 'lowercase']),
