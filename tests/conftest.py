@@ -69,6 +69,11 @@ def docker_engine():
 
 
 @pytest.fixture
+def podman_engine():
+    return EngineUnderTest('podman', _ensure_engine('podman'))
+
+
+@pytest.fixture
 def service(request):
     """A unique service name; every container labelled with it is removed afterwards."""
     name = 't%s' % uuid.uuid4().hex[:8]

@@ -68,9 +68,11 @@ def ansible_env(extra=None):
     return env
 
 
-def playbook_command(playbook, extra_vars=None, check=False, diff=False, args=()):
-    cmd = [str(BIN / 'ansible-playbook'), str(playbook), '-i', 'localhost,', '-c', 'local',
-           '-e', 'ansible_python_interpreter=%s' % sys.executable]
+def playbook_command(playbook, extra_vars=None, check=False, diff=False, args=(), inventory=None):
+    """ansible-playbook against localhost (local connection), or against an inventory file."""
+    target = ['-i', str(inventory)] if inventory else ['-i', 'localhost,', '-c', 'local']
+    cmd = [str(BIN / 'ansible-playbook'), str(playbook)] + target + [
+        '-e', 'ansible_python_interpreter=%s' % sys.executable]
     if extra_vars:
         cmd += ['-e', json.dumps(extra_vars)]
     if check:
@@ -84,7 +86,7 @@ def read_records(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=()):
+def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=(), inventory=None):
     """Run a playbook (path, or a list of plays to write out) against localhost; return Run."""
     with tempfile.TemporaryDirectory(prefix='cutover-test-') as tmp:
         if not isinstance(playbook, (str, Path)):
@@ -93,16 +95,17 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600
             playbook = path
         record = Path(tmp) / 'record.jsonl'
         record.touch()
-        proc = subprocess.run(playbook_command(playbook, extra_vars, check, diff, args), check=False,
+        proc = subprocess.run(playbook_command(playbook, extra_vars, check, diff, args, inventory), check=False,
                               capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
                               env=ansible_env(dict(env or {}, CUTOVER_RECORD=str(record))))
         results = read_records(record)
     return Run(proc.returncode, proc.stdout, proc.stderr, results)
 
 
-def start_playbook(playbook, record, extra_vars=None, log=None):
+def start_playbook(playbook, record, extra_vars=None, log=None, inventory=None):
     """Start a playbook in the background (its own process group, so a test can SIGKILL it)."""
-    return subprocess.Popen(playbook_command(playbook, extra_vars), cwd=str(REPO), start_new_session=True,
+    return subprocess.Popen(playbook_command(playbook, extra_vars, inventory=inventory), cwd=str(REPO),
+                            start_new_session=True,
                             env=ansible_env(dict(CUTOVER_RECORD=str(record))), stdout=log or subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
 
