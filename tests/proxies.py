@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -300,7 +299,3 @@ class FakeNPM:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def have(binary):
-    return shutil.which(binary) is not None

@@ -13,7 +13,7 @@ import http.client
 import re
 import socket
 
-PROBE_KINDS = ('auto', 'http', 'tcp', 'healthcheck', 'liveness')
+PROBE_KINDS = ('auto', 'http', 'tcp', 'healthcheck', 'liveness')  # the health_gate module's probe choices
 
 
 def http_verdict(status, body, expected_status, body_regex=None):

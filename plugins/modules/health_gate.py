@@ -147,15 +147,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._health import (
-    healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
+    PROBE_KINDS, healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
 )
-
-
-def split_upstream(upstream):
-    host, sep, port = (upstream or '').rpartition(':')
-    if not sep or not host or not port.isdigit():
-        raise ValueError('upstream must be address:port, got %r' % (upstream,))
-    return host, int(port)
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import split_upstream
 
 
 def main():
@@ -164,7 +158,7 @@ def main():
             engine_argument_spec(),
             container=dict(type='str', required=True),
             upstream=dict(type='str'),
-            probe=dict(type='str', default='auto', choices=['auto', 'http', 'tcp', 'healthcheck', 'liveness']),
+            probe=dict(type='str', default='auto', choices=list(PROBE_KINDS)),
             path=dict(type='str'),
             tcp=dict(type='bool', default=False),
             status=dict(type='list', elements='int', default=[200]),

@@ -155,7 +155,6 @@ def test_npm_put_carries_only_forward_fields_and_bad_login_is_clear(tmp_path, ap
 def test_haproxy_route_survives_reload_and_restart(tmp_path, apps):
     hp = HAProxyProc(tmp_path)
     try:
-        p = ProxyUnderTest.__new__(ProxyUnderTest)
         driver = make_driver(dict({k: v.get('default') for k, v in proxy_option_spec().items()},
                                   type='haproxy', admin_socket=hp.admin_socket, state_file=hp.state_file))
         run_swap(driver, 'web', apps[0].upstream, 5)
@@ -167,7 +166,6 @@ def test_haproxy_route_survives_reload_and_restart(tmp_path, apps):
         time.sleep(0.5)
         hp._run()
         assert driver.read('web') == apps[1].upstream and get_body(hp.port) == 'demoapp v2'
-        del p
     finally:
         hp.stop()
 
