@@ -170,9 +170,12 @@ def plan_reconcile(state, containers, route_upstream):
         live_up = (state.get('live') or {}).get('upstream') or by_name[live].get('upstream')
         if route_upstream is not None and route_upstream != live_up and live_up:
             plan['route'] = live_up
-    plan['remove'] = [c['name'] for c in containers
-                      if c['running'] and c['name'] != live and c['name'] not in plan['retire']
-                      and (target is None or c['name'] != target['name'])]
+    if live is not None:
+        # Only with a known live container: with neither a state nor a route to go by (a lost state
+        # file, no proxy) a running container may be serving, so nothing is removed.
+        plan['remove'] = [c['name'] for c in containers
+                          if c['running'] and c['name'] != live and c['name'] not in plan['retire']
+                          and (target is None or c['name'] != target['name'])]
     plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
     return plan
 

@@ -156,7 +156,8 @@ def main():
     for name in plan['retire']:
         engine.call('stopping the replaced container %s' % name, handles[name].stop, timeout=p['stop_timeout'])
     for name in plan['remove']:
-        engine.call('removing orphaned container %s' % name, handles[name].remove, force=True)
+        engine.call('stopping orphaned container %s' % name, handles[name].stop, timeout=p['stop_timeout'])
+        engine.call('removing orphaned container %s' % name, handles[name].remove)
     module.exit_json(changed=True, plan=plan, live=state.get('live'), route_upstream=route_upstream)
 
 

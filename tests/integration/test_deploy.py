@@ -197,7 +197,7 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     assert get_body(s.port) == 'demoapp v2'
     assert s.state()['history'][-1]['kind'] == 'rollback'
 
-    status = run_playbook(STATUS, s.vars)
+    status = run_playbook('cutover.deploy.status', s.vars)  # the installed collection's playbook, by name
     assert_ok(status)
     table = status.task('Show the releases')['result']['msg']
     assert table[0].startswith('live: ') and len(table) == 2 + 5

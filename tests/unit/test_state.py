@@ -72,3 +72,13 @@ def test_lock_verdict():
     assert lock_verdict(dict(process=[1, 'x']), 0, alive=lambda p, s: False) == 'stale'
     assert lock_verdict(dict(expires=10), 5) == 'held'
     assert lock_verdict(dict(expires=10), 11) == 'stale'
+
+
+def test_reconcile_without_state_or_route_removes_nothing():
+    plan = st.plan_reconcile(st.new_state('web'), [c('web-a', 'u1'), c('web-b', 'u2')], None)
+    assert plan['remove'] == [] and plan['adopt'] is None
+
+
+def test_reconcile_lost_state_adopts_the_routed_container():
+    plan = st.plan_reconcile(st.new_state('web'), [c('web-a', 'u1'), c('web-b', 'u2')], 'u2')
+    assert plan['adopt'] == 'web-b' and plan['remove'] == ['web-a']
