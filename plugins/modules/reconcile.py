@@ -76,7 +76,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
@@ -144,10 +144,18 @@ def main():
     for number in plan['cancel']:
         if number != adopted_number:
             state = finish_release(state, number, 'cancelled', now, 'the run that started it ended before it finished')
+    if plan['start']:
+        live_handle = handles[plan['start']]
+        engine.call('starting the live container %s' % plan['start'], live_handle.start)
+        live_handle.reload()
+        upstream = describe(live_handle)['upstream']
+        # An ephemeral host port is chosen again at each start: follow it in the state and the route.
+        if upstream and upstream != state['live'].get('upstream'):
+            state = dict(state, live=dict(state['live'], upstream=upstream))
+            if route_upstream is not None:
+                plan['route'] = upstream
     write_state_atomic(p['state_dir'], p['service'], state)
 
-    if plan['start']:
-        engine.call('starting the live container %s' % plan['start'], handles[plan['start']].start)
     if plan['route'] and driver is not None:
         try:
             run_swap(driver, route, plan['route'], 30)

@@ -125,6 +125,20 @@ def test_recreate_reports_its_downtime(docker_site):
     assert docker_site.running() == [state['live']['container']]
 
 
+def test_failed_recreate_brings_the_old_container_back(docker_site):
+    s = docker_site
+    assert_ok(s.deploy('v1', cutover_strategy='recreate'))
+    v1 = s.state()['live']['container']
+    run = s.deploy('v2', cutover_strategy='recreate', cutover_public_env={'HEALTHY': '0'},
+                   cutover_health=dict(path='/health', timeout=3))
+    assert run.rc != 0 and 'was started again' in run.task('Stop the deploy')['result']['msg']
+    state = s.state()
+    assert s.running() == [v1] and state['live']['container'] == v1
+    assert s.route() == state['live']['upstream']  # the restarted container's new port is routed
+    assert get_body(s.port) == 'demoapp v1'
+    assert [h['outcome'] for h in state['history']] == ['succeeded', 'failed']
+
+
 def test_exclusive_volumes_force_recreate_and_reject_blue_green(docker_site):
     run = docker_site.deploy('v1', cutover_exclusive_volumes=True)
     assert_ok(run)
