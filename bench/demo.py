@@ -102,7 +102,7 @@ def main():
         versions = ', '.join('%s: %d' % kv for kv in sorted(s['versions'].items()))
         print('  %-15s %9d %7d %-26s %8s %8s %8s' % (s['mode'], s['requests'], s['failed'], versions,
                                                      s['p50_ms'], s['p99_ms'], s['max_ms']))
-    print('  deploy wall time %.1f s; health gate %.1f s (app boot); route swap %.1f ms; drain %.2f s'
+    print('  deploy wall time %.1f s; the health gate waited %.1f s for the new app; route swap %.1f ms; drain %.2f s'
           % (wall, gate['elapsed'], (swap.get('swap_seconds') or 0) * 1000, swap.get('drain_seconds') or 0))
     print('  %s' % ('ZERO failed requests.' if total_failed == 0 else '%d FAILED requests.' % total_failed))
     print()

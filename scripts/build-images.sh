@@ -7,7 +7,7 @@
 #   HEALTHY      0 = never serve /health (an image that never gets ready)
 #   EXIT_AFTER   exit with code 3 after N seconds (a crashing app)
 # /cgi-bin/slow?N answers after N seconds (a long request in flight during a swap).
-#   usage: scripts/build-images.sh [docker] [podman]   (default: both)
+#   usage: [FORCE=1] scripts/build-images.sh [docker] [podman]   (default: both)
 set -euo pipefail
 want=${*:-docker podman}
 busybox=$(command -v busybox)
@@ -41,6 +41,9 @@ tar -C "$root" -cf "$root.tar" .
 trap 'rm -rf "$root" "$root.tar"' EXIT
 
 for e in $want; do
+  if [ -z "${FORCE:-}" ] && "$e" image inspect demoapp:v1 demoapp:v2 demoapp:v3 >/dev/null 2>&1; then
+    echo "$e: demoapp:v1 v2 v3 already built (FORCE=1 rebuilds)"; continue
+  fi
   for v in v1 v2 v3; do
     "$e" import -c "ENV VERSION=$v" -c 'CMD ["/bin/start"]' -c 'EXPOSE 8080' "$root.tar" "demoapp:$v" >/dev/null
   done
