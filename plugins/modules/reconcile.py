@@ -119,7 +119,11 @@ def main():
         except RouteNotFound:
             driver = None  # no route yet: the proxy role creates it
         except (ProxyError, ValueError) as exc:
-            module.fail_json(msg='reconcile cannot read the proxy route %s: %s' % (route, exc))
+            if not module.check_mode:
+                module.fail_json(msg='reconcile cannot read the proxy route %s: %s' % (route, exc))
+            # check mode on a host whose proxy is not started yet: plan without the route
+            module.warn('check mode: the proxy route %s cannot be read yet (%s)' % (route, exc))
+            driver = None
     if route_upstream == PLACEHOLDER_UPSTREAM:
         route_upstream = None
 

@@ -106,6 +106,10 @@ def test_blue_green_under_load_drops_nothing(site):
 
 
 def test_check_mode_touches_nothing(docker_site):
+    fresh = run_playbook(DEPLOY, dict(docker_site.vars, cutover_image=docker_site.engine.image('v1')), check=True)
+    assert_ok(fresh)  # a host never deployed to, its proxy not even started
+    assert docker_site.engine.containers(docker_site.service) == [] and docker_site.state() == {}
+    assert not (docker_site.state_dir / ('%s.lock' % docker_site.service)).exists()
     assert_ok(docker_site.deploy('v1'))
     before = (docker_site.state(), docker_site.running(), docker_site.route())
     v = dict(docker_site.vars, cutover_image=docker_site.engine.image('v2'))
