@@ -85,7 +85,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import (
     describe_holder, lock_path, lock_verdict, play_process, read_holder, try_create,
 )
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
 
 
 def main():
@@ -102,9 +102,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    err = service_error(p['service'])
-    if err:
-        module.fail_json(msg='service: ' + err)
+    require_valid_service(module)
     if p['wait'] < 0:
         module.fail_json(msg='wait must be 0 or more (cutover_lock_wait), got %s' % p['wait'])
     path = lock_path(p['state_dir'], p['service'])

@@ -217,8 +217,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
     Engine, describe, engine_argument_spec,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
-    container_labels, green_name, service_error,
+    container_labels, green_name,
 )
 
 
@@ -307,9 +308,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    err = service_error(p['service'])
-    if err:
-        module.fail_json(msg='service: ' + err)
+    require_valid_service(module)
     if not p['image'].strip():
         module.fail_json(msg='image must be an image reference, got an empty string')
     for field in ('container_port', 'host_port'):

@@ -74,7 +74,7 @@ upstream:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
@@ -94,9 +94,7 @@ def main():
     )
     p = module.params
     opts = p['proxy']
-    err = service_error(p['service'])
-    if err:
-        module.fail_json(msg='service: ' + err)
+    require_valid_service(module)
     if opts['type'] == 'none':
         module.exit_json(changed=False, actions=[], upstream=None, msg='proxy.type is none: nothing to ensure')
     try:

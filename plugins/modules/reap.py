@@ -101,8 +101,8 @@ live:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, read_state, select_reap
+from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, select_reap
 
 
 def main():
@@ -120,15 +120,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    err = service_error(p['service'])
-    if err:
-        module.fail_json(msg='service: ' + err)
+    require_valid_service(module)
     if p['keep_stopped'] < 0 or p['stop_timeout'] < 0:
         module.fail_json(msg='keep_stopped and stop_timeout must be 0 or more')
-    try:
-        live = live_container(read_state(p['state_dir'], p['service']))
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
+    live = live_container(load_state(module))
 
     engine = Engine(module)
     infos, by_name = engine.service_inventory(p['service'])

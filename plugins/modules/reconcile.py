@@ -77,12 +77,12 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    finish_release, mark_live, new_state, plan_reconcile, read_state, write_state_atomic,
+    finish_release, mark_live, plan_reconcile, write_state_atomic,
 )
 
 
@@ -99,14 +99,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    err = service_error(p['service'])
-    if err:
-        module.fail_json(msg='service: ' + err)
+    require_valid_service(module)
     route = p['route'] or p['service']
-    try:
-        state = read_state(p['state_dir'], p['service']) or new_state(p['service'])
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg='cannot read the state of %s: %s' % (p['service'], exc))
+    state = load_state(module)
     engine = Engine(module)
     containers, handles = engine.service_inventory(p['service'])
 

@@ -133,10 +133,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    begin_release, finish_release, history_table, mark_live, new_state, previous_good, read_state,
-    write_state_atomic,
+    begin_release, finish_release, history_table, mark_live, previous_good, write_state_atomic,
 )
 
 REQUIRED = {'begin': ('image',), 'live': ('number', 'container', 'upstream'), 'finish': ('number', 'outcome')}
@@ -171,16 +170,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    err = service_error(p['service'])
-    if err:
-        module.fail_json(msg='service: ' + err)
+    require_valid_service(module)
     missing = [f for f in REQUIRED.get(p['action'], ()) if p[f] in (None, '')]
     if missing:
         module.fail_json(msg='action=%s needs %s' % (p['action'], ', '.join(missing)))
-    try:
-        before = read_state(p['state_dir'], p['service']) or new_state(p['service'])
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg='cannot read the state of %s: %s' % (p['service'], exc))
+    before = load_state(module)
 
     now = iso(time.time())
     number = p['number']
