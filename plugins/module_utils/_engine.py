@@ -25,6 +25,7 @@ try:
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:
+    DockerException = ImageNotFound = NotFound = Exception  # placeholders; Engine() fails first
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 

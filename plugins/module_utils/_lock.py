@@ -1,21 +1,41 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 Cutover contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The per-service deploy lock on a host: a file created with O_EXCL.
+"""The per-service deploy lock on a host.
 
-The holder is the long-lived process the play runs under on this host: ansible-playbook itself
-for a local connection, the SSH session for a remote one. When that process is gone (the play was
-killed, the connection lost, the host rebooted), the lock is stale and the next deploy breaks it.
-A lease (ttl) covers holders we cannot identify.
+The lock is a file `<service>.lock` holding a JSON record. Its rules:
+- Creation is atomic: the full record is written to a temp file, then hard-linked into place
+  (link fails if the lock exists), so a reader never sees a half-written record.
+- The record is a lease: it expires `lease` seconds after it was last renewed, and every step of the
+  run renews it (modules given the `lease` option). It also names the host's boot id: a lock from
+  before a reboot is stale whatever its lease says.
+- For a local connection it also names the ansible-playbook (or ansible-runner) process the run
+  lives in; once that process is gone the lock is stale at once. Over SSH no process on the host
+  lives as long as the play (each task may be its own connection, and a shared connection outlives
+  a killed play), so the lease decides.
+- Breaking a stale lock, renewing and releasing happen under a short flock guard with a re-check of
+  the record, so two waiters never both break it, and a release removes only our own record.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 
-ANCESTOR_MARKERS = (b'ansible-playbook', b'ansible-runner', b'sshd:')
+from ansible_collections.cutover.deploy.plugins.module_utils._files import flocked, fsync_dir, write_atomic
+
+PLAY_MARKERS = (b'ansible-playbook', b'ansible-runner')
+GUARD_TIMEOUT = 10
+
+
+def boot_id():
+    try:
+        with open('/proc/sys/kernel/random/boot_id') as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def _stat(pid):
@@ -25,10 +45,10 @@ def _stat(pid):
 
 
 def play_process(pid=None):
-    """(pid, start_time) of the topmost ancestor that lives as long as the play, or None.
+    """(pid, start_time) of the topmost ansible-playbook/ansible-runner ancestor, or None.
 
     Topmost, because ansible-playbook forks a short-lived worker per task with the same command
-    line, and sshd has a per-connection process above the per-session one.
+    line. None over SSH: the play's process is on the controller, not here.
     """
     pid = pid or os.getpid()
     found = None
@@ -36,10 +56,11 @@ def play_process(pid=None):
         try:
             ppid, start = _stat(pid)
             with open('/proc/%d/cmdline' % pid, 'rb') as f:
-                cmd = f.read()
+                argv = f.read().split(b'\0')
         except (OSError, ValueError, IndexError):
             break
-        if any(m in cmd for m in ANCESTOR_MARKERS):
+        # argv[0] or the script python runs (argv[1]): a path mentioning the word elsewhere is not it
+        if any(os.path.basename(a).startswith(m) for a in argv[:2] for m in PLAY_MARKERS):
             found = (pid, start)
         if ppid <= 1:
             break
@@ -54,42 +75,101 @@ def process_alive(pid, start):
         return False
 
 
-def lock_verdict(holder, now, alive=process_alive):
-    """'held' or 'stale' for an existing lock's holder record. Pure given alive()."""
+def lock_verdict(holder, now, current_boot_id, alive=process_alive):
+    """('held' or 'stale', why) for an existing lock record. Pure given alive()."""
+    if holder.get('boot_id') and current_boot_id and holder['boot_id'] != current_boot_id:
+        return 'stale', 'the host rebooted since it was taken'
     proc = holder.get('process')
     if proc:
-        return 'held' if alive(proc[0], proc[1]) else 'stale'
-    return 'held' if now < holder.get('expires', 0) else 'stale'
+        if alive(proc[0], proc[1]):
+            return 'held', 'its process %s is running' % proc[0]
+        return 'stale', 'its process %s is gone' % proc[0]
+    if now < holder.get('expires', 0):
+        return 'held', 'its lease runs until %s' % iso(holder['expires'])
+    return 'stale', 'its lease expired at %s without renewal' % iso(holder.get('expires', 0))
+
+
+def make_record(run_id, holder, lease, now):
+    return dict(run_id=run_id, holder=holder, since=now, renewed=now, expires=now + lease, lease=lease,
+                boot_id=boot_id(), process=play_process(), host_pid=os.getpid())
 
 
 def lock_path(state_dir, service):
     return os.path.join(state_dir, '%s.lock' % service)
 
 
+def _guard(path):
+    return flocked(path + '.guard', GUARD_TIMEOUT, 'the lock guard')
+
+
 def read_holder(path):
+    """The record, None when there is no lock, or a placeholder for an unreadable file (stale)."""
     try:
         with open(path) as f:
-            return json.load(f)
+            record = json.load(f)
     except FileNotFoundError:
         return None
-    except ValueError:
-        return {'holder': 'unreadable lock file', 'since': 0}
+    except (OSError, ValueError):
+        return {'holder': 'unreadable lock file', 'since': 0, 'expires': 0}
+    return record if isinstance(record, dict) else {'holder': 'unreadable lock file', 'since': 0, 'expires': 0}
 
 
 def try_create(path, record):
-    """Create the lock file exclusively; True if we hold it now."""
+    """Create the lock with its full record in one step (hard link); True if we hold it now."""
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.new', dir=folder)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, 'w') as f:
-        json.dump(record, f)
-        f.flush()
-        os.fsync(f.fileno())
-    return True
+        with os.fdopen(fd, 'w') as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(folder)
+        return True
+    finally:
+        os.unlink(tmp)
+
+
+def break_if_unchanged(path, seen):
+    """Remove the lock if it still holds the record we judged stale; True if removed."""
+    with _guard(path):
+        if read_holder(path) != seen:
+            return False  # renewed, released or taken by someone else since we looked
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+
+def release(path, run_id):
+    """Remove the lock only if run_id holds it; True if removed."""
+    with _guard(path):
+        current = read_holder(path)
+        if not current or current.get('run_id') != run_id:
+            return False
+        os.unlink(path)
+        return True
+
+
+def renew(path, run_id, lease, now=None):
+    """Extend our lease; returns the new record, or None when run_id does not hold the lock."""
+    now = time.time() if now is None else now
+    with _guard(path):
+        current = read_holder(path)
+        if not current or current.get('run_id') != run_id:
+            return None
+        record = dict(current, renewed=now, expires=now + lease, lease=lease)
+        write_atomic(path, json.dumps(record))
+        return record
+
+
+def iso(ts):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(ts)) if ts else 'an unknown time'
 
 
 def describe_holder(holder):
-    since = holder.get('since')
-    when = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(since)) if since else 'an unknown time'
-    return '%s (run %s) since %s' % (holder.get('holder', '?'), holder.get('run_id', '?'), when)
+    return '%s (run %s) since %s' % (holder.get('holder', '?'), holder.get('run_id', '?'), iso(holder.get('since')))

@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 Cutover contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The two checks every service-facing module starts with, turned into clear fail_json messages."""
+"""What every service-facing module starts with, turned into clear fail_json messages: the service
+name check, the state read, and the renewal of the deploy lock's lease."""
 
 from __future__ import annotations
 
+import time
+
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, renew
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._state import new_state, read_state
+from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, new_state, read_state
 
 
 def require_valid_service(module):
@@ -21,5 +25,48 @@ def load_state(module):
     p = module.params
     try:
         return read_state(p['state_dir'], p['service']) or new_state(p['service'])
-    except (OSError, ValueError) as exc:
+    except (OSError, StateError) as exc:
         module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
+
+
+def lease_option():
+    """The `lease` option (doc fragment: lease) of every step that runs under the deploy lock."""
+    return dict(type='dict', options=dict(
+        state_dir=dict(type='path', required=True),
+        service=dict(type='str', required=True),
+        run_id=dict(type='str', required=True),
+        seconds=dict(type='int', required=True),
+    ))
+
+
+class LeaseKeeper:
+    """Renews the deploy lock's lease for this step; fails the module if the lock was lost."""
+
+    def __init__(self, module):
+        self.module = module
+        self.lease = module.params.get('lease')
+        self.last = None
+
+    def renew(self, every=None):
+        """Renew now (or only if `every` seconds passed since the last renewal)."""
+        if not self.lease or self.module.check_mode:
+            return
+        now = time.monotonic()
+        if every is not None and self.last is not None and now - self.last < every:
+            return
+        lease = self.lease
+        err = service_error(lease['service'])
+        if err:
+            self.module.fail_json(msg='lease.service: ' + err)
+        if renew(lock_path(lease['state_dir'], lease['service']), lease['run_id'], lease['seconds']) is None:
+            self.module.fail_json(msg='run %s no longer holds the deploy lock of %s (its lease expired and another run '
+                                      'broke it): stopping before changing anything; raise cutover_lock_lease'
+                                  % (lease['run_id'], lease['service']))
+        self.last = now
+
+
+def renew_lease(module):
+    """Renew the lease once at the start of a step (see LeaseKeeper); returns the keeper."""
+    keeper = LeaseKeeper(module)
+    keeper.renew()
+    return keeper

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+
+from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 
 DEFAULT_STATE_DIR = '/var/lib/cutover'
 
@@ -21,38 +22,46 @@ def state_path(state_dir, service):
     return os.path.join(state_dir, '%s.json' % service)
 
 
+class StateError(ValueError):
+    """A state file that cannot be used; the message names the file and what is wrong."""
+
+
+def shape_error(data):
+    """None if data has the shape of a state file, else what is wrong with it. Pure."""
+    if not isinstance(data, dict):
+        return 'the top level must be an object, got %s' % type(data).__name__
+    live = data.get('live')
+    if live is not None and not (isinstance(live, dict) and isinstance(live.get('container'), str)):
+        return '"live" must be null or an object with a "container" name'
+    history = data.get('history', [])
+    if not isinstance(history, list):
+        return '"history" must be a list'
+    for i, h in enumerate(history):
+        if not isinstance(h, dict) or not isinstance(h.get('number'), int) or isinstance(h.get('number'), bool):
+            return 'history entry %d must be an object with an integer "number"' % i
+    return None
+
+
 def read_state(state_dir, service):
-    """The service's state dict, or {} when there is none yet."""
+    """The service's state dict, or {} when there is none yet; StateError names a bad file."""
+    path = state_path(state_dir, service)
     try:
-        with open(state_path(state_dir, service)) as f:
-            return json.load(f)
+        with open(path) as f:
+            data = json.load(f)
     except FileNotFoundError:
         return {}
     except ValueError as exc:
-        raise ValueError('state file %s is not valid JSON: %s' % (state_path(state_dir, service), exc))
+        raise StateError('state file %s is not valid JSON: %s' % (path, exc))
+    err = shape_error(data)
+    if err:
+        raise StateError('state file %s has the wrong shape: %s (move it aside to start over)' % (path, err))
+    return data
 
 
 def write_state_atomic(state_dir, service, data):
-    """Write the state file via temp + fsync + rename (and fsync the folder)."""
-    os.makedirs(state_dir, mode=0o755, exist_ok=True)
-    path = state_path(state_dir, service)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % service, suffix='.tmp', dir=state_dir)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write('\n')
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(state_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write the state file atomically (see _files.write_atomic)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + '\n'
+    write_atomic(state_path(state_dir, service), text)
 
 
 def live_container(state):
@@ -60,13 +69,15 @@ def live_container(state):
     return ((state or {}).get('live') or {}).get('container')
 
 
-def select_reap(containers, keep=(), live=None, keep_stopped=0):
+def select_reap(containers, keep=(), live=None, keep_stopped=0, was_live=None):
     """Decide what reap does with a service's containers. Pure.
 
     containers: dicts with name, id, created (sortable), running (bool).
     keep: names or ids never to touch. live: the container the host state marks live (never
-    removed, whatever the caller asked). keep_stopped: the N most recent old containers are kept,
-    stopped, for a fast rollback.
+    removed, whatever the caller asked). keep_stopped: that many old containers are kept, stopped,
+    for a fast rollback. was_live: names of containers of releases that succeeded (were live), newest
+    first; only those are kept for rollback, so a failed green never takes the place of the last good
+    release. None (no state to go by): the newest old containers are kept.
     Returns (remove, stop, kept) as lists of container dicts.
     """
     protected = set(keep or ())
@@ -78,11 +89,22 @@ def select_reap(containers, keep=(), live=None, keep_stopped=0):
             any(p and len(p) >= 12 and c['id'].startswith(p) for p in protected)
 
     kept = [c for c in containers if is_protected(c)]
-    old = sorted((c for c in containers if not is_protected(c)),
-                 key=lambda c: c['created'], reverse=True)
-    parked, remove = old[:keep_stopped], old[keep_stopped:]
+    old = [c for c in containers if not is_protected(c)]
+    if was_live is None:
+        candidates = sorted(old, key=lambda c: c['created'], reverse=True)
+    else:
+        rank = {name: i for i, name in reversed(list(enumerate(was_live)))}
+        candidates = sorted((c for c in old if c['name'] in rank), key=lambda c: rank[c['name']])
+    parked = candidates[:keep_stopped]
+    remove = [c for c in old if c not in parked]
     stop = [c for c in parked if c['running']]
     return remove, stop, kept + parked
+
+
+def rollback_candidates(state):
+    """Containers of succeeded releases, newest release first (what reap keeps for rollback). Pure."""
+    return [h['container'] for h in reversed(state.get('history') or [])
+            if h.get('outcome') == 'succeeded' and h.get('container')]
 
 
 OUTCOMES = ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled')
@@ -92,12 +114,28 @@ def new_state(service):
     return dict(service=service, live=None, history=[])
 
 
-def begin_release(state, entry):
-    """Append a history entry (outcome running) and return (state, number). Pure."""
+DEFAULT_HISTORY_LIMIT = 100
+
+
+def begin_release(state, entry, history_limit=DEFAULT_HISTORY_LIMIT):
+    """Append a history entry (outcome running) and return (state, number). Pure.
+
+    The history keeps the newest history_limit entries, and always the live release's entry.
+    """
     state = dict(state, history=list(state.get('history') or []))
     number = max([h['number'] for h in state['history']] or [0]) + 1
     state['history'].append(dict(entry, number=number, outcome='running'))
+    state['history'] = trim_history(state['history'], (state.get('live') or {}).get('number'), history_limit)
     return state, number
+
+
+def trim_history(history, live_number, limit):
+    """The newest `limit` entries (history is oldest first), keeping the live one. Pure."""
+    if limit <= 0 or len(history) <= limit:
+        return history
+    newest = history[-limit:]
+    kept = [h for h in history[:-limit] if h['number'] == live_number]
+    return kept + newest
 
 
 def _replace_entry(history, number, **changes):
@@ -148,6 +186,8 @@ def plan_reconcile(state, containers, route_upstream):
     routes to now (None when unknown or no proxy). Returns a dict of actions:
       adopt: container name to record as live (the route already points at it: it passed its gate)
       start: stopped live container to start again
+      follow: the upstream the running live container actually publishes, when the state recorded
+              another (an engine that re-published it on a new port): the state is corrected
       route: upstream the route must point back to
       retire: the live container replaced by an adopted one: stopped gracefully (it may still be
               finishing requests from before the swap) and kept for rollback, never removed here
@@ -157,7 +197,7 @@ def plan_reconcile(state, containers, route_upstream):
     live = live_container(state)
     by_name = {c['name']: c for c in containers}
     by_upstream = {c['upstream']: c for c in containers if c.get('upstream') and c['running']}
-    plan = dict(adopt=None, start=None, route=None, retire=[], remove=[], cancel=[])
+    plan = dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[])
     target = by_upstream.get(route_upstream) if route_upstream else None
     if target and target['name'] != live:
         plan['adopt'] = target['name']
@@ -165,9 +205,13 @@ def plan_reconcile(state, containers, route_upstream):
             plan['retire'] = [live]
         live = target['name']
     elif live and live in by_name:
+        recorded = (state.get('live') or {}).get('upstream')
+        published = by_name[live].get('upstream') if by_name[live]['running'] else None
         if not by_name[live]['running']:
             plan['start'] = live
-        live_up = (state.get('live') or {}).get('upstream') or by_name[live].get('upstream')
+        elif published and published != recorded:
+            plan['follow'] = published
+        live_up = published or recorded
         if route_upstream is not None and route_upstream != live_up and live_up:
             plan['route'] = live_up
     if live is not None:

@@ -12,9 +12,14 @@ version_added: 0.1.0
 description:
   - One deploy per service per host at a time. A second deploy fails fast naming the holder and since
     when, or waits up to O(wait) seconds.
-  - The lock records the process the play runs under on the host (ansible-playbook for a local
-    connection, the SSH session otherwise). When that process is gone, the lock is stale and is broken
-    with a warning. Holders that cannot be identified get a lease of O(ttl) seconds.
+  - The lock file is created atomically with its full record (temp file, then a hard link into place).
+    The record is a lease of O(lease) seconds that every step of the run renews (the modules' O(lease)
+    option, which the roles set through C(module_defaults)); it names the host's boot id, and for a local
+    connection the C(ansible-playbook) process the run lives in.
+  - A lock whose lease expired without renewal, whose process is gone, or that was taken before the host
+    rebooted is stale and is broken with a warning naming the dead holder. Breaking, renewing and
+    releasing happen under a short C(flock) guard with a re-check, and a release removes only the record
+    of O(run_id).
 author: Cutover contributors (@cutover)
 options:
   service:
@@ -22,7 +27,9 @@ options:
     type: str
     required: true
   state:
-    description: C(acquired) takes the lock, C(released) gives it back (only if O(run_id) holds it).
+    description:
+      - C(acquired) takes the lock (or renews the lease when O(run_id) holds it already).
+      - C(released) gives it back (only if O(run_id) holds it).
     type: str
     default: acquired
     choices: [acquired, released]
@@ -38,10 +45,12 @@ options:
     description: Seconds to wait for a held lock before failing. C(0) fails at once.
     type: float
     default: 0
-  ttl:
-    description: Lease in seconds for a holder whose process cannot be identified.
+  lease:
+    description:
+      - Seconds the lock stays held without a renewal. Each step of a run renews it, so it must be
+        longer than the longest single step (the health gate renews while it waits).
     type: int
-    default: 3600
+    default: 300
   state_dir:
     description: Folder of the lock files.
     type: path
@@ -55,7 +64,7 @@ attributes:
     description: No diff.
   idempotent:
     support: full
-    description: Taking a lock this run holds, or releasing one it does not hold, changes nothing.
+    description: Taking a lock this run holds (a lease renewal), or releasing one it does not hold, changes nothing.
 '''
 
 EXAMPLES = r'''
@@ -75,6 +84,10 @@ broke_stale:
   description: The stale record that was broken, if any.
   returned: always
   type: dict
+broke_reason:
+  description: Why the broken record was stale (process gone, lease expired, host rebooted).
+  returned: when a stale lock was broken
+  type: str
 '''
 
 import os
@@ -83,7 +96,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import (
-    describe_holder, lock_path, lock_verdict, play_process, read_holder, try_create,
+    boot_id, break_if_unchanged, describe_holder, lock_path, lock_verdict, make_record, read_holder, release,
+    renew, try_create,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
 
@@ -96,7 +110,7 @@ def main():
             run_id=dict(type='str', required=True),
             holder=dict(type='str', default='unknown'),
             wait=dict(type='float', default=0),
-            ttl=dict(type='int', default=3600),
+            lease=dict(type='int', default=300),
             state_dir=dict(type='path', default='/var/lib/cutover'),
         ),
         supports_check_mode=True,
@@ -105,6 +119,8 @@ def main():
     require_valid_service(module)
     if p['wait'] < 0:
         module.fail_json(msg='wait must be 0 or more (cutover_lock_wait), got %s' % p['wait'])
+    if p['lease'] < 1:
+        module.fail_json(msg='lease must be 1 or more seconds (cutover_lock_lease), got %s' % p['lease'])
     path = lock_path(p['state_dir'], p['service'])
     current = read_holder(path)
 
@@ -112,38 +128,37 @@ def main():
         if not current or current.get('run_id') != p['run_id']:
             module.exit_json(changed=False, holder=current, broke_stale=None)
         if not module.check_mode:
-            os.unlink(path)
+            release(path, p['run_id'])
         module.exit_json(changed=True, holder=None, broke_stale=None)
 
     if current and current.get('run_id') == p['run_id']:
-        module.exit_json(changed=False, holder=current, broke_stale=None)
-    now = time.time()
-    record = dict(run_id=p['run_id'], holder=p['holder'], since=now, expires=now + p['ttl'],
-                  process=play_process(), host_pid=os.getpid())
+        renewed = current if module.check_mode else renew(path, p['run_id'], p['lease'])
+        module.exit_json(changed=False, holder=renewed, broke_stale=None)
+    record = make_record(p['run_id'], p['holder'], p['lease'], time.time())
     if module.check_mode:
         module.exit_json(changed=True, holder=record, broke_stale=None)
     os.makedirs(p['state_dir'], exist_ok=True)
     deadline = time.monotonic() + p['wait']
-    broke = None
+    broke = why = None
+    host_boot = boot_id()
     while True:
+        record = make_record(p['run_id'], p['holder'], p['lease'], time.time())
         if try_create(path, record):
-            module.exit_json(changed=True, holder=record, broke_stale=broke)
+            module.exit_json(changed=True, holder=record, broke_stale=broke, broke_reason=why)
         current = read_holder(path)
         if current is None:
             continue  # released between our create and read: try again
-        if lock_verdict(current, time.time()) == 'stale':
-            module.warn('breaking the stale deploy lock of %s held by %s: its process is gone'
-                        % (p['service'], describe_holder(current)))
-            broke = current
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        verdict, reason = lock_verdict(current, time.time(), host_boot)
+        if verdict == 'stale':
+            if break_if_unchanged(path, current):
+                module.warn('breaking the stale deploy lock of %s held by %s: %s'
+                            % (p['service'], describe_holder(current), reason))
+                broke, why = current, reason
             continue
         if time.monotonic() >= deadline:
-            module.fail_json(msg='another deploy of %s holds the lock: %s (waited %ss; set cutover_lock_wait to wait longer)'
-                             % (p['service'], describe_holder(current), p['wait']), holder=current)
-        time.sleep(0.5)
+            module.fail_json(msg='another deploy of %s holds the lock: %s; %s (waited %ss; set cutover_lock_wait to wait longer)'
+                             % (p['service'], describe_holder(current), reason, p['wait']), holder=current)
+        time.sleep(0.25)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ description:
     of creating a new one.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.lease
   - cutover.deploy.engine
 options:
   service:
@@ -35,7 +36,11 @@ options:
     type: int
     required: true
   host_port:
-    description: Host port to publish O(container_port) on. C(0) picks a free ephemeral port.
+    description:
+      - Host port to publish O(container_port) on.
+      - C(0) picks a free port when the container is created and pins it in the container's port
+        bindings, so the engine publishes the same port after every restart (a crash under the restart
+        policy, a daemon restart, a reboot) and the proxy route keeps pointing at the container.
     type: int
     default: 0
   bind_address:
@@ -210,14 +215,15 @@ actions:
 
 import hashlib
 import json
+import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
-    Engine, describe, engine_argument_spec,
+    DockerException, Engine, describe, engine_argument_spec,
 )
-from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     container_labels, green_name,
 )
@@ -252,12 +258,43 @@ def run_spec(p, env):
                 bind_address=p['bind_address'])
 
 
-def create_container(engine, p, name, env, labels):
+def free_port(address):
+    """A port the kernel says is free on address now (the engine binds it a moment later)."""
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+PORT_TAKEN = ('port is already allocated', 'address already in use', 'bind: address already in use')
+
+
+def create_and_start(engine, p, name, env, labels, attempts=5):
+    """Create and start the container on a pinned host port; another port if that one was taken
+    between our pick and the engine's bind."""
+    for attempt in range(1, attempts + 1):
+        host_port = p['host_port'] or free_port(p['bind_address'])
+        container = engine.call('creating container %s' % name, create_container, engine, p, name, env, labels, host_port)
+        for net in p['networks'][1:]:
+            engine.call('connecting %s to network %s' % (name, net),
+                        engine.client.networks.get(net).connect, container)
+        try:
+            container.start()
+            return container
+        except DockerException as exc:
+            taken = any(t in str(exc).lower() for t in PORT_TAKEN)
+            if not taken or p['host_port'] or attempt == attempts:
+                engine.fail('starting container %s' % name, exc)
+            engine.call('removing container %s (its port was taken)' % name, container.remove, force=True)
+    return None  # not reached: the last attempt fails the module
+
+
+def create_container(engine, p, name, env, labels, host_port):
     """Create (not start) the container through the low-level API, which knows stop_timeout."""
     api = engine.client.api
     restart = {'Name': p['restart_policy']} if p['restart_policy'] != 'no' else None
     host_config = api.create_host_config(
-        port_bindings={p['container_port']: (p['bind_address'], p['host_port'] or None)},
+        port_bindings={p['container_port']: (p['bind_address'], host_port)},
         binds=p['volumes'] or None, restart_policy=restart, mem_limit=p['memory'],
         nano_cpus=int(p['cpus'] * 1e9) if p['cpus'] else None,
         network_mode=p['networks'][0] if p['networks'] else None)
@@ -277,6 +314,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             engine_argument_spec(),
+            lease=lease_option(),
             service=dict(type='str', required=True),
             image=dict(type='str', required=True),
             container_port=dict(type='int', required=True),
@@ -309,6 +347,7 @@ def main():
     )
     p = module.params
     require_valid_service(module)
+    lease = renew_lease(module)
     if not p['image'].strip():
         module.fail_json(msg='image must be an image reference, got an empty string')
     for field in ('container_port', 'host_port'):
@@ -339,6 +378,7 @@ def main():
             actions.append('pull %s' % p['image'])
     else:
         image, pulled = engine.ensure_image(p['image'], p['pull'])
+        lease.renew()  # a pull can take longer than the lease
         if pulled:
             actions.append('pull %s' % p['image'])
     image_id = image.id if image is not None else None
@@ -375,11 +415,7 @@ def main():
         module.exit_json(changed=True, container=planned, upstream=None, image_id=image_id, release=release,
                          actions=actions, diff=dict(before={}, after=planned))
 
-    container = engine.call('creating container %s' % name, create_container, engine, p, name, env, labels)
-    for net in p['networks'][1:]:
-        engine.call('connecting %s to network %s' % (name, net),
-                    engine.client.networks.get(net).connect, container)
-    engine.call('starting container %s' % name, container.start)
+    container = create_and_start(engine, p, name, env, labels)
     container.reload()
     info = describe(container)
     if not info['upstream']:

@@ -19,6 +19,7 @@ description:
   - It changes nothing, so it always reports C(changed=false).
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.lease
   - cutover.deploy.engine
 options:
   container:
@@ -145,6 +146,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
+
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._health import (
     PROBE_KINDS, healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
@@ -156,6 +159,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             engine_argument_spec(),
+            lease=lease_option(),
             container=dict(type='str', required=True),
             upstream=dict(type='str'),
             probe=dict(type='str', default='auto', choices=list(PROBE_KINDS)),
@@ -172,6 +176,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    lease = renew_lease(module)
     for field in ('probe_timeout', 'interval', 'timeout', 'liveness_window', 'successes'):
         if p[field] <= 0:
             module.fail_json(msg='%s must be greater than 0, got %s' % (field, p[field]))
@@ -207,6 +212,7 @@ def main():
                 return probe_tcp(host, port, p['probe_timeout'])
 
     def read_state():
+        lease.renew(every=10)  # the gate can wait longer than the lease
         container.reload()
         return dict(container.attrs.get('State') or {}, RestartCount=container.attrs.get('RestartCount', 0))
 

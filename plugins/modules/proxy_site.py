@@ -20,6 +20,7 @@ description:
   - Nginx Proxy Manager is run by the user; for it this module checks that the route exists.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.lease
   - cutover.deploy.engine
   - cutover.deploy.proxy
 options:
@@ -73,8 +74,10 @@ upstream:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
@@ -86,6 +89,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             engine_argument_spec(),
+            lease=lease_option(),
             proxy=dict(type='dict', default={}, options=proxy_option_spec()),
             service=dict(type='str', required=True),
             route=dict(type='str'),
@@ -95,6 +99,7 @@ def main():
     p = module.params
     opts = p['proxy']
     require_valid_service(module)
+    renew_lease(module)
     if opts['type'] == 'none':
         module.exit_json(changed=False, actions=[], upstream=None, msg='proxy.type is none: nothing to ensure')
     try:
@@ -106,26 +111,31 @@ def main():
                          % opts['type'])
     route = p['route'] or p['service']
     try:
-        if opts['type'] == 'npm':
-            changed, actions, diff = False, [], {}
-        elif opts['type'] == 'caddy':
-            changed, actions, diff = CaddyHostSite(opts).ensure(p['service'], opts['listen'], module.check_mode)
-        else:
-            if opts['type'] == 'nginx':
-                site = NginxHostSite(opts)
-            elif opts['runtime'] == 'container':
-                site = HAProxyContainerSite(opts, Engine(module))
-            else:
-                site = HAProxyHostSite(opts)
-            changed, actions, diff = ensure_site(site, p['service'], opts['listen'], module.check_mode)
+        with proxy_guard(module.check_mode)():
+            changed, actions, diff = ensure(module, opts, p['service'])
         upstream = None
         if not (module.check_mode and 'start' in actions):
             upstream = make_driver(opts).read(route)
-    except (ProxyError, ValueError) as exc:
+    except (ProxyError, ValueError, LockTimeout) as exc:
         module.fail_json(msg=str(exc), service=p['service'])
     if upstream == PLACEHOLDER_UPSTREAM:
         upstream = None
     module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff)
+
+
+def ensure(module, opts, service):
+    """Ensure the proxy serves service (under the proxy lock); (changed, actions, diff)."""
+    if opts['type'] == 'npm':
+        return False, [], {}
+    if opts['type'] == 'caddy':
+        return CaddyHostSite(opts).ensure(service, opts['listen'], module.check_mode)
+    if opts['type'] == 'nginx':
+        site = NginxHostSite(opts)
+    elif opts['runtime'] == 'container':
+        site = HAProxyContainerSite(opts, Engine(module))
+    else:
+        site = HAProxyHostSite(opts)
+    return ensure_site(site, service, opts['listen'], module.check_mode)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ description:
     REST API. See C(docs/proxies.md) for each one's swap, drain and measured cost.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.lease
   - cutover.deploy.proxy
 options:
   route:
@@ -86,7 +87,9 @@ upstream:
   type: str
   sample: 127.0.0.1:32770
 drained:
-  description: Whether the old upstream's in-flight requests ended within O(drain_timeout) (null if nothing to drain).
+  description:
+    - Whether the old upstream's in-flight requests ended within O(drain_timeout).
+    - Null if there was nothing to drain, or the proxy cannot observe in-flight requests (Nginx Proxy Manager).
   returned: success
   type: bool
 swap_seconds:
@@ -106,6 +109,10 @@ plan:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
+
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap, split_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 
@@ -113,6 +120,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers impo
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            lease=lease_option(),
             proxy=dict(type='dict', default={}, options=proxy_option_spec()),
             route=dict(type='str', required=True),
             upstream=dict(type='str', required=True),
@@ -121,6 +129,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    renew_lease(module)
     try:
         split_upstream(p['upstream'])
         driver = make_driver(p['proxy'])
@@ -129,8 +138,8 @@ def main():
     if p['drain_timeout'] < 0:
         module.fail_json(msg='drain_timeout must be 0 or more, got %s' % p['drain_timeout'])
     try:
-        result = run_swap(driver, p['route'], p['upstream'], p['drain_timeout'], module.check_mode)
-    except ProxyError as exc:
+        result = run_swap(driver, p['route'], p['upstream'], p['drain_timeout'], module.check_mode, guard=proxy_guard(module.check_mode))
+    except (ProxyError, LockTimeout) as exc:
         module.fail_json(msg=str(exc), route=p['route'], upstream=p['upstream'])
     result['diff'] = dict(before='%s -> %s\n' % (p['route'], result['previous']),
                           after='%s -> %s\n' % (p['route'], p['upstream']))

@@ -17,6 +17,7 @@ description:
   - O(keep_stopped) keeps the N most recent old containers, stopped, for a fast rollback.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.lease
   - cutover.deploy.engine
 options:
   service:
@@ -101,14 +102,15 @@ live:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
-from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, select_reap
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, rollback_candidates, select_reap
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             engine_argument_spec(),
+            lease=lease_option(),
             service=dict(type='str', required=True),
             keep=dict(type='list', elements='str', default=[]),
             keep_stopped=dict(type='int', default=0),
@@ -121,9 +123,13 @@ def main():
     )
     p = module.params
     require_valid_service(module)
+    renew_lease(module)
     if p['keep_stopped'] < 0 or p['stop_timeout'] < 0:
         module.fail_json(msg='keep_stopped and stop_timeout must be 0 or more')
-    live = live_container(load_state(module))
+    state = load_state(module)
+    live = live_container(state)
+    # with a history, only releases that were live are kept for rollback (never a failed green)
+    was_live = rollback_candidates(state) if state.get('history') else None
 
     engine = Engine(module)
     infos, by_name = engine.service_inventory(p['service'])
@@ -134,7 +140,7 @@ def main():
         remove, kept = [], [i for i in infos if i['name'] in p['keep'] or i['id'] in p['keep']]
         stop = [i for i in infos if i['running'] and i not in kept]
     else:
-        remove, stop, kept = select_reap(infos, p['keep'], live, p['keep_stopped'])
+        remove, stop, kept = select_reap(infos, p['keep'], live, p['keep_stopped'], was_live)
 
     if not module.check_mode:
         for info in stop:

@@ -21,6 +21,7 @@ description:
   - Nothing that serves traffic is removed. The deploy roles run it after taking the lock; C(status.yml) runs it too.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.lease
   - cutover.deploy.engine
   - cutover.deploy.proxy
 options:
@@ -59,7 +60,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 plan:
-  description: What was (or would be) done. Keys adopt, start, route, retire, remove, cancel.
+  description: What was (or would be) done. Keys adopt, start, follow, route, retire, remove, cancel.
   returned: always
   type: dict
 live:
@@ -76,8 +77,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM
@@ -90,6 +93,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             engine_argument_spec(),
+            lease=lease_option(),
             proxy=dict(type='dict', default={}, options=proxy_option_spec()),
             service=dict(type='str', required=True),
             route=dict(type='str'),
@@ -100,6 +104,7 @@ def main():
     )
     p = module.params
     require_valid_service(module)
+    renew_lease(module)
     route = p['route'] or p['service']
     state = load_state(module)
     engine = Engine(module)
@@ -143,6 +148,10 @@ def main():
     for number in plan['cancel']:
         if number != adopted_number:
             state = finish_release(state, number, 'cancelled', now, 'the run that started it ended before it finished')
+    if plan['follow']:
+        module.warn('the live container of %s is published on %s, not %s as recorded: following it'
+                    % (p['service'], plan['follow'], state['live'].get('upstream')))
+        state = dict(state, live=dict(state['live'], upstream=plan['follow']))
     if plan['start']:
         live_handle = handles[plan['start']]
         engine.call('starting the live container %s' % plan['start'], live_handle.start)
@@ -157,8 +166,8 @@ def main():
 
     if plan['route'] and driver is not None:
         try:
-            run_swap(driver, route, plan['route'], 30)
-        except ProxyError as exc:
+            run_swap(driver, route, plan['route'], 30, guard=proxy_guard(module.check_mode))
+        except (ProxyError, LockTimeout) as exc:
             module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
     for name in plan['retire']:
         engine.call('stopping the replaced container %s' % name, handles[name].stop, timeout=p['stop_timeout'])

@@ -18,6 +18,8 @@ description:
   - The deploy roles call C(action=live) before anything old is removed, so a crash at any point leaves
     a state that names a running container the proxy points at.
 author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.lease
 options:
   service:
     description: Service name.
@@ -79,6 +81,10 @@ options:
   reason:
     description: Why (C(finish)), for example the health gate's message.
     type: str
+  history_limit:
+    description: With C(action=begin), history entries kept (the newest, and always the live release's).
+    type: int
+    default: 100
   rolled_back_from:
     description: With C(action=live), the release number being left by a rollback; it is marked C(rolled_back).
     type: int
@@ -133,7 +139,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     begin_release, finish_release, history_table, mark_live, previous_good, write_state_atomic,
 )
@@ -148,6 +154,7 @@ def iso(ts):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            lease=lease_option(),
             service=dict(type='str', required=True),
             state_dir=dict(type='path', default='/var/lib/cutover'),
             action=dict(type='str', default='read', choices=['read', 'begin', 'live', 'finish']),
@@ -166,11 +173,13 @@ def main():
             outcome=dict(type='str', choices=['failed', 'rolled_back', 'cancelled']),
             reason=dict(type='str'),
             rolled_back_from=dict(type='int'),
+            history_limit=dict(type='int', default=100),
         ),
         supports_check_mode=True,
     )
     p = module.params
     require_valid_service(module)
+    renew_lease(module)
     missing = [f for f in REQUIRED.get(p['action'], ()) if p[f] in (None, '')]
     if missing:
         module.fail_json(msg='action=%s needs %s' % (p['action'], ', '.join(missing)))
@@ -183,7 +192,7 @@ def main():
             entry = {k: p[k] for k in ('image', 'image_id', 'release_id', 'container', 'upstream', 'container_port', 'strategy', 'kind',
                                        'initiator', 'notes', 'commit_sha')}
             entry['started'] = now
-            after, number = begin_release(before, entry)
+            after, number = begin_release(before, entry, p['history_limit'])
         elif p['action'] == 'live':
             after = mark_live(before, number, p['container'], p['upstream'], now)
             if p['rolled_back_from']:

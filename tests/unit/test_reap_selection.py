@@ -36,3 +36,20 @@ def test_keep_stopped_parks_most_recent_old():
 
 def test_nothing_to_do_is_empty():
     assert select_reap([c('web-4', '4')], keep=['web-4']) == ([], [], [c('web-4', '4')])
+
+
+def test_keep_stopped_keeps_the_last_good_release_never_a_failed_green():
+    # web-3 was a green whose gate failed (newer than web-2, the last good release before web-4)
+    was_live = ['web-4', 'web-2', 'web-1']
+    remove, stop, kept = select_reap(CONTAINERS, keep=['web-4'], keep_stopped=1, was_live=was_live)
+    assert names(kept) == ['web-2', 'web-4']
+    assert names(remove) == ['web-1', 'web-3']
+
+
+def test_rollback_candidates_are_succeeded_releases_newest_first():
+    from ansible_collections.cutover.deploy.plugins.module_utils._state import rollback_candidates
+    state = dict(history=[dict(number=1, outcome='succeeded', container='web-1'),
+                          dict(number=2, outcome='succeeded', container='web-2'),
+                          dict(number=3, outcome='failed', container='web-3'),
+                          dict(number=4, outcome='succeeded', container='web-4')])
+    assert rollback_candidates(state) == ['web-4', 'web-2', 'web-1']

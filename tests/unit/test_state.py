@@ -42,7 +42,13 @@ def state_with(live_container, live_upstream, running_numbers=()):
 
 def test_reconcile_converged_is_empty():
     plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1')], 'u1')
-    assert plan == dict(adopt=None, start=None, route=None, retire=[], remove=[], cancel=[])
+    assert plan == dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[])
+
+
+def test_reconcile_follows_a_live_container_the_engine_republished_elsewhere():
+    # the engine restarted the live container on another port: state and route follow what it publishes
+    plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u9')], 'u1')
+    assert plan['follow'] == 'u9' and plan['route'] == 'u9' and plan['remove'] == []
 
 
 def test_reconcile_killed_before_swap_removes_orphan_green():
@@ -68,10 +74,13 @@ def test_reconcile_starts_stopped_live_and_keeps_parked():
 
 
 def test_lock_verdict():
-    assert lock_verdict(dict(process=[1, 'x']), 0, alive=lambda p, s: True) == 'held'
-    assert lock_verdict(dict(process=[1, 'x']), 0, alive=lambda p, s: False) == 'stale'
-    assert lock_verdict(dict(expires=10), 5) == 'held'
-    assert lock_verdict(dict(expires=10), 11) == 'stale'
+    assert lock_verdict(dict(process=[1, 'x']), 0, 'b1', alive=lambda p, s: True)[0] == 'held'
+    assert lock_verdict(dict(process=[1, 'x']), 0, 'b1', alive=lambda p, s: False)[0] == 'stale'
+    assert lock_verdict(dict(expires=10), 5, 'b1')[0] == 'held'
+    assert lock_verdict(dict(expires=10), 11, 'b1')[0] == 'stale'
+    # a lock from before a reboot is stale whatever its lease or process says
+    verdict, why = lock_verdict(dict(expires=10, boot_id='b0', process=[1, 'x']), 5, 'b1', alive=lambda p, s: True)
+    assert verdict == 'stale' and 'rebooted' in why
 
 
 def test_reconcile_without_state_or_route_removes_nothing():
@@ -82,3 +91,22 @@ def test_reconcile_without_state_or_route_removes_nothing():
 def test_reconcile_lost_state_adopts_the_routed_container():
     plan = st.plan_reconcile(st.new_state('web'), [c('web-a', 'u1'), c('web-b', 'u2')], 'u2')
     assert plan['adopt'] == 'web-b' and plan['remove'] == ['web-a']
+
+
+def test_history_is_bounded_but_keeps_the_live_entry():
+    state = st.new_state('web')
+    state, first = st.begin_release(state, dict(image='x'))
+    state = st.mark_live(state, first, 'web-1', 'u1', 'now')
+    for _ in range(10):
+        state, number = st.begin_release(state, dict(image='y'), history_limit=3)
+    numbers = [h['number'] for h in state['history']]
+    assert numbers == [1, 9, 10, 11]
+
+
+def test_state_of_the_wrong_shape_is_a_clear_error(tmp_path):
+    import pytest
+    for text in ('[]', '{"history": {}}', '{"history": [{"number": "1"}]}', '{"live": "web-1"}', '{bad'):
+        (tmp_path / 'web.json').write_text(text)
+        with pytest.raises(st.StateError) as err:
+            st.read_state(str(tmp_path), 'web')
+        assert str(tmp_path / 'web.json') in str(err.value)

@@ -10,6 +10,7 @@ swap sequence: read, upsert, read back (and swap back on a mismatch), drain.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -38,8 +39,12 @@ class Driver:
         raise NotImplementedError
 
     def drain(self, route, old_upstream, timeout):
-        """Wait (at most timeout s) until old_upstream has no in-flight requests; True if drained."""
+        """Wait (at most timeout s) until old_upstream has no in-flight requests; True if drained,
+        None if this proxy cannot observe it."""
         raise NotImplementedError
+
+    def finish_drain(self, route):
+        """After the drain: retire the old upstream for good (runs under the proxy lock)."""
 
 
 def split_upstream(upstream):
@@ -104,26 +109,35 @@ def wait_until(predicate, timeout, interval=0.1, clock=time.monotonic, sleep=tim
         sleep(interval)
 
 
-def run_swap(driver, route, upstream, drain_timeout, check_mode=False, clock=time.monotonic):
-    """Swap route to upstream. Returns a result dict; raises ProxyError leaving the old route live."""
-    current = driver.read(route)
-    plan = swap_plan(current, upstream)
-    result = dict(changed=bool(plan), previous=current, upstream=upstream, plan=plan, drained=None,
-                  swap_seconds=None, drain_seconds=None)
-    if not plan or check_mode:
-        return result
-    started = clock()
-    driver.upsert(route, upstream)
-    seen = driver.read(route)
-    result['swap_seconds'] = round(clock() - started, 4)
-    if seen != upstream:
-        # The proxy did not take it: put the old upstream back so nothing half-swapped stays live.
-        if current:
-            driver.upsert(route, current)
-        raise ProxyError('%s route %s read back %r after setting %r; restored %r'
-                         % (driver.name, route, seen, upstream, current))
+def run_swap(driver, route, upstream, drain_timeout, check_mode=False, clock=time.monotonic,
+             guard=contextlib.nullcontext):
+    """Swap route to upstream. Returns a result dict; raises ProxyError leaving the old route live.
+
+    guard() is the host's proxy lock: held while the route is read, changed and read back, and
+    while the drained upstream is retired, but not during the drain's wait.
+    """
+    with guard():
+        current = driver.read(route)
+        plan = swap_plan(current, upstream)
+        result = dict(changed=bool(plan), previous=current, upstream=upstream, plan=plan, drained=None,
+                      swap_seconds=None, drain_seconds=None)
+        if not plan or check_mode:
+            return result
+        started = clock()
+        driver.upsert(route, upstream)
+        seen = driver.read(route)
+        result['swap_seconds'] = round(clock() - started, 4)
+        if seen != upstream:
+            # The proxy did not take it: put the old upstream back so nothing half-swapped stays live.
+            if current:
+                driver.upsert(route, current)
+            raise ProxyError('%s route %s read back %r after setting %r; restored %r'
+                             % (driver.name, route, seen, upstream, current))
     if 'drain' in plan:
         drain_start = clock()
-        result['drained'] = bool(driver.drain(route, current, drain_timeout))
+        drained = driver.drain(route, current, drain_timeout)
+        result['drained'] = None if drained is None else bool(drained)
         result['drain_seconds'] = round(clock() - drain_start, 4)
+        with guard():
+            driver.finish_drain(route)
     return result

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import socket
+
+from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
     Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
@@ -47,8 +48,12 @@ def parse_servers_state(text):
 
 
 def slot_role(slot):
-    """'serving', 'draining' or 'idle' for one server slot."""
-    if slot['admin_state'] & _MAINT or slot['op_state'] == 0:
+    """'serving', 'draining' or 'idle' for one server slot.
+
+    Only the admin state (what Cutover set) decides: a routed slot whose health check is failing
+    (op_state 0, its container restarting) is still the route, not a free slot.
+    """
+    if slot['admin_state'] & _MAINT:
         return 'idle'
     if slot['admin_state'] & _DRAIN:
         return 'draining'
@@ -147,20 +152,16 @@ class HAProxy(Driver):
         def idle():
             busy = self.sessions(route)
             return all(busy.get(name, 0) == 0 for name in draining)
-        drained = wait_until(idle, timeout)
-        for name in draining:
-            self.command('set server %s/%s state maint' % (route, name))
+        return wait_until(idle, timeout)
+
+    def finish_drain(self, route):
+        for slot in self.slots(route):
+            if slot_role(slot) == 'draining':
+                self.command('set server %s/%s state maint' % (route, slot['name']))
         self.save_state()
-        return drained
 
     def save_state(self):
         """Dump every slot's state to the server-state file (atomic) so reloads keep the route."""
         if not self.state_file:
             return
-        dump = self.command('show servers state')
-        tmp = '%s.tmp' % self.state_file
-        with open(tmp, 'w') as f:
-            f.write(dump)
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, self.state_file)
+        write_atomic(self.state_file, self.command('show servers state'))

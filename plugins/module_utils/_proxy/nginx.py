@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 
+from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
     Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
 )
@@ -94,12 +95,7 @@ class Nginx(Driver):
         master = self.master_pid()
         with open(path) as f:
             old_text = f.read()
-        tmp = '%s.cutover-tmp' % path
-        with open(tmp, 'w') as f:
-            f.write(render_upstream(route, upstream))
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, path)
+        write_atomic(path, render_upstream(route, upstream))
         test = self._run('-t')
         if test.returncode != 0:
             self._restore(path, old_text)
@@ -119,10 +115,7 @@ class Nginx(Driver):
 
     @staticmethod
     def _restore(path, text):
-        tmp = '%s.cutover-restore' % path
-        with open(tmp, 'w') as f:
-            f.write(text)
-        os.rename(tmp, path)
+        write_atomic(path, text)
 
     def drain(self, route, old_upstream, timeout):
         master = self.master_pid()

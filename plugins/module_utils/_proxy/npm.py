@@ -84,5 +84,6 @@ class NginxProxyManager(Driver):
                              % (meta.get('nginx_err') or 'no error given'))
 
     def drain(self, route, old_upstream, timeout):
-        # NPM reloads nginx gracefully; it offers no view of in-flight requests to wait on.
-        return True
+        # NPM reloads nginx gracefully; it offers no view of in-flight requests to wait on, so we
+        # cannot say whether the old upstream drained.
+        return None

@@ -15,6 +15,7 @@ import os
 import subprocess
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
@@ -44,6 +45,9 @@ def render_haproxy_service(service, listen):
             '    bind %(l)s\n'
             '    default_backend %(s)s\n'
             'backend %(s)s\n'
+            # active checks: a slot whose container died is taken out, and put back when the engine
+            # has restarted it (on the same pinned port), with no play running
+            '    default-server check inter 1s fall 2 rise 2\n'
             '    server a 127.0.0.1:1 disabled\n'
             '    server b 127.0.0.1:1 disabled\n' % dict(s=service, l=listen))
 
@@ -77,16 +81,6 @@ def read_text(path):
             return f.read()
     except FileNotFoundError:
         return None
-
-
-def write_atomic(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = '%s.cutover-tmp' % path
-    with open(tmp, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
 
 
 class FileSet:
@@ -344,25 +338,40 @@ class CaddyHostSite:
             raise ProxyError('caddy did not answer on %s after starting' % self.admin_url)
 
     def ensure(self, service, listen, check_mode):
+        """Create or update only this service's server object, never the rest of the config."""
         actions = []
         if not self.running():
             actions.append('start')
             if check_mode:
                 return True, actions + ['add route %s' % service], {}
             self.start()
-        config = self._call('GET', '/config/') or {}
-        servers = config.setdefault('apps', {}).setdefault('http', {}).setdefault('servers', {})
         name = 'cutover_%s' % service
+        config = self._call('GET', '/config/') or {}
+        servers = ((config.get('apps') or {}).get('http') or {}).get('servers') or {}
         current = servers.get(name)
         if current and current.get('listen') == [listen]:
             return bool(actions), actions, {}
         if current:  # keep the live upstreams, change only the listen address
             desired = dict(current, listen=[listen])
+            target = ('PATCH', '/config/apps/http/servers/%s/listen' % name, [listen])
         else:
             desired = caddy_server_config(service, listen)
+            target = self._create_target(config, name, desired)
         actions.append('%s route %s on %s' % ('update' if current else 'add', service, listen))
         diff = dict(before='%s\n' % (current or ''), after='%s\n' % desired)
         if not check_mode:
-            servers[name] = desired
-            self._call('POST', '/load', config)
+            self._call(*target)
         return True, actions, diff
+
+    @staticmethod
+    def _create_target(config, name, desired):
+        """The one request that adds our server object at the deepest path that exists already."""
+        apps = config.get('apps')
+        if apps is None:
+            return 'PUT', '/config/apps', {'http': {'servers': {name: desired}}}
+        http = apps.get('http')
+        if http is None:
+            return 'PUT', '/config/apps/http', {'servers': {name: desired}}
+        if http.get('servers') is None:
+            return 'PUT', '/config/apps/http/servers', {name: desired}
+        return 'PUT', '/config/apps/http/servers/%s' % name, desired
