@@ -55,9 +55,13 @@ options:
         type: path
         default: /etc/cutover/haproxy
       admin_url:
-        description: Caddy admin API endpoint.
+        description:
+          - Caddy admin API endpoint. C(unix//PATH) (Caddy's form, or C(unix:///PATH)) is a unix socket, or an
+            C(http://host:port) URL.
+          - The default is a unix socket in a folder only root can enter (the proxy role creates it C(0700)): Caddy
+            runs as root, and its admin API on a TCP port would let any local user load a config.
         type: str
-        default: http://127.0.0.1:2019
+        default: unix//run/cutover/caddy/admin.sock
       conf:
         description:
           - nginx main configuration file (checked with C(nginx -t -c)).

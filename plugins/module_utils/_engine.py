@@ -16,7 +16,7 @@ import traceback
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
-    LABEL_PORT, LABEL_RELEASE, LABEL_SERVICE,
+    LABEL_CONFIG, LABEL_PORT, LABEL_RELEASE, LABEL_SECRET_ENV, LABEL_SERVICE,
 )
 
 try:
@@ -70,6 +70,7 @@ def describe(container):
         image=(attrs.get('Config') or {}).get('Image'),
         image_id=attrs.get('Image'),
         release=labels.get(LABEL_RELEASE),
+        config=labels.get(LABEL_CONFIG),
         created=attrs.get('Created', ''),
         status=state.get('Status'),
         running=bool(state.get('Running')),
@@ -170,7 +171,34 @@ class Engine:
         return image, False
 
     def logs_tail(self, container, lines=50):
+        """The container's last log lines, with the values of its secret variables masked."""
         try:
-            return container.logs(tail=lines).decode('utf-8', 'replace').splitlines()
+            text = container.logs(tail=lines).decode('utf-8', 'replace')
         except DockerException as exc:
             return ['(logs unavailable: %s)' % exc]
+        return mask_secrets(text, secret_env(container.attrs)).splitlines()
+
+
+def container_env(attrs):
+    """{name: value} of a container's environment (engine inspect data)."""
+    env = {}
+    for item in (attrs.get('Config') or {}).get('Env') or []:
+        name, _sep, value = item.partition('=')
+        env[name] = value
+    return env
+
+
+def secret_env(attrs):
+    """{name: value} of the variables green_container recorded as secret."""
+    labels = (attrs.get('Config') or {}).get('Labels') or {}
+    names = [n for n in (labels.get(LABEL_SECRET_ENV) or '').split(',') if n]
+    env = container_env(attrs)
+    return {n: env[n] for n in names if n in env}
+
+
+def mask_secrets(text, secrets):
+    """text with every secret value (3 characters or more: shorter ones would mask ordinary text) hidden."""
+    for value in sorted(secrets.values(), key=len, reverse=True):
+        if len(value) >= 3:
+            text = text.replace(value, '********')
+    return text

@@ -10,19 +10,54 @@ The loop takes its probe, container-state reader, clock and sleep as arguments, 
 from __future__ import annotations
 
 import http.client
+import os
 import re
+import select
+import signal
 import socket
 
 PROBE_KINDS = ('auto', 'http', 'tcp', 'healthcheck', 'liveness')  # the health_gate module's probe choices
 
 
-def http_verdict(status, body, expected_status, body_regex=None):
-    """Return (ok, detail) for one HTTP answer."""
+def plain_search(pattern, text):
+    return re.search(pattern, text) is not None
+
+
+def http_verdict(status, body, expected_status, body_regex=None, search=plain_search):
+    """Return (ok, detail) for one HTTP answer. search(pattern, text) -> True, False or None (gave up)."""
     if status not in expected_status:
         return False, 'status %s, expected %s' % (status, ', '.join(str(s) for s in expected_status))
-    if body_regex and not re.search(body_regex, body or ''):
-        return False, 'status %s but body does not match %r' % (status, body_regex)
+    if body_regex:
+        found = search(body_regex, body or '')
+        if found is None:
+            return False, 'status %s but matching the body against %r did not finish in time' % (status, body_regex)
+        if not found:
+            return False, 'status %s but body does not match %r' % (status, body_regex)
     return True, 'status %s' % status
+
+
+def bounded_search(pattern, text, timeout):
+    """re.search in a forked child that is killed after timeout seconds: a pathological pattern
+    (catastrophic backtracking) can never hold the gate past its timeout. True, False, or None
+    when it was killed."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: answer one byte and leave without running any cleanup of the parent's
+        try:
+            os.close(read_fd)
+            os.write(write_fd, b'1' if re.search(pattern, text) else b'0')
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        ready = select.select([read_fd], [], [], timeout)[0]
+        answer = os.read(read_fd, 1) if ready else b''
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    return {b'1': True, b'0': False}.get(answer)
 
 
 def container_verdict(state, restarts_at_start=0):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 # A service name becomes part of container names, label values and state file names.
-SERVICE_RE = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
+SERVICE_RE = re.compile(r'[a-z0-9][a-z0-9_-]*')  # used with fullmatch
 SERVICE_MAX_LEN = 50  # + '-' + up to 12 hex digits stays well under the engines' name limits
 
 LABEL_PREFIX = 'io.cutover.'
@@ -18,11 +18,13 @@ LABEL_RELEASE = LABEL_PREFIX + 'release'
 LABEL_STRATEGY = LABEL_PREFIX + 'strategy'
 LABEL_IMAGE = LABEL_PREFIX + 'image'
 LABEL_PORT = LABEL_PREFIX + 'container-port'
+LABEL_CONFIG = LABEL_PREFIX + 'config'          # digest of the image and the settings, no secret values
+LABEL_SECRET_ENV = LABEL_PREFIX + 'secret-env'  # names (never values) of the secret variables
 
 
 def service_error(service):
     """Return None if the service name is valid, else a message naming the field and the rule."""
-    if not isinstance(service, str) or not SERVICE_RE.match(service):
+    if not isinstance(service, str) or not SERVICE_RE.fullmatch(service):
         return ('invalid service %r: use lowercase letters, digits, "-" and "_", '
                 'starting with a letter or digit' % (service,))
     if len(service) > SERVICE_MAX_LEN:
@@ -45,10 +47,12 @@ def green_name(service, now_ms, taken=()):
         ms += 1
 
 
-def container_labels(service, release, strategy, image, container_port, extra=None):
+def container_labels(service, release, strategy, image, container_port, extra=None, config='', secret_names=()):
     """Labels recording what a container is; user labels cannot override ours."""
     labels = dict(extra or {})
     labels.update({
+        LABEL_CONFIG: config,
+        LABEL_SECRET_ENV: ','.join(sorted(secret_names)),
         LABEL_MANAGED: 'true',
         LABEL_SERVICE: service,
         LABEL_RELEASE: release,

@@ -52,8 +52,9 @@ options:
   release:
     description:
       - Release identifier recorded on the container.
-      - Defaults to a digest of the image id and the container's configuration, so running the
-        same input twice is the same release, and any change is a new one.
+      - Defaults to a digest of the image id and the container's configuration (secret variables by
+        name only, never by value), so running the same input twice is the same release.
+      - Whatever the release, a container is reused only when its image and settings match (see O(restore)).
     type: str
   strategy:
     description: Strategy recorded on the container's labels.
@@ -134,6 +135,13 @@ options:
     description: Seconds the engine waits after SIGTERM before SIGKILL when this container is stopped.
     type: int
     default: 10
+  restore:
+    description:
+      - Reuse a kept container of O(release) as it was, whatever the other settings given now (a
+        rollback). Without it, a container is reused only when the image and every setting match,
+        secret values included, so a changed setting under an explicit O(release) is deployed, not skipped.
+    type: bool
+    default: false
   pull:
     description:
       - When to pull O(image). C(missing) pulls only when the engine does not have it.
@@ -221,11 +229,14 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
-    DockerException, Engine, describe, engine_argument_spec,
+    DockerException, Engine, describe, engine_argument_spec, secret_env,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     container_labels, green_name,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import (
+    env_error, host_error, labels_error, release_error, volume_error,
 )
 
 
@@ -244,14 +255,17 @@ def parse_env_file(text, path):
 
 
 def config_digest(image_id, spec):
-    """Release id for an unnamed release: the image and everything that shapes the container."""
+    """Digest of the image and everything that shapes the container. The spec carries the secret
+    variables' names only, so the digest (printed as the release id) reveals nothing about their
+    values; a changed secret value is found by comparing with the container's own environment."""
     blob = json.dumps(dict(image_id=image_id, spec=spec), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def run_spec(p, env):
+def run_spec(p, public_env, secret_names):
     """The container settings that define a release (besides the image)."""
-    return dict(command=p['command'], env=env, volumes=p['volumes'], networks=p['networks'],
+    return dict(command=p['command'], env=public_env, secret_env_names=sorted(secret_names),
+                volumes=p['volumes'], networks=p['networks'],
                 restart_policy=p['restart_policy'], memory=p['memory'], cpus=p['cpus'],
                 labels=p['labels'], healthcheck=p['healthcheck'], stop_timeout=p['stop_timeout'],
                 container_port=p['container_port'], host_port=p['host_port'],
@@ -342,6 +356,7 @@ def main():
             )),
             stop_timeout=dict(type='int', default=10),
             pull=dict(type='str', default='missing', choices=['missing', 'always', 'never']),
+            restore=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -356,16 +371,24 @@ def main():
             module.fail_json(msg='%s must be between %d and 65535, got %d' % (field, low, p[field]))
     if p['command'] is not None and not isinstance(p['command'], (str, list)):
         module.fail_json(msg='command must be a string or a list of strings')
+    errors = [volume_error('volumes', v) for v in p['volumes']] + [
+        env_error('env', p['env'], secret=True), env_error('public_env', p['public_env']),
+        labels_error('labels', p['labels']), release_error('release', p['release']),
+        host_error(p['bind_address']) and 'bind_address %r is not an IP address or DNS name' % p['bind_address']]
+    errors = [e for e in errors if e]
+    if errors:
+        module.fail_json(msg='; '.join(errors))
 
-    env = {}
+    secret = {}  # env_file values count as secret: they are usually kept out of the playbook for that reason
     if p['env_file']:
         try:
             with open(p['env_file']) as f:
-                env = parse_env_file(f.read(), p['env_file'])
+                secret = parse_env_file(f.read(), p['env_file'])
         except (OSError, ValueError) as exc:
             module.fail_json(msg='env_file: %s' % exc)
-    for source in (p['public_env'], p['env']):
-        env.update({str(k): str(v) for k, v in source.items()})
+    secret.update({str(k): str(v) for k, v in p['env'].items()})
+    public = {str(k): str(v) for k, v in p['public_env'].items() if str(k) not in secret}
+    env = dict(public, **secret)
 
     engine = Engine(module)
     actions = []
@@ -383,8 +406,16 @@ def main():
             actions.append('pull %s' % p['image'])
     image_id = image.id if image is not None else None
 
-    release = p['release'] or (config_digest(image_id, run_spec(p, env)) if image_id else 'pending-pull')
-    existing = [c for c in engine.service_containers(p['service']) if describe(c)['release'] == release]
+    config = config_digest(image_id, run_spec(p, public, secret)) if image_id else 'pending-pull'
+    release = p['release'] or config
+
+    def reusable(c):
+        """A container of this release with these settings (a restore takes the release as it was)."""
+        info = describe(c)
+        if info['release'] != release:
+            return False
+        return p['restore'] or (info['config'] == config and secret_env(c.attrs) == secret)
+    existing = [c for c in engine.service_containers(p['service']) if reusable(c)]
     running = [c for c in existing if describe(c)['running']]
     if running:
         info = describe(running[0])
@@ -407,7 +438,8 @@ def main():
 
     taken = [describe(c)['name'] for c in engine.service_containers(p['service'])]
     name = green_name(p['service'], time.time() * 1000, taken)
-    labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'])
+    labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'],
+                              config=config, secret_names=secret)
     actions.append('create %s from %s' % (name, p['image']))
     planned = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
                    running=False, upstream=None)

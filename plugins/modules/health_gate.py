@@ -150,9 +150,10 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._health import (
-    PROBE_KINDS, healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
+    PROBE_KINDS, bounded_search, healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import split_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import http_path_error, regex_error
 
 
 def main():
@@ -180,6 +181,9 @@ def main():
     for field in ('probe_timeout', 'interval', 'timeout', 'liveness_window', 'successes'):
         if p[field] <= 0:
             module.fail_json(msg='%s must be greater than 0, got %s' % (field, p[field]))
+    err = regex_error('body_regex', p['body_regex']) or http_path_error('path', p['path'])
+    if err:
+        module.fail_json(msg=err)
 
     engine = Engine(module)
     container = engine.get_container(p['container'])
@@ -205,7 +209,8 @@ def main():
                 status, body, error = probe_http(host, port, path, p['probe_timeout'])
                 if error:
                     return False, 'GET %s: %s' % (path, error)
-                ok, detail = http_verdict(status, body, p['status'], p['body_regex'])
+                ok, detail = http_verdict(status, body, p['status'], p['body_regex'],
+                                          lambda pattern, text: bounded_search(pattern, text, p['probe_timeout']))
                 return ok, 'GET %s: %s' % (path, detail)
         else:
             def probe():

@@ -78,11 +78,12 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import LockT
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
     PLACEHOLDER_UPSTREAM, CaddyHostSite, HAProxyContainerSite, HAProxyHostSite, NginxHostSite, ensure_site,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
 
 
 def main():
@@ -102,10 +103,9 @@ def main():
     renew_lease(module)
     if opts['type'] == 'none':
         module.exit_json(changed=False, actions=[], upstream=None, msg='proxy.type is none: nothing to ensure')
-    try:
-        split_upstream(opts['listen'])
-    except ValueError:
-        module.fail_json(msg='proxy.listen must be address:port, got %r' % opts['listen'])
+    err = address_error('proxy.listen', opts['listen']) or route_error('route', p['route'] or p['service'])
+    if err:
+        module.fail_json(msg=err)
     if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
         module.fail_json(msg='proxy.runtime container is supported for proxy.type haproxy (valid for %s: host)'
                          % opts['type'])

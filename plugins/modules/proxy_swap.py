@@ -113,8 +113,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import LockT
 
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
 
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap, split_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
 
 
 def main():
@@ -130,8 +131,10 @@ def main():
     )
     p = module.params
     renew_lease(module)
+    err = route_error('route', p['route']) or address_error('upstream', p['upstream'])
+    if err:
+        module.fail_json(msg=err)
     try:
-        split_upstream(p['upstream'])
         driver = make_driver(p['proxy'])
     except ValueError as exc:
         module.fail_json(msg=str(exc))

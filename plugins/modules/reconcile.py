@@ -87,6 +87,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import 
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     finish_release, mark_live, plan_reconcile, write_state_atomic,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error
 
 
 def main():
@@ -106,6 +107,9 @@ def main():
     require_valid_service(module)
     renew_lease(module)
     route = p['route'] or p['service']
+    err = route_error('route', route)
+    if err:
+        module.fail_json(msg=err)
     state = load_state(module)
     engine = Engine(module)
     containers, handles = engine.service_inventory(p['service'])

@@ -321,6 +321,21 @@ BAD_INPUTS = [
     (dict(cutover_lock_wait=-1), 'cutover_lock_wait'),
     (dict(cutover_liveness_window=0), 'cutover_liveness_window'),
     (dict(cutover_image=None), 'cutover_image'),
+    # hostile values that would reach a proxy's config or commands, a file name or a container
+    (dict(cutover_service='web\n'), 'cutover_service'),
+    (dict(cutover_proxy=dict(listen='127.0.0.1:8080\n  bind 127.0.0.1:9999')), 'cutover_proxy.listen'),
+    (dict(cutover_proxy=dict(listen='127.0.0.1:8080;')), 'cutover_proxy.listen'),
+    (dict(cutover_proxy=dict(route='web;disable frontend x')), 'cutover_proxy.route'),
+    (dict(cutover_proxy=dict(type='nginx', route='/etc/ld.so')), 'cutover_proxy.route'),
+    (dict(cutover_proxy=dict(route='web\n')), 'cutover_proxy.route'),
+    (dict(cutover_proxy=dict(route='..')), 'cutover_proxy.route'),
+    (dict(cutover_release='r1;} server {'), 'cutover_release'),
+    (dict(cutover_volumes=['data:/data\n']), 'cutover_volumes'),
+    (dict(cutover_env={'BAD NAME': 'x'}), 'cutover_env'),
+    (dict(cutover_public_env={'A=B': 'x'}), 'cutover_public_env'),
+    (dict(cutover_labels={'x\ny': 'z'}), 'cutover_labels'),
+    (dict(cutover_health=dict(path='/health', body_regex='(')), 'cutover_health.body_regex'),
+    (dict(cutover_health=dict(path='/health\r\nX-Evil: 1')), 'cutover_health.path'),
 ]
 
 
@@ -333,3 +348,6 @@ def test_bad_input_is_rejected_before_any_container_starts(docker_site):
         assert word in msg, (extra, msg[:500])
         assert s.engine.containers(s.service) == [], extra
         assert not (s.state_dir / ('%s.json' % s.service)).exists(), extra
+        # nothing on the host changed: no state folder, no proxy config, no proxy started
+        assert not s.state_dir.exists(), extra
+        assert not Path(s.proxy['config_dir']).exists(), extra

@@ -68,3 +68,16 @@ def test_gate_fails_fast_when_container_exits():
 def test_liveness_window():
     res, clock = gate([], timeout=1, window=3)
     assert res['passed'] and clock.now == 3
+
+
+def test_body_match_cannot_outlast_its_timeout():
+    import time
+    from ansible_collections.cutover.deploy.plugins.module_utils._health import bounded_search, http_verdict
+    start = time.monotonic()
+    # catastrophic backtracking: minutes of CPU in plain re.search
+    assert bounded_search(r'(a+)+$', 'a' * 40 + 'b', 0.3) is None
+    assert time.monotonic() - start < 5
+    assert bounded_search('ready', 'app ready', 1) is True
+    assert bounded_search('ready', 'booting', 1) is False
+    ok, detail = http_verdict(200, 'a' * 40 + 'b', [200], r'(a+)+$', lambda p, t: bounded_search(p, t, 0.2))
+    assert not ok and 'did not finish' in detail

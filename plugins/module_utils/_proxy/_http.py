@@ -13,6 +13,18 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 
 
+def admin_endpoint(admin_url):
+    """(base URL, unix socket or None, extra headers) for an admin API address.
+
+    `unix//path` (Caddy's own form) or `unix:///path` is a unix socket; Caddy accepts requests on
+    it only with an empty Host header.
+    """
+    for prefix in ('unix://', 'unix/'):
+        if admin_url.startswith(prefix):
+            return 'http://localhost', admin_url[len(prefix):], {'Host': ''}
+    return admin_url.rstrip('/'), None, {}
+
+
 class HttpError(ProxyError):
     def __init__(self, status, body, msg):
         super().__init__(msg)
@@ -20,14 +32,14 @@ class HttpError(ProxyError):
         self.body = body
 
 
-def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True):
+def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True, unix_socket=None):
     """Send one request; returns the decoded JSON answer (or None). Raises HttpError/ProxyError."""
     data = json.dumps(payload).encode() if payload is not None else None
     all_headers = {'Content-Type': 'application/json', 'Accept': 'application/json'}
     all_headers.update(headers or {})
     try:
         resp = open_url(url, data=data, headers=all_headers, method=method, validate_certs=verify_tls,
-                        timeout=timeout, follow_redirects='none', use_proxy=False)
+                        timeout=timeout, follow_redirects='none', use_proxy=False, unix_socket=unix_socket)
         body = resp.read().decode('utf-8', 'replace')
     except urllib.error.HTTPError as exc:
         body = exc.read().decode('utf-8', 'replace')

@@ -12,23 +12,28 @@ its autosave.json, so a restart with `caddy run --resume` keeps the swapped rout
 
 from __future__ import annotations
 
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import HttpError, json_request
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import HttpError, admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
     Driver, RouteNotFound, established_to, split_upstream, wait_until,
 )
 
 
+# A unix socket in a 0700 folder: only root can change the config of a Caddy that runs as root.
+DEFAULT_ADMIN = 'unix//run/cutover/caddy/admin.sock'
+
+
 class Caddy(Driver):
     name = 'caddy'
 
-    def __init__(self, admin_url='http://127.0.0.1:2019', timeout=10.0):
-        self.admin_url = admin_url.rstrip('/')
+    def __init__(self, admin_url=DEFAULT_ADMIN, timeout=10.0):
+        self.admin_url = admin_url
+        self.base, self.unix_socket, self.headers = admin_endpoint(admin_url)
         self.timeout = timeout
 
     def _call(self, method, path, route, payload=None):
         try:
-            return json_request(method, self.admin_url + path, 'Caddy admin API (admin_url)', payload,
-                                timeout=self.timeout)
+            return json_request(method, self.base + path, 'Caddy admin API (admin_url %s)' % self.admin_url, payload,
+                                headers=self.headers, timeout=self.timeout, unix_socket=self.unix_socket)
         except HttpError as exc:
             if exc.status == 404 or 'unknown object' in exc.body:
                 raise RouteNotFound('Caddy has no object with @id %r (route)' % route)

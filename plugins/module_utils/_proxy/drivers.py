@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import PROXY_TYPES
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.caddy import Caddy
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.caddy import DEFAULT_ADMIN as CADDY_ADMIN, Caddy
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import Nginx
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.npm import NginxProxyManager
@@ -24,7 +24,7 @@ def proxy_option_spec():
         admin_socket=dict(type='path', default='/run/cutover/haproxy/admin.sock'),
         state_file=dict(type='path', default='/var/lib/cutover/haproxy/server-state'),
         config_dir=dict(type='path', default='/etc/cutover/haproxy'),
-        admin_url=dict(type='str', default='http://127.0.0.1:2019'),
+        admin_url=dict(type='str', default=CADDY_ADMIN),
         conf=dict(type='path', default='/etc/cutover/nginx/nginx.conf'),
         upstream_dir=dict(type='path', default='/etc/cutover/nginx/upstreams'),
         binary=dict(type='path', default='nginx'),

@@ -16,7 +16,7 @@ import subprocess
 import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import json_request
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
@@ -312,12 +312,15 @@ class CaddyHostSite:
     """Caddy as a host process driven through its admin API (`caddy run --resume`, autosaved config)."""
 
     def __init__(self, opts):
-        self.admin_url = opts['admin_url'].rstrip('/')
+        self.admin_url = opts['admin_url']
+        self.base, self.unix_socket, self.headers = admin_endpoint(self.admin_url)
         self.config_dir = opts.get('caddy_dir') or '/etc/cutover/caddy'
-        self.admin_listen = self.admin_url.split('://', 1)[-1]
+        # Caddy's own form of the admin address: unix//path, or host:port
+        self.admin_listen = 'unix/' + self.unix_socket if self.unix_socket else self.base.split('://', 1)[-1]
 
     def _call(self, method, path, payload=None):
-        return json_request(method, self.admin_url + path, 'Caddy admin API (admin_url)', payload)
+        return json_request(method, self.base + path, 'Caddy admin API (admin_url %s)' % self.admin_url, payload,
+                            headers=self.headers, unix_socket=self.unix_socket)
 
     def running(self):
         try:
@@ -328,6 +331,9 @@ class CaddyHostSite:
 
     def start(self):
         base = os.path.join(self.config_dir, 'base.json')
+        if self.unix_socket:  # only root may reach the admin socket
+            os.makedirs(os.path.dirname(self.unix_socket), mode=0o700, exist_ok=True)
+            os.chmod(os.path.dirname(self.unix_socket), 0o700)
         write_atomic(base, '{"admin": {"listen": "%s"}}\n' % self.admin_listen)
         env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.config_dir, 'config'),
                    XDG_DATA_HOME=os.path.join(self.config_dir, 'data'))

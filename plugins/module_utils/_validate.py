@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every check of user input, in one place (pure functions).
+
+The deploy role runs them on the controller (the validate_inputs action) before anything touches a
+host, and the modules run the same ones on what they receive, since they can be called directly.
+Each check returns None or a message naming the field, what it got and what is allowed. Patterns
+are full matches (re.fullmatch: a trailing newline never slips through a `$`), and nothing a
+proxy would parse as syntax (CR/LF, `;`, `{}`, whitespace, `/`) passes where it would land in a
+proxy's config or command.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+
+RELEASE_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}')
+# HAProxy backend names, Caddy @ids, nginx upstream file names, NPM domain names
+ROUTE_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,127}')
+DNS_LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
+ENV_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,255}')
+VOLUME_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,254}')
+HOST_PATH_RE = re.compile(r'/[A-Za-z0-9_./@+-]*')  # no spaces, colons, commas or control characters
+VOLUME_OPTIONS = ('ro', 'rw', 'z', 'Z')
+HTTP_PATH_RE = re.compile(r'/[A-Za-z0-9._~!$&\'()*+,;=:@%/?-]{0,1023}')
+LABEL_KEY_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._/-]{0,253}')
+
+
+def _show(value):
+    return repr(value)
+
+
+def release_error(field, value):
+    if value in (None, ''):
+        return None
+    if not isinstance(value, str) or not RELEASE_RE.fullmatch(value):
+        return ('%s %s is invalid: use 1-64 letters, digits, ".", "_" and "-", starting with a letter or digit'
+                % (field, _show(value)))
+    return None
+
+
+def route_error(field, value):
+    if not isinstance(value, str) or not ROUTE_RE.fullmatch(value) or '..' in value:
+        return ('%s %s is invalid: use 1-128 letters, digits, ".", "_" and "-", starting with a letter or digit '
+                '(no "..", "/", ";", spaces or line breaks)' % (field, _show(value)))
+    return None
+
+
+def host_error(host):
+    """None if host is an IP address or a strict DNS name."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.split('.') if host else []
+    if labels and len(host) <= 253 and all(DNS_LABEL_RE.fullmatch(label) for label in labels):
+        return None
+    return 'not an IP address or DNS name'
+
+
+def split_address(value):
+    """(host, port) of 'host:port' or '[v6]:port'; raises ValueError with the reason."""
+    if not isinstance(value, str):
+        raise ValueError('not a string')
+    if value.startswith('['):
+        host, sep, port = value[1:].partition(']:')
+        if not sep:
+            raise ValueError('an IPv6 address needs the form [addr]:port')
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError('%r is not an IPv6 address' % host)
+    else:
+        host, sep, port = value.rpartition(':')
+        if not sep:
+            raise ValueError('no ":port"')
+        err = host_error(host)
+        if err:
+            raise ValueError('host %r is %s' % (host, err))
+    if not (port.isdigit() and port.isascii() and 0 < int(port) < 65536 and len(port) <= 5):
+        raise ValueError('port %r is not 1-65535' % port)
+    return host, int(port)
+
+
+def address_error(field, value):
+    """listen addresses and upstreams: host:port with an IP or a strict DNS name."""
+    try:
+        split_address(value)
+    except ValueError as exc:
+        return ('%s %s is invalid (%s): use host:port with an IP address or DNS name and a port 1-65535, '
+                'such as 127.0.0.1:8080 or [::1]:8080' % (field, _show(value), exc))
+    return None
+
+
+def volume_error(field, value):
+    why = None
+    if not isinstance(value, str):
+        why = 'not a string'
+    else:
+        parts = value.split(':')
+        if len(parts) not in (2, 3):
+            why = 'use source:target or source:target:options'
+        else:
+            source, target = parts[0], parts[1]
+            if not (HOST_PATH_RE.fullmatch(source) or VOLUME_NAME_RE.fullmatch(source)):
+                why = 'source must be an absolute host path or a volume name'
+            elif not HOST_PATH_RE.fullmatch(target):
+                why = 'target must be an absolute path in the container'
+            elif len(parts) == 3 and not all(o in VOLUME_OPTIONS for o in parts[2].split(',')):
+                why = 'options must be a comma-separated list of %s' % ', '.join(VOLUME_OPTIONS)
+    if why:
+        return '%s entry %s is invalid: %s (for example data:/data or /srv/web:/srv:ro)' % (field, _show(value), why)
+    return None
+
+
+def env_error(field, env, secret=False):
+    """Names must be shell-style identifiers; values strings without NUL. Secret values are never shown."""
+    if not isinstance(env, dict):
+        return '%s must be a mapping of NAME: value' % field
+    for name, value in env.items():
+        if not isinstance(name, str) or not ENV_NAME_RE.fullmatch(name):
+            return ('%s name %s is invalid: use letters, digits and "_", not starting with a digit'
+                    % (field, _show(name)))
+        if isinstance(value, (dict, list)) or '\0' in str(value):
+            shown = '(value hidden)' if secret else _show(value)
+            return '%s.%s %s is invalid: use a string, number or boolean without NUL characters' % (field, name, shown)
+    return None
+
+
+def labels_error(field, labels):
+    if not isinstance(labels, dict):
+        return '%s must be a mapping of label: value' % field
+    for key, value in labels.items():
+        if not isinstance(key, str) or not LABEL_KEY_RE.fullmatch(key):
+            return '%s key %s is invalid: use letters, digits, ".", "_", "/" and "-"' % (field, _show(key))
+        if isinstance(value, (dict, list)) or any(ch in str(value) for ch in '\0\r\n'):
+            return '%s.%s %s is invalid: use a single-line string' % (field, key, _show(value))
+    return None
+
+
+def regex_error(field, value):
+    if value in (None, ''):
+        return None
+    try:
+        re.compile(value)
+    except (re.error, TypeError) as exc:
+        return '%s %s is not a valid regular expression: %s' % (field, _show(value), exc)
+    return None
+
+
+def http_path_error(field, value):
+    if value in (None, ''):
+        return None
+    if not isinstance(value, str) or not HTTP_PATH_RE.fullmatch(value):
+        return ('%s %s is invalid: use a URL path starting with "/", without spaces, quotes or line breaks'
+                % (field, _show(value)))
+    return None
+
+
+def proxy_errors(prefix, proxy, route):
+    """Checks of the proxy settings that land in a proxy's config or commands."""
+    errors = []
+    if proxy.get('listen') is not None:
+        errors.append(address_error(prefix + '.listen', proxy['listen']))
+    errors.append(route_error(prefix + '.route', route))
+    for key in ('container_name',):
+        if proxy.get(key) is not None:
+            errors.append(route_error('%s.%s' % (prefix, key), proxy[key]))
+    for key in ('admin_url', 'url'):
+        value = proxy.get(key)
+        if value is not None and (not isinstance(value, str) or any(ch in value for ch in ' \t\r\n\0')):
+            errors.append('%s.%s %s is invalid: a URL without spaces or line breaks' % (prefix, key, _show(value)))
+    return [e for e in errors if e]
+
+
+def deploy_input_errors(v, prefix='cutover_'):
+    """Every error in a deploy's inputs (the role variables without their prefix). Pure."""
+    def f(name):
+        return prefix + name
+    errors = []
+    err = service_error(v.get('service'))
+    if err:
+        errors.append('%s: %s' % (f('service'), err))
+    errors.append(release_error(f('release'), v.get('release')))
+    proxy = v.get('proxy') or {}
+    if (proxy.get('type') or 'haproxy') != 'none':
+        errors += proxy_errors(f('proxy'), proxy, proxy.get('route') or v.get('service'))
+    for entry in v.get('volumes') or []:
+        errors.append(volume_error(f('volumes'), entry))
+    errors.append(env_error(f('env'), v.get('env') or {}, secret=True))
+    errors.append(env_error(f('public_env'), v.get('public_env') or {}))
+    errors.append(labels_error(f('labels'), v.get('labels') or {}))
+    health = v.get('health') or {}
+    errors.append(http_path_error(f('health') + '.path', health.get('path')))
+    errors.append(regex_error(f('health') + '.body_regex', health.get('body_regex')))
+    return [e for e in errors if e]
+
+
+# One argument spec for the validate_inputs module and its action plugin (raw types: the checks
+# above judge the values as the user wrote them, before any conversion).
+ARGUMENT_SPEC = dict(
+    service=dict(type='raw', required=True),
+    release=dict(type='raw'),
+    proxy=dict(type='raw', default={}),
+    volumes=dict(type='raw', default=[]),
+    env=dict(type='raw', default={}, no_log=True),
+    public_env=dict(type='raw', default={}),
+    labels=dict(type='raw', default={}),
+    health=dict(type='raw', default={}),
+    prefix=dict(type='str', default='cutover_'),
+)
+
+
+def check_inputs(args):
+    """(ok, msg) for validate_inputs' arguments."""
+    shapes = dict(proxy=dict, volumes=list, env=dict, public_env=dict, labels=dict, health=dict)
+    for key, kind in shapes.items():
+        if args.get(key) is not None and not isinstance(args[key], kind):
+            return False, '%s%s must be a %s' % (args['prefix'], key, 'mapping' if kind is dict else 'list')
+    errors = deploy_input_errors(args, args['prefix'])
+    if errors:
+        return False, 'invalid input, nothing was changed: ' + '; '.join(errors)
+    return True, 'inputs are valid'

@@ -1,0 +1,104 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: validate_inputs
+short_description: Check a deploy's inputs before anything touches a host
+version_added: 0.2.0
+description:
+  - Checks the values that end up in container names, proxy configs, proxy commands and file names
+    against strict full-match rules, and refuses the whole deploy with one message naming every bad
+    field and what it accepts.
+  - Service names, release ids, proxy routes, listen addresses (C(host:port), the host an IP address
+    or a strict DNS name), volume specs, environment variable names, labels, the health path and the
+    body regex (it must compile).
+  - An action plugin of the same name runs the checks on the controller, so bad input never reaches
+    a host. The modules run the same checks on what they receive.
+author: Cutover contributors (@cutover)
+options:
+  service:
+    description: Service name.
+    type: raw
+    required: true
+  release:
+    description: Release id (optional).
+    type: raw
+  proxy:
+    description: The proxy settings (C(cutover_proxy)), including C(route) and C(listen).
+    type: raw
+    default: {}
+  volumes:
+    description: Volume specs.
+    type: raw
+    default: []
+  env:
+    description: Secret environment; only names are shown in messages.
+    type: raw
+    default: {}
+  public_env:
+    description: Environment that is not secret.
+    type: raw
+    default: {}
+  labels:
+    description: Extra container labels.
+    type: raw
+    default: {}
+  health:
+    description: The health probe settings (C(cutover_health)).
+    type: raw
+    default: {}
+  prefix:
+    description: Prefix of the field names in messages (the role variables' C(cutover_)).
+    type: str
+    default: cutover_
+attributes:
+  action:
+    support: full
+    description: Runs on the controller through its action plugin.
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+    description: Always returns C(changed=false).
+'''
+
+EXAMPLES = r'''
+- name: Refuse bad input before anything touches the host
+  cutover.deploy.validate_inputs:
+    service: "{{ cutover_service }}"
+    release: "{{ cutover_release }}"
+    proxy: "{{ cutover_proxy }}"
+    volumes: "{{ cutover_volumes }}"
+    env: "{{ cutover_env }}"
+'''
+
+RETURN = r'''
+msg:
+  description: C(inputs are valid), or every problem found.
+  returned: always
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import ARGUMENT_SPEC, check_inputs
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    ok, msg = check_inputs(module.params)
+    if not ok:
+        module.fail_json(msg=msg)
+    module.exit_json(changed=False, msg=msg)
+
+
+if __name__ == '__main__':
+    main()
