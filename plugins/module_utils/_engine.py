@@ -79,12 +79,19 @@ def describe(container):
 
 
 def published_upstream(attrs, container_port):
-    """'127.0.0.1:PORT' for the container port's loopback binding, or None."""
+    """'127.0.0.1:PORT' for the container port's loopback binding, or None.
+
+    What the engine publishes now; for a stopped container, the host port pinned in its bindings
+    (the port it will publish when started again).
+    """
     if not container_port:
         return None
-    ports = (attrs.get('NetworkSettings') or {}).get('Ports') or {}
-    for binding in ports.get('%s/tcp' % container_port) or []:
-        if binding.get('HostPort'):
+    key = '%s/tcp' % container_port
+    published = ((attrs.get('NetworkSettings') or {}).get('Ports') or {}).get(key)
+    pinned = ((attrs.get('HostConfig') or {}).get('PortBindings') or {}).get(key)
+    running = bool((attrs.get('State') or {}).get('Running'))
+    for binding in (published or ([] if running else pinned) or []):
+        if binding.get('HostPort') and binding['HostPort'] != '0':
             return '%s:%s' % (binding.get('HostIp') or '127.0.0.1', binding['HostPort'])
     return None
 

@@ -386,8 +386,11 @@ def main():
                 secret = parse_env_file(f.read(), p['env_file'])
         except (OSError, ValueError) as exc:
             module.fail_json(msg='env_file: %s' % exc)
+    # precedence: env_file < public_env < env
+    public = {str(k): str(v) for k, v in p['public_env'].items()}
+    secret = {k: v for k, v in secret.items() if k not in public}
     secret.update({str(k): str(v) for k, v in p['env'].items()})
-    public = {str(k): str(v) for k, v in p['public_env'].items() if str(k) not in secret}
+    public = {k: v for k, v in public.items() if k not in secret}
     env = dict(public, **secret)
 
     engine = Engine(module)

@@ -76,7 +76,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Read-only. A container that does not exist in check mode (green was only planned) is reported as skipped.
+    description: Check mode starts nothing, so there is no green to probe; the gate it would run is reported as skipped.
   diff_mode:
     support: none
     description: Changes nothing.
@@ -187,11 +187,12 @@ def main():
 
     engine = Engine(module)
     container = engine.get_container(p['container'])
+    if module.check_mode:
+        # check mode starts nothing, so green is not running yet: report the gate it would run
+        module.exit_json(changed=False, skipped=True, passed=True, probe=p['probe'], attempts=0, elapsed=0.0,
+                         reason='check mode: %s would be gated (%s probe)' % (p['container'], p['probe']),
+                         last_probe=None, container_state=container.status if container else None, exit_code=None)
     if container is None:
-        if module.check_mode:
-            module.exit_json(changed=False, skipped=True, passed=True, probe=p['probe'], attempts=0, elapsed=0.0,
-                             reason='container %s does not exist yet (check mode): nothing to probe' % p['container'],
-                             last_probe=None, container_state=None, exit_code=None)
         module.fail_json(msg='container %s not found on the engine at %s (container)' % (p['container'], engine.url))
 
     has_hc = bool(((container.attrs.get('Config') or {}).get('Healthcheck') or {}).get('Test'))

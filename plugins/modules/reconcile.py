@@ -168,6 +168,12 @@ def main():
                 plan['route'] = upstream
     write_state_atomic(p['state_dir'], p['service'], state)
 
+    if plan['start'] and driver is not None and not plan['route']:
+        try:
+            with proxy_guard(module.check_mode)():
+                driver.revive(route, state['live']['upstream'])
+        except (ProxyError, LockTimeout) as exc:
+            module.warn('the proxy could not be told that %s is back: %s (its health check will find it)' % (plan['start'], exc))
     if plan['route'] and driver is not None:
         try:
             run_swap(driver, route, plan['route'], 30, guard=proxy_guard(module.check_mode))

@@ -184,9 +184,15 @@ def main():
     if missing:
         module.fail_json(msg='action=%s needs %s' % (p['action'], ', '.join(missing)))
     before = load_state(module)
+    number = p['number']
+    known = {h['number'] for h in before.get('history') or []}
+    if module.check_mode and p['action'] in ('live', 'finish') and number not in known:
+        # the release was begun by this same check-mode run, so it was never written: report the plan
+        module.exit_json(changed=True, state=before, number=number, live=before.get('live'),
+                         previous_good=previous_good(before), table=history_table(before),
+                         msg='check mode: release %s would be marked %s' % (number, 'live' if p['action'] == 'live' else p['outcome']))
 
     now = iso(time.time())
-    number = p['number']
     try:
         if p['action'] == 'begin':
             entry = {k: p[k] for k in ('image', 'image_id', 'release_id', 'container', 'upstream', 'container_port', 'strategy', 'kind',

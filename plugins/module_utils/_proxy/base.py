@@ -46,6 +46,10 @@ class Driver:
     def finish_drain(self, route):
         """After the drain: retire the old upstream for good (runs under the proxy lock)."""
 
+    def revive(self, route, upstream):
+        """The routed upstream was just started again: let the proxy send to it at once, not after its
+        next health checks. Proxies without active checks need nothing."""
+
 
 def split_upstream(upstream):
     """('host', port) from 'host:port'; raises ValueError naming the field."""

@@ -154,6 +154,11 @@ class HAProxy(Driver):
             return all(busy.get(name, 0) == 0 for name in draining)
         return wait_until(idle, timeout)
 
+    def revive(self, route, upstream):
+        for slot in self.slots(route):
+            if slot_role(slot) == 'serving' and upstream_of(slot) == upstream and slot['op_state'] == 0:
+                self.command('set server %s/%s health up' % (route, slot['name']))
+
     def finish_drain(self, route):
         for slot in self.slots(route):
             if slot_role(slot) == 'draining':

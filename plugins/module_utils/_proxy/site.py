@@ -47,7 +47,7 @@ def render_haproxy_service(service, listen):
             'backend %(s)s\n'
             # active checks: a slot whose container died is taken out, and put back when the engine
             # has restarted it (on the same pinned port), with no play running
-            '    default-server check inter 1s fall 2 rise 2\n'
+            '    default-server check inter 1s fall 2 rise 1\n'
             '    server a 127.0.0.1:1 disabled\n'
             '    server b 127.0.0.1:1 disabled\n' % dict(s=service, l=listen))
 
