@@ -58,7 +58,7 @@ options:
         description:
           - Caddy admin API endpoint. C(unix//PATH) (Caddy's form, or C(unix:///PATH)) is a unix socket, or an
             C(http://host:port) URL.
-          - The default is a unix socket in a folder only root can enter (the proxy role creates it C(0700)): Caddy
+          - The default is a unix socket in a folder only root can enter (the proxy role creates it C(0700)), because Caddy
             runs as root, and its admin API on a TCP port would let any local user load a config.
         type: str
         default: unix//run/cutover/caddy/admin.sock

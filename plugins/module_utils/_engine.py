@@ -25,7 +25,14 @@ try:
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:
-    DockerException = ImageNotFound = NotFound = Exception  # placeholders; Engine() fails first
+    class DockerException(Exception):  # placeholders so names resolve; Engine() fails first
+        pass
+
+    class NotFound(DockerException):
+        pass
+
+    class ImageNotFound(NotFound):
+        pass
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 

@@ -16,8 +16,8 @@ import pytest
 
 from bench.loadgen import Load
 from tests.helpers import REPO, read_records, run_playbook, start_playbook
-from tests.integration.test_deploy import DEPLOY, ROLLBACK, STATUS, Site, assert_ok
-from tests.proxies import free_port, get_body
+from tests.sites import DEPLOY, ROLLBACK, STATUS, Site, assert_ok
+from tests.proxies import get_body
 
 RECREATE_STEPS = [
     'Record the release as running',
@@ -57,20 +57,6 @@ def wait_record(record, task, timeout=120, status=None):
             return True
         time.sleep(0.02)
     return False
-
-
-@pytest.fixture
-def site(engine, service, tmp_path):
-    s = Site(engine, service, tmp_path)
-    yield s
-    s.stop_proxy()
-
-
-@pytest.fixture
-def docker_site(docker_engine, service, tmp_path):
-    s = Site(docker_engine, service, tmp_path)
-    yield s
-    s.stop_proxy()
 
 
 def test_killed_app_is_served_again_with_no_play_running(site):
@@ -186,7 +172,7 @@ def stop_shared_proxy(kind, tmp):
 @pytest.mark.parametrize('kind', ['haproxy', 'caddy', 'nginx'])
 def test_two_services_on_one_proxy_deploy_at_once(kind, docker_engine, tmp_path):
     import uuid
-    names = ['t%s' % uuid.uuid4().hex[:8] for _ in range(2)]
+    names = ['t%s' % uuid.uuid4().hex[:8] for dummy in range(2)]
     sites = []
     try:
         for name in names:

@@ -97,7 +97,7 @@ def test_history_is_bounded_but_keeps_the_live_entry():
     state = st.new_state('web')
     state, first = st.begin_release(state, dict(image='x'))
     state = st.mark_live(state, first, 'web-1', 'u1', 'now')
-    for _ in range(10):
+    for dummy in range(10):
         state, number = st.begin_release(state, dict(image='y'), history_limit=3)
     numbers = [h['number'] for h in state['history']]
     assert numbers == [1, 9, 10, 11]

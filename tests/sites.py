@@ -1,0 +1,60 @@
+"""One service's deploy variables with its own HAProxy, state folder and listen port (shared by the
+end-to-end tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
+from tests.helpers import REPO, run_playbook
+from tests.proxies import free_port
+
+DEPLOY = REPO / 'playbooks' / 'deploy.yml'
+ROLLBACK = REPO / 'playbooks' / 'rollback.yml'
+STATUS = REPO / 'playbooks' / 'status.yml'
+
+
+class Site:
+    """One service's deploy variables, with its own HAProxy, state folder and listen port."""
+
+    def __init__(self, engine, service, tmp):
+        self.engine = engine
+        self.service = service
+        self.port = free_port()
+        self.state_dir = tmp / 'state'
+        self.proxy = dict(type='haproxy', listen='127.0.0.1:%d' % self.port, config_dir=str(tmp / 'haproxy'),
+                          admin_socket=str(tmp / 'run' / 'admin.sock'), state_file=str(tmp / 'state' / 'hp-state'))
+        self.vars = dict(cutover_service=service, cutover_container_port=8080, cutover_health=dict(path='/health', interval=0.3),
+                         cutover_state_dir=str(self.state_dir), cutover_proxy=self.proxy,
+                         cutover_engine=dict(type=engine.name), cutover_stop_timeout=2, cutover_drain_timeout=5)
+
+    def deploy(self, tag, playbook=DEPLOY, **extra):
+        v = dict(self.vars, cutover_image=self.engine.image(tag))
+        v.update(extra)
+        return run_playbook(playbook, v)
+
+    def state(self):
+        path = self.state_dir / ('%s.json' % self.service)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def route(self):
+        return HAProxy(self.proxy['admin_socket']).read(self.service)
+
+    def running(self):
+        return sorted(c.name for c in self.engine.containers(self.service) if c.status == 'running')
+
+    def stop_proxy(self):
+        pid_file = Path(self.proxy['admin_socket']).parent / 'haproxy.pid'
+        if pid_file.exists():
+            for pid in pid_file.read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+
+def assert_ok(run):
+    assert run.rc == 0, (run.stdout[-4000:], run.stderr[-2000:])
