@@ -72,6 +72,30 @@ def test_green_container_secrets_never_logged(docker_engine, service):
     assert 'SECRET_TOKEN=hunter2-value' in env
 
 
+def test_release_id_hides_secrets_and_a_changed_setting_is_deployed(docker_engine, service):
+    """The release id is the same for two secret values (it is not derived from them), yet a changed
+    secret, or any changed setting under an explicit release, starts a new container."""
+    first = run_module('green_container', green(docker_engine, service, env={'TOKEN': 'secret-one'}))
+    other = run_module('green_container', green(docker_engine, service, env={'TOKEN': 'secret-two'}))
+    assert first['release'] == other['release']
+    assert other['changed'] and other['container']['id'] != first['container']['id']
+    pinned = run_module('green_container', green(docker_engine, service, release='r1', public_env={'MODE': 'a'}))
+    changed = run_module('green_container', green(docker_engine, service, release='r1', public_env={'MODE': 'b'}))
+    assert changed['changed'] and changed['container']['id'] != pinned['container']['id']
+    same = run_module('green_container', green(docker_engine, service, release='r1', public_env={'MODE': 'b'}))
+    assert not same['changed'] and same['container']['id'] == changed['container']['id']
+
+
+def test_failed_gate_logs_have_secret_values_masked(docker_engine, service):
+    started = run_module('green_container', green(
+        docker_engine, service, env={'API_TOKEN': 'hunter2-token'},
+        command=['sh', '-c', 'echo "booting with $API_TOKEN"; sleep 30']))
+    gate = run_module('health_gate', dict(engine_host=docker_engine.host, container=started['container']['name'],
+                                          upstream=started['upstream'], path='/health', timeout=1.5, interval=0.3))
+    assert gate['status'] == 'failed'
+    assert 'booting with ********' in gate['logs'] and 'hunter2-token' not in json.dumps(gate)
+
+
 def test_green_container_check_mode_starts_nothing(engine, service):
     res = run_module('green_container', green(engine, service), check=True, diff=True)
     assert res['status'] == 'ok' and res['changed']
