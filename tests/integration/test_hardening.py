@@ -304,3 +304,12 @@ def test_lock_file_record_is_a_lease_with_the_boot_id(docker_site, tmp_path):
     assert holder['boot_id'] == Path('/proc/sys/kernel/random/boot_id').read_text().strip()
     assert holder['renewed'] > holder['since'] and holder['expires'] == holder['renewed'] + holder['lease']
     assert Path('/proc/%d/cmdline' % holder['process'][0]).exists() is False  # the play that held it is gone
+
+
+def test_host_haproxy_drops_root(docker_site):
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    pid = int((Path(s.proxy['admin_socket']).parent / 'haproxy.pid').read_text().split()[0])
+    uid_line = next(ln for ln in Path('/proc/%d/status' % pid).read_text().splitlines() if ln.startswith('Uid:'))
+    assert uid_line.split()[1:] != ['0', '0', '0', '0'], uid_line  # runs as Debian's haproxy user
+    assert get_body(s.port) == 'demoapp v1'

@@ -11,7 +11,9 @@ missing route is created, so re-running never undoes a swap.
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import subprocess
 import time
 
@@ -24,18 +26,20 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
 
 
-def render_haproxy_global(admin_socket, state_file):
+def render_haproxy_global(admin_socket, state_file, user=None):
+    """HAProxy's global section; with user, HAProxy drops root once it has bound its sockets."""
+    drop = '    user %s\n    group %s\n' % (user, user) if user else ''
     return ('# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
             'global\n'
             '    stats socket %s mode 600 level admin expose-fd listeners\n'
-            '    server-state-file %s\n'
+            '    server-state-file %s\n' % (admin_socket, state_file) + drop +
             'defaults\n'
             '    mode http\n'
             '    timeout connect 5s\n'
             '    timeout client 60s\n'
             '    timeout server 60s\n'
             '    timeout http-keep-alive 30s\n'
-            '    load-server-state-from-file global\n' % (admin_socket, state_file))
+            '    load-server-state-from-file global\n')
 
 
 def render_haproxy_service(service, listen):
@@ -151,8 +155,18 @@ class HAProxyHostSite:
         self.pid_file = os.path.join(self.run_dir, 'haproxy.pid')
         self.binary = 'haproxy'
 
+    def run_as(self):
+        """The unprivileged user HAProxy drops to (Debian's package creates `haproxy`), or None."""
+        try:
+            pwd.getpwnam('haproxy')
+            grp.getgrnam('haproxy')
+            return 'haproxy'
+        except KeyError:
+            return None
+
     def files(self, service, listen):
-        return FileSet({os.path.join(self.config_dir, '00-global.cfg'): render_haproxy_global(self.admin_socket, self.state_file),
+        global_cfg = render_haproxy_global(self.admin_socket, self.state_file, self.run_as())
+        return FileSet({os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
                         os.path.join(self.config_dir, 'service-%s.cfg' % service): render_haproxy_service(service, listen)})
 
     def running(self):
@@ -261,6 +275,9 @@ class HAProxyContainerSite(HAProxyHostSite):
 
     def container(self):
         return self.engine.get_container(self.name)
+
+    def run_as(self):
+        return None  # the image is the bare binary and its libraries: no user database to drop to
 
     def running(self):
         c = self.container()
