@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from tests.helpers import REPO, run_playbook
-from tests.proxies import free_port
+from tests.proxies import free_port, get_body
 
 DEPLOY = REPO / 'playbooks' / 'deploy.yml'
 ROLLBACK = REPO / 'playbooks' / 'rollback.yml'
@@ -58,3 +58,15 @@ class Site:
 
 def assert_ok(run):
     assert run.rc == 0, (run.stdout[-4000:], run.stderr[-2000:])
+
+
+def assert_status_converges(site, step):
+    """After a run killed at `step`: status succeeds and leaves the route on a running container the
+    state names, serving, with no release left running."""
+    assert_ok(run_playbook(STATUS, site.vars))
+    state = site.state()
+    live = state['live']
+    assert live['container'] in site.running(), (step, live, site.running())
+    assert site.route() == live['upstream'], step
+    assert get_body(site.port) in ('demoapp v1', 'demoapp v2', 'demoapp v3')
+    assert all(h['outcome'] not in ('running', 'pending') for h in state['history']), state['history']

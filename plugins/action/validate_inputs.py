@@ -6,24 +6,13 @@ before any connection to the host is made."""
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import ARGUMENT_SPEC, check_inputs
+from ansible_collections.cutover.deploy.plugins.plugin_utils._controller_check import ControllerCheck
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerCheck):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        try:
-            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            return dict(result, failed=True, msg=str(exc))
+    def check(self, args):
         ok, msg = check_inputs(args)
-        result.update(changed=False, msg=msg)
-        if not ok:
-            result['failed'] = True
-        return result
+        return dict(msg=msg) if ok else dict(msg=msg, failed=True)

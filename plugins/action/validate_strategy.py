@@ -6,23 +6,15 @@ on the host (a deploy saves a module round trip)."""
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.cutover.deploy.plugins.module_utils._strategy import ARGUMENT_SPEC, StrategyError, resolve_strategy
+from ansible_collections.cutover.deploy.plugins.plugin_utils._controller_check import ControllerCheck
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerCheck):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        try:
-            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            return dict(result, failed=True, msg=str(exc))
-        result.update(changed=False, requested_strategy=args['strategy'])
+    def check(self, args):
+        result = dict(requested_strategy=args['strategy'])
         try:
             result['effective_strategy'] = resolve_strategy(args['strategy'], args['source'], args['exclusive_volumes'])
         except StrategyError as exc:

@@ -280,7 +280,7 @@ def free_port(address):
         return sock.getsockname()[1]
 
 
-PORT_TAKEN = ('port is already allocated', 'address already in use', 'bind: address already in use')
+PORT_TAKEN = ('port is already allocated', 'address already in use')
 
 
 def create_and_start(engine, p, name, env, labels, attempts=5):
