@@ -2,7 +2,8 @@
 
 Two client modes: keep-alive (each worker reuses one connection, as browsers and most service
 clients do) and new-connection (a fresh TCP connection per request). Every loop is bounded in
-requests and in seconds and stops by itself. Only loopback targets are accepted.
+requests and in seconds and stops by itself. Only loopback targets, and the test fleet's own
+namespace hosts (scripts/fleet.sh, 10.231.0.0/24), are accepted.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _check_loopback(host):
-    if host != 'localhost' and not ipaddress.ip_address(host).is_loopback:
-        raise ValueError('load is only sent to loopback, not %s' % host)
+FLEET_NETWORK = ipaddress.ip_network('10.231.0.0/24')  # scripts/fleet.sh's hosts, on this machine
+
+
+def _check_target(host):
+    if host == 'localhost':
+        return
+    address = ipaddress.ip_address(host)
+    if not (address.is_loopback or address in FLEET_NETWORK):
+        raise ValueError('load is only sent to loopback or the test fleet (%s), not %s' % (FLEET_NETWORK, host))
 
 
 class Load:
@@ -32,7 +39,7 @@ class Load:
 
     def __init__(self, host, port, path='/', workers=4, keepalive=True, max_requests=200000,
                  max_seconds=120.0, timeout=5.0, rate=None):
-        _check_loopback(host)
+        _check_target(host)
         self.host, self.port, self.path = host, port, path
         self.workers, self.keepalive = workers, keepalive
         self.max_requests, self.max_seconds, self.timeout = max_requests, max_seconds, timeout

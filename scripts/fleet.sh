@@ -99,6 +99,9 @@ up() {
   ip link add "$BRIDGE" type bridge
   ip addr add 10.231.0.1/24 dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  # the root namespace's dockerd sets the FORWARD policy to DROP, and bridged frames pass iptables
+  # (br_netfilter): let the fleet's hosts reach each other (the LB host -> the app hosts' containers)
+  iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
 
   add_host lb 10.231.0.10
   local inventory="all:
@@ -151,6 +154,7 @@ down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true
+  iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || true
   # engine data is per run: a fresh fleet starts empty (mounts under it are gone with the daemons)
   for d in "$FLEET_DIR"/lb "$FLEET_DIR"/app*; do
     [ -d "$d" ] || continue

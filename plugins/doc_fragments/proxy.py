@@ -98,4 +98,11 @@ options:
         description: Seconds one proxy API call or command may take.
         type: float
         default: 10
+      member:
+        description:
+          - HAProxy on a shared load balancer in front of several app hosts. The app host's name in the
+            service's backend; its two server slots are C(<member>_a) and C(<member>_b), and only those are
+            read and swapped. Unset, the backend has the two slots C(a) and C(b) of one host.
+          - The roles set it to the inventory hostname when C(cutover_proxy.host) names a load-balancer host.
+        type: str
 '''

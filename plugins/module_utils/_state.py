@@ -224,6 +224,18 @@ def plan_reconcile(state, containers, route_upstream):
     return plan
 
 
+def release_summary(state):
+    """One host's row of a fleet status: what is live, and how its newest release ended. Pure."""
+    live = state.get('live') or {}
+    history = state.get('history') or []
+    newest = history[-1] if history else {}
+    live_entry = next((h for h in history if h['number'] == live.get('number')), {}) if live else {}
+    return dict(live_number=live.get('number'), release_id=live.get('release_id'), image=live.get('image'),
+                since=live.get('since'), live_rollout=live_entry.get('rollout'), last_number=newest.get('number'),
+                last_outcome=newest.get('outcome'), last_rollout=newest.get('rollout'),
+                last_reason=newest.get('reason'))
+
+
 def history_table(state, limit=20):
     """The live release and the newest releases as aligned text lines (for status output). Pure."""
     live = state.get('live')

@@ -178,6 +178,87 @@ def proxy_errors(prefix, proxy, route):
     return [e for e in errors if e]
 
 
+PULL_POLICIES = ('missing', 'always', 'never')
+FAILURE_ACTIONS = ('stop', 'rollback')
+SERIAL_PERCENT_RE = re.compile(r'([1-9][0-9]?|100)%')
+
+
+def _number(value):
+    """value as a float when it is a number (or a numeric string, as -e gives them), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def serial_error(field, value):
+    """Ansible's `serial`: a host count (0 = all at once), a percentage, or a list of those."""
+    entries = value if isinstance(value, list) else [value]
+    for entry in entries:
+        number = _number(entry)
+        if isinstance(entry, str) and SERIAL_PERCENT_RE.fullmatch(entry):
+            continue
+        if number is not None and number == int(number) and number >= 0 and not (isinstance(value, list) and number == 0):
+            continue
+        return ('%s %s is invalid: use a host count (0 = all hosts in one batch), a percentage such as "25%%", or a '
+                'list of those such as [1, "50%%"]' % (field, _show(value)))
+    if isinstance(value, list) and not value:
+        return '%s is an empty list: give at least one batch size' % field
+    return None
+
+
+def rollout_errors(r, prefix='cutover_'):
+    """Errors in a rollout's settings (cutover_serial and friends). Pure."""
+    errors = []
+    if 'serial' in r:
+        errors.append(serial_error(prefix + 'serial', r['serial']))
+    if 'max_fail_percentage' in r:
+        number = _number(r['max_fail_percentage'])
+        if number is None or not 0 <= number <= 100:
+            errors.append('%smax_fail_percentage %s is invalid: use a number from 0 to 100'
+                          % (prefix, _show(r['max_fail_percentage'])))
+    if 'batch_pause' in r:
+        number = _number(r['batch_pause'])
+        if number is None or not 0 <= number <= 86400:
+            errors.append('%sbatch_pause %s is invalid: use seconds from 0 to 86400' % (prefix, _show(r['batch_pause'])))
+    if 'failure_action' in r and r['failure_action'] not in FAILURE_ACTIONS:
+        errors.append('%sfailure_action %s is invalid (valid: %s)'
+                      % (prefix, _show(r['failure_action']), ', '.join(FAILURE_ACTIONS)))
+    if r.get('id') not in (None, ''):
+        errors.append(release_error(prefix + 'rollout_id', r['id']))
+    return [e for e in errors if e]
+
+
+def shared_proxy_errors(v, prefix='cutover_'):
+    """A shared load balancer (proxy.host): an inventory host running HAProxy that can reach this host's
+    published containers, and an inventory hostname fit for HAProxy server names. Pure."""
+    proxy = v.get('proxy') or {}
+    lb = proxy.get('host')
+    if lb is None:
+        return []
+    errors = []
+    inventory = v.get('inventory_hosts')
+    if not isinstance(lb, str) or (inventory is not None and lb not in inventory):
+        errors.append('%sproxy.host %s is not a host of the inventory: name the load-balancer host as the inventory '
+                      'does' % (prefix, _show(lb)))
+    kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'host'
+    if kind != 'haproxy' or runtime != 'host':
+        errors.append('%sproxy.host (a shared load balancer) needs proxy.type haproxy and proxy.runtime host, got %s/%s'
+                      % (prefix, kind, runtime))
+    host = v.get('host')
+    if host is not None:
+        err = route_error('the inventory hostname (its server names on the load balancer)', host)
+        if err:
+            errors.append(err)
+        address = v.get('publish_address') or '127.0.0.1'
+        if lb != host and (address == 'localhost' or address.startswith('127.') or address == '::1'):
+            errors.append('%spublish_address %s is a loopback address: the load balancer %s cannot reach the containers '
+                          'of %s; set it to the address of %s the load balancer reaches' % (prefix, _show(address), lb, host, host))
+    return errors
+
+
 def deploy_input_errors(v, prefix='cutover_'):
     """Every error in a deploy's inputs (the role variables without their prefix). Pure."""
     def f(name):
@@ -198,6 +279,15 @@ def deploy_input_errors(v, prefix='cutover_'):
     health = v.get('health') or {}
     errors.append(http_path_error(f('health') + '.path', health.get('path')))
     errors.append(regex_error(f('health') + '.body_regex', health.get('body_regex')))
+    if v.get('pull') is not None and v['pull'] not in PULL_POLICIES:
+        errors.append('%s %s is invalid (valid: %s)' % (f('pull'), _show(v['pull']), ', '.join(PULL_POLICIES)))
+    if v.get('publish_address') is not None:
+        address = v['publish_address']
+        if not isinstance(address, str) or host_error(address):
+            errors.append('%s %s is invalid: use the IP address (or DNS name) the proxy reaches this host\'s '
+                          'containers on, such as 127.0.0.1 or 10.0.0.11' % (f('publish_address'), _show(address)))
+    errors += rollout_errors(v.get('rollout') or {}, prefix)
+    errors += shared_proxy_errors(v, prefix)
     return [e for e in errors if e]
 
 
@@ -212,13 +302,18 @@ ARGUMENT_SPEC = dict(
     public_env=dict(type='raw', default={}),
     labels=dict(type='raw', default={}),
     health=dict(type='raw', default={}),
+    pull=dict(type='raw'),
+    publish_address=dict(type='raw'),
+    rollout=dict(type='raw', default={}),
+    host=dict(type='raw'),
+    inventory_hosts=dict(type='raw'),
     prefix=dict(type='str', default='cutover_'),
 )
 
 
 def check_inputs(args):
     """(ok, msg) for validate_inputs' arguments."""
-    shapes = dict(proxy=dict, volumes=list, env=dict, public_env=dict, labels=dict, health=dict)
+    shapes = dict(proxy=dict, volumes=list, env=dict, public_env=dict, labels=dict, health=dict, rollout=dict)
     for key, kind in shapes.items():
         if args.get(key) is not None and not isinstance(args[key], kind):
             return False, '%s%s must be a %s' % (args['prefix'], key, 'mapping' if kind is dict else 'list')

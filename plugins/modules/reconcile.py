@@ -40,6 +40,14 @@ options:
     description: Seconds between SIGTERM and SIGKILL when retiring a replaced live container.
     type: int
     default: 10
+  route_upstream:
+    description:
+      - The route's upstream as read on a shared load balancer (another host, which this module cannot
+        reach), for example the C(upstream) that M(cutover.deploy.proxy_site) returned there; an empty
+        string when the route does not exist or routes nowhere yet.
+      - When set, the proxy is not contacted at all; a route that must point back at the live container is
+        returned in C(plan.route) for the caller to swap on the load balancer.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -100,6 +108,7 @@ def main():
             route=dict(type='str'),
             state_dir=dict(type='path', default='/var/lib/cutover'),
             stop_timeout=dict(type='int', default=10),
+            route_upstream=dict(type='str'),
         ),
         supports_check_mode=True,
     )
@@ -116,7 +125,9 @@ def main():
 
     driver = None
     route_upstream = None
-    if p['proxy']['type'] != 'none':
+    if p['route_upstream'] is not None:
+        route_upstream = p['route_upstream'] or None  # read on the load balancer by the caller
+    elif p['proxy']['type'] != 'none':
         try:
             driver = make_driver(p['proxy'])
             route_upstream = driver.read(route)

@@ -74,6 +74,11 @@ options:
   commit_sha:
     description: Source commit of the image (C(begin)).
     type: str
+  rollout:
+    description:
+      - The id of the rollout (one playbook run across an inventory) this release is part of (C(begin)), so a
+        fleet status can tell which hosts a rollout reached.
+    type: str
   outcome:
     description: Outcome for C(finish).
     type: str
@@ -133,6 +138,13 @@ table:
   returned: always
   type: list
   elements: str
+summary:
+  description:
+    - This host's row of a fleet status (the C(cutover.deploy.fleet_table) filter reads it).
+    - C(live_number), C(release_id), C(image), C(since) and C(live_rollout) describe the live release;
+      C(last_number), C(last_outcome), C(last_reason) and C(last_rollout) the newest release begun.
+  returned: always
+  type: dict
 '''
 
 import time
@@ -141,7 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    begin_release, finish_release, history_table, mark_live, previous_good, write_state_atomic,
+    begin_release, finish_release, history_table, mark_live, previous_good, release_summary, write_state_atomic,
 )
 
 REQUIRED = {'begin': ('image',), 'live': ('number', 'container', 'upstream'), 'finish': ('number', 'outcome')}
@@ -170,6 +182,7 @@ def main():
             initiator=dict(type='str'),
             notes=dict(type='str'),
             commit_sha=dict(type='str'),
+            rollout=dict(type='str'),
             outcome=dict(type='str', choices=['failed', 'rolled_back', 'cancelled']),
             reason=dict(type='str'),
             rolled_back_from=dict(type='int'),
@@ -190,13 +203,13 @@ def main():
         # the release was begun by this same check-mode run, so it was never written: report the plan
         module.exit_json(changed=True, state=before, number=number, live=before.get('live'),
                          previous_good=previous_good(before), table=history_table(before),
-                         msg='check mode: release %s would be marked %s' % (number, 'live' if p['action'] == 'live' else p['outcome']))
+                         summary=release_summary(before), msg='check mode: release %s would be marked %s' % (number, 'live' if p['action'] == 'live' else p['outcome']))
 
     now = iso(time.time())
     try:
         if p['action'] == 'begin':
             entry = {k: p[k] for k in ('image', 'image_id', 'release_id', 'container', 'upstream', 'container_port', 'strategy', 'kind',
-                                       'initiator', 'notes', 'commit_sha')}
+                                       'initiator', 'notes', 'commit_sha', 'rollout')}
             entry['started'] = now
             after, number = begin_release(before, entry, p['history_limit'])
         elif p['action'] == 'live':
@@ -226,7 +239,7 @@ def main():
         except OSError as exc:
             module.fail_json(msg='cannot write the state of %s in %s: %s' % (p['service'], p['state_dir'], exc))
     module.exit_json(changed=changed, state=after, number=number, live=after.get('live'),
-                     previous_good=previous_good(after), table=history_table(after),
+                     previous_good=previous_good(after), table=history_table(after), summary=release_summary(after),
                      diff=dict(before='live: %s\n' % (before.get('live') or {}).get('container'),
                                after='live: %s\n' % (after.get('live') or {}).get('container')))
 

@@ -51,6 +51,25 @@ options:
     description: The health probe settings (C(cutover_health)).
     type: raw
     default: {}
+  pull:
+    description: The image pull policy (C(cutover_pull)), one of C(missing), C(always), C(never).
+    type: raw
+  publish_address:
+    description: The address containers are published on (C(cutover_publish_address)), an IP address or DNS name.
+    type: raw
+  rollout:
+    description:
+      - A rollout's settings, each optional, checked when present (C(cutover_serial) and the others).
+      - C(serial) a host count, a percentage such as C(25%) or a list of those; C(max_fail_percentage) 0-100;
+        C(batch_pause) seconds 0-86400; C(failure_action) C(stop) or C(rollback); C(id) a rollout id.
+    type: raw
+    default: {}
+  host:
+    description: The inventory hostname of the host being deployed (checked when C(proxy.host) names a shared load balancer).
+    type: raw
+  inventory_hosts:
+    description: Every host of the inventory (C(groups.all)), to check that C(proxy.host) is one of them.
+    type: raw
   prefix:
     description: Prefix of the field names in messages (the role variables' C(cutover_)).
     type: str

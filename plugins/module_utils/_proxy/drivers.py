@@ -34,6 +34,7 @@ def proxy_option_spec():
         password=dict(type='str', no_log=True),
         verify_tls=dict(type='bool', default=True),
         timeout=dict(type='float', default=10),
+        member=dict(type='str'),
     )
 
 
@@ -41,7 +42,7 @@ def make_driver(opts):
     """A driver for the `proxy` option dict; raises ValueError naming a missing field."""
     kind = opts['type']
     if kind == 'haproxy':
-        return HAProxy(opts['admin_socket'], opts.get('state_file'), opts['timeout'])
+        return HAProxy(opts['admin_socket'], opts.get('state_file'), opts['timeout'], opts.get('member'))
     if kind == 'caddy':
         return Caddy(opts['admin_url'], opts['timeout'])
     if kind == 'nginx':

@@ -8,6 +8,10 @@ while it is in maintenance, makes it ready, puts the live slot in drain (no new 
 in-flight ones finish), waits for its sessions to end, then puts it in maintenance. No reload,
 so no connection is ever closed by the swap. The slots' state is dumped to HAProxy's
 server-state file so a reload or restart comes back routed the same way.
+
+On a shared load balancer every app host (a member) has its own pair of slots in the service's
+backend, named <member>_a and <member>_b: a driver made for a member reads and swaps only those,
+so a swap for one host never touches another host's servers.
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ def parse_servers_state(text):
                          port=int(row['srv_port']), op_state=int(row['srv_op_state']),
                          admin_state=int(row['srv_admin_state'])))
     return rows
+
+
+def member_slot_names(member):
+    """The server names of a member's slots in a shared backend, or of the backend's own two slots."""
+    return ('%s_a' % member, '%s_b' % member) if member else ('a', 'b')
 
 
 def slot_role(slot):
@@ -91,10 +100,11 @@ def plan_upsert(slots, upstream):
 class HAProxy(Driver):
     name = 'haproxy'
 
-    def __init__(self, admin_socket='/run/haproxy/admin.sock', state_file=None, timeout=5.0):
+    def __init__(self, admin_socket='/run/haproxy/admin.sock', state_file=None, timeout=5.0, member=None):
         self.admin_socket = admin_socket
         self.state_file = state_file
         self.timeout = timeout
+        self.member = member
 
     def command(self, cmd):
         """One Runtime API command; returns its answer text."""
@@ -122,9 +132,11 @@ class HAProxy(Driver):
         answer = self.command('show servers state %s' % backend)
         if "can't find backend" in answer.lower():
             raise RouteNotFound('HAProxy has no backend %r (route)' % backend)
-        rows = [r for r in parse_servers_state(answer) if r['backend'] == backend]
+        names = member_slot_names(self.member)
+        rows = [r for r in parse_servers_state(answer) if r['backend'] == backend and r['name'] in names]
         if not rows:
-            raise RouteNotFound('HAProxy backend %r has no server slots (route): %s' % (backend, answer.strip()))
+            raise RouteNotFound('HAProxy backend %r has no server slots %s (route): %s'
+                                % (backend, ' and '.join(names), answer.strip()))
         return rows
 
     def read(self, route):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import grp
 import os
+import re
 import pwd
 import subprocess
 import time
@@ -20,7 +21,7 @@ import time
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
@@ -42,8 +43,10 @@ def render_haproxy_global(admin_socket, state_file, user=None):
             '    load-server-state-from-file global\n')
 
 
-def render_haproxy_service(service, listen):
-    """A frontend on listen and the service's backend with two slots (both idle until a swap)."""
+def render_haproxy_service(service, listen, members=()):
+    """A frontend on listen and the service's backend with two slots (both idle until a swap), or
+    two slots per member on a shared load balancer."""
+    names = [n for m in sorted(members) for n in member_slot_names(m)] if members else member_slot_names(None)
     return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
             'frontend fe_%(s)s\n'
             '    bind %(l)s\n'
@@ -51,9 +54,14 @@ def render_haproxy_service(service, listen):
             'backend %(s)s\n'
             # active checks: a slot whose container died is taken out, and put back when the engine
             # has restarted it (on the same pinned port), with no play running
-            '    default-server check inter 1s fall 2 rise 1\n'
-            '    server a 127.0.0.1:1 disabled\n'
-            '    server b 127.0.0.1:1 disabled\n' % dict(s=service, l=listen))
+            '    default-server check inter 1s fall 2 rise 1\n' % dict(s=service, l=listen)
+            + ''.join('    server %s 127.0.0.1:1 disabled\n' % n for n in names))
+
+
+def haproxy_members(text):
+    """The members whose slots a rendered service file holds (a shared backend), from its text."""
+    found = re.findall(r'^    server (\S+)_a 127\.0\.0\.1:1 disabled$', text or '', re.MULTILINE)
+    return set(found)
 
 
 def render_nginx_main(upstream_dir, sites_dir, run_dir):
@@ -154,6 +162,7 @@ class HAProxyHostSite:
         self.state_file = opts['state_file']
         self.pid_file = os.path.join(self.run_dir, 'haproxy.pid')
         self.binary = 'haproxy'
+        self.member = opts.get('member')
 
     def run_as(self):
         """The unprivileged user HAProxy drops to (Debian's package creates `haproxy`), or None."""
@@ -166,8 +175,12 @@ class HAProxyHostSite:
 
     def files(self, service, listen):
         global_cfg = render_haproxy_global(self.admin_socket, self.state_file, self.run_as())
+        path = os.path.join(self.config_dir, 'service-%s.cfg' % service)
+        # A shared backend only ever gains members: a run on some of the app hosts (--limit) must not
+        # take the others' slots away.
+        members = haproxy_members(read_text(path)) | {self.member} if self.member else ()
         return FileSet({os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
-                        os.path.join(self.config_dir, 'service-%s.cfg' % service): render_haproxy_service(service, listen)})
+                        path: render_haproxy_service(service, listen, members)})
 
     def running(self):
         return pid_alive(self.pid_file, 'haproxy')
