@@ -5,7 +5,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_DEPRECATION_WARNINGS := False
 export ANSIBLE_LOCALHOST_WARNING := False
 
-.PHONY: setup engines collection demo demo-clean test test-unit test-integration sanity lint bench clean
+.PHONY: setup engines collection demo demo-clean test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -46,6 +46,16 @@ test: engines collection  ## everything CI runs: unit, integration, ansible-test
 
 bench: engines collection  ## the zero-downtime benchmark; results under bench/results/
 	$(PY) bench/run.py
+
+bench-fleet: engines collection  ## the fleet benchmark (shared load balancer, N = 1, 2, 4 hosts, with Mitogen)
+	$(VENV)/bin/pip install -q 'mitogen>=0.3,<0.4'  # optional accelerator, measured, never required
+	$(PY) bench/fleet.py --mitogen
+
+fleet-up: engines collection  ## a test fleet (an LB host and three app hosts) for trying fleet deploys by hand
+	bash scripts/fleet.sh up docker podman docker
+
+fleet-down:          ## take the test fleet down
+	bash scripts/fleet.sh down
 
 clean: demo-clean
 	rm -rf .cache

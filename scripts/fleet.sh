@@ -6,6 +6,8 @@
 #
 #   scripts/fleet.sh up ENGINE [ENGINE ...]   one app host per ENGINE (docker|podman), plus the LB host
 #   scripts/fleet.sh down                     stop every daemon, remove the namespaces and the bridge
+#   scripts/fleet.sh ssh-stop NAME | ssh-start NAME   make a host unreachable (its sshd and sessions
+#                                             gone) or reachable again, as a host that drops off the network
 #
 # Addresses: bridge br-fleet 10.231.0.1/24 in the root namespace, the LB host "lb" 10.231.0.10,
 # app host N "appN" 10.231.0.(10+N). `up` writes $FLEET_DIR/inventory.yml (the hosts, their SSH key,
@@ -38,10 +40,24 @@ add_host() {  # $1 name, $2 address
   ip -n "$ns" link set lo up
   ip -n "$ns" route add default via 10.231.0.1
   mkdir -p "$FLEET_DIR/$name" "$RUN_DIR/$name"
-  ns_run "$ns" /usr/sbin/sshd -f /dev/null -o "ListenAddress=$addr" -o Port=22 \
+  echo "$addr" >"$RUN_DIR/$name/address"
+  start_sshd "$name"
+}
+
+start_sshd() {  # $1 name
+  local name=$1 addr; addr=$(cat "$RUN_DIR/$1/address")
+  ns_run "cutover-$name" /usr/sbin/sshd -f /dev/null -o "ListenAddress=$addr" -o Port=22 \
     -o "HostKey=$FLEET_DIR/host_key" -o "AuthorizedKeysFile=$FLEET_DIR/authorized_keys" \
     -o PermitRootLogin=prohibit-password -o StrictModes=no -o UsePAM=no -o MaxStartups=50 \
     -o "PidFile=$RUN_DIR/$name/sshd.pid" -o "Subsystem=sftp /usr/lib/openssh/sftp-server"
+}
+
+stop_sshd() {  # $1 name: the listener, every session, and the controller's shared connections to it
+  kill_pidfile "$RUN_DIR/$1/sshd.pid"
+  for pid in $(ip netns pids "cutover-$1"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sshd ] && kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -f "$RUN_DIR"/cm-* 2>/dev/null || true
 }
 
 start_docker() {  # $1 name, $2 host number
@@ -110,6 +126,7 @@ up() {
     ansible_ssh_private_key_file: $FLEET_DIR/client_key
     ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlMaster=auto -o ControlPersist=120s -o ControlPath=$RUN_DIR/cm-%C
     ansible_python_interpreter: $PY
+    ansible_pipelining: true  # one SSH round trip per module instead of three (docs/fleet.md)
   children:
     lb:
       hosts:
@@ -153,6 +170,10 @@ down() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
+  # a namespace the kernel keeps alive a while (a socket still closing) keeps its veth: remove them here
+  for link in $(ip -o link show | awk -F': ' '{print $2}' | awk -F@ '/^cv-/ {print $1}'); do
+    ip link del "$link" 2>/dev/null || true
+  done
   ip link del "$BRIDGE" 2>/dev/null || true
   iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || true
   # engine data is per run: a fresh fleet starts empty (mounts under it are gone with the daemons)
@@ -168,5 +189,7 @@ down() {
 case "${1:-}" in
   up) shift; up "$@" ;;
   down) down ;;
-  *) echo "usage: scripts/fleet.sh up ENGINE [ENGINE ...] | down" >&2; exit 2 ;;
+  ssh-stop) stop_sshd "${2:?host name}" ;;
+  ssh-start) start_sshd "${2:?host name}" ;;
+  *) echo "usage: scripts/fleet.sh up ENGINE [ENGINE ...] | down | ssh-stop NAME | ssh-start NAME" >&2; exit 2 ;;
 esac

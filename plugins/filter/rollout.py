@@ -13,6 +13,14 @@ def _rollout_status(hosts, hostvars, max_fail_percentage=0, final=False):
     return rollout_status(list(hosts), {h: o for h, o in outcomes.items() if o}, max_fail_percentage, final)
 
 
+def _fleet_table(hosts, hostvars):
+    rows = []
+    for host in hosts:
+        row = hostvars[host].get('_cutover_fleet_row') if host in hostvars else None
+        rows.append(row or dict(host=host, engine=None, summary=None))
+    return fleet_table(rows)
+
+
 class FilterModule:
     def filters(self):
-        return dict(rollout_status=_rollout_status, rollout_report=rollout_report, fleet_table=fleet_table)
+        return dict(rollout_status=_rollout_status, rollout_report=rollout_report, fleet_table=_fleet_table)

@@ -60,12 +60,20 @@ def rollout_report(status, rollout_id, failure_action):
     return lines
 
 
+def same_image(ref):
+    """An image reference as compared across hosts: Podman names local images localhost/NAME."""
+    ref = ref or '-'
+    return ref[len('localhost/'):] if ref.startswith('localhost/') else ref
+
+
 def fleet_table(rows):
     """One status table for a service across hosts, and its drift. Pure.
 
     rows: dicts with host, engine and summary (the release module's `summary`; None when the host did
-    not answer). Drift: the hosts that answered do not all run the same release (image and release id).
-    Returns dict(lines, drift, releases) where releases maps 'image (release id)' to its hosts.
+    not answer). Drift: the hosts that answered do not all run the same image. Images are compared by
+    reference (Podman's `localhost/` prefix for local images aside): a release id derived from the
+    settings differs per host (each host has its own address and engine), so it cannot be compared.
+    Returns dict(lines, drift, releases, rollout) where releases maps each live image to its hosts.
     """
     fmt = '%-16s %-7s %-6s %-28s %-20s %-11s %s'
     lines = [fmt % ('host', 'engine', 'live', 'image', 'since', 'last', 'rollout')]
@@ -77,8 +85,7 @@ def fleet_table(rows):
             continue
         live = summary.get('live_number')
         if live is not None:
-            key = '%s (%s)' % (summary.get('image'), summary.get('release_id'))
-            releases.setdefault(key, []).append(row['host'])
+            releases.setdefault(same_image(summary.get('image')), []).append(row['host'])
         last = summary.get('last_outcome') or '-'
         if summary.get('last_number') is not None and summary.get('last_number') != live:
             last = '%s #%s' % (last, summary['last_number'])
@@ -89,4 +96,23 @@ def fleet_table(rows):
     if drift:
         lines.append('DRIFT: %d releases live across the fleet: %s' % (len(releases), '; '.join(
             '%s on %s' % (k, ', '.join(v)) for k, v in sorted(releases.items()))))
-    return dict(lines=lines, drift=drift, releases=releases)
+    reached = rollout_reach(rows)
+    if reached:
+        lines.append('newest rollout %s reached %s; not reached: %s' % (
+            reached['rollout'], ', '.join(reached['reached']), ', '.join(reached['not_reached']) or 'none'))
+    return dict(lines=lines, drift=drift, releases=releases, rollout=reached)
+
+
+def rollout_reach(rows):
+    """The newest rollout (by the start of its newest release) and the hosts it did and did not reach. Pure."""
+    started = {}
+    for row in rows:
+        summary = row.get('summary') or {}
+        rollout = summary.get('last_rollout')
+        if rollout:
+            started[rollout] = max(started.get(rollout, ''), summary.get('last_started') or '')
+    if not started:
+        return None
+    newest = max(started, key=lambda r: (started[r], r))
+    reached = [r['host'] for r in rows if (r.get('summary') or {}).get('last_rollout') == newest]
+    return dict(rollout=newest, reached=reached, not_reached=[r['host'] for r in rows if r['host'] not in reached])

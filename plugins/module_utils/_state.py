@@ -233,7 +233,7 @@ def release_summary(state):
     return dict(live_number=live.get('number'), release_id=live.get('release_id'), image=live.get('image'),
                 since=live.get('since'), live_rollout=live_entry.get('rollout'), last_number=newest.get('number'),
                 last_outcome=newest.get('outcome'), last_rollout=newest.get('rollout'),
-                last_reason=newest.get('reason'))
+                last_started=newest.get('started'), last_reason=newest.get('reason'))
 
 
 def history_table(state, limit=20):
