@@ -31,9 +31,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy  # noqa: E402
 from bench.loadgen import Load  # noqa: E402
-from tests.helpers import REPO, run_playbook  # noqa: E402
+from tests.helpers import COLLECTIONS, REPO, run_playbook  # noqa: E402
+
+sys.path.insert(0, str(COLLECTIONS))  # the collection as installed by scripts/install-collection.sh
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy  # noqa: E402
 
 RESULTS = REPO / 'bench' / 'results'
 FLEET_DIR = Path('/var/lib/cutover-fleet')
@@ -210,18 +212,22 @@ def main():
     tmp = Path(os.environ.get('TMPDIR', '/tmp')) / ('cutover-bench-fleet-%d' % os.getpid())
     tmp.mkdir(parents=True, exist_ok=True)
     labels = [('ansible', {})] + ([('mitogen', mitogen_env())] if args.mitogen else [])
-    results = []
+    results, failures = [], []
     try:
         for label, env in labels:
             for n in counts:
                 print('bench-fleet: %s, %d app host(s) ...' % (label, n), flush=True)
-                results.append(one_n(n, ['app%d' % (i + 1) for i in range(n)], args.boot_delay, args.rate, tmp, env, label))
+                try:
+                    results.append(one_n(n, ['app%d' % (i + 1) for i in range(n)], args.boot_delay, args.rate, tmp, env, label))
+                except SystemExit as exc:  # keep what was measured; say what failed
+                    print(str(exc)[-3000:], flush=True)
+                    failures.append('%s N=%d: %s' % (label, n, str(exc).splitlines()[0]))
     finally:
         if not args.keep_fleet:
             subprocess.run(['bash', str(REPO / 'scripts' / 'fleet.sh'), 'down'], check=False)
     summary = []
     for res in results:
-        base = next(r for r in results if r['label'] == res['label'] and r['n'] == min(counts))
+        base = next((r for r in results if r['label'] == res['label'] and r['n'] == min(counts)), res)
         summary.append(dict(
             label=res['label'], n=res['n'], engines=engines[:res['n']],
             failed_keepalive=sum(r['failed_keepalive'] for r in res['runs'].values()),
@@ -233,12 +239,14 @@ def main():
             ratio_one_batch_vs_1=round(res['runs']['one_batch']['wall'] / base['runs']['one_batch']['wall'], 2)))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
-    out = dict(when=stamp, boot_delay_s=args.boot_delay, rate_per_worker=args.rate, summary=summary,
+    out = dict(when=stamp, boot_delay_s=args.boot_delay, rate_per_worker=args.rate, summary=summary, failures=failures,
                runs=[{k: v for k, v in r.items() if k != 'timeline'} for r in results])
     (RESULTS / ('fleet-%s.json' % stamp)).write_text(json.dumps(out, indent=2))
     plot(results, RESULTS / ('fleet-%s.png' % stamp))
     print(json.dumps(summary, indent=2))
     print('bench-fleet: results in bench/results/fleet-%s.json and .png' % stamp)
+    if failures:
+        raise SystemExit('bench-fleet: %d run(s) failed: %s' % (len(failures), '; '.join(failures)))
 
 
 if __name__ == '__main__':

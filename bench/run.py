@@ -32,9 +32,9 @@ from tests.helpers import REPO, run_playbook  # noqa: E402
 RESULTS = REPO / 'bench' / 'results'
 STEP_TASKS = {
     'green': 'Start green beside the live container', 'gate': 'Gate green on health', 'swap': 'Swap the route to green',
-    'persist': 'Persist green as live before anything old is removed', 'reap': 'Remove the old containers',
+    'persist_reap': 'Persist green as live, then remove the old containers',
     'r_stop': 'Stop the old containers', 'r_start': 'Start the new container', 'r_gate': 'Gate the new container on health',
-    'r_route': 'Point the route at the new container', 'r_persist': 'Persist the new container as live',
+    'r_route': 'Point the route at the new container', 'r_persist': 'Persist the new container as live, then remove the old containers',
 }
 
 

@@ -159,6 +159,18 @@ def mark_live(state, number, container, upstream, now):
     return dict(state, live=live, history=history)
 
 
+def record_live(state, number, container, upstream, now, rolled_back_from=None):
+    """The state with release `number` live in `container`, and the release a rollback left marked
+    rolled_back. Pure. Returns `state` itself when that release is already live there."""
+    live = state.get('live') or {}
+    if live.get('container') == container and live.get('number') == number and not rolled_back_from:
+        return state
+    after = mark_live(state, number, container, upstream, now)
+    if rolled_back_from:
+        after = finish_release(after, rolled_back_from, 'rolled_back', now, 'rolled back to release %d' % number)
+    return after
+
+
 def finish_release(state, number, outcome, now, reason=None):
     """Close an entry with a non-live outcome (failed, rolled_back, cancelled). Pure."""
     if outcome not in OUTCOMES:

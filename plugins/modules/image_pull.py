@@ -10,7 +10,7 @@ module: image_pull
 short_description: Make sure a host's engine has an image before a rollout batch starts
 version_added: 0.2.0
 description:
-  - Pulls O(image) under the pull policy O(pull), and nothing else: no container is created.
+  - Pulls O(image) under the pull policy O(pull), and nothing else (no container is created).
   - The deploy playbook runs it on every host of a batch before any host of that batch starts a new
     container, so a registry failure on one host stops the batch before it is half moved.
 author: Cutover contributors (@cutover)

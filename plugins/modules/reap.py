@@ -15,6 +15,10 @@ description:
   - Never touches a container named in O(keep), and refuses to remove the container the host's
     state file (O(state_dir)) marks live, whatever it is asked.
   - O(keep_stopped) keeps the N most recent old containers, stopped, for a fast rollback.
+  - With O(live), it first records that release as live in the state file (what
+    M(cutover.deploy.release) C(action=live) does) and only then removes anything, so one step
+    persists green and retires blue in the load-bearing order, and a crash in between leaves a
+    state that names the new container.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.lease
@@ -57,6 +61,26 @@ options:
         never removed. A missing state file protects nothing beyond O(keep).
     type: path
     default: /var/lib/cutover
+  live:
+    description:
+      - The release to record as live before anything is removed.
+    type: dict
+    suboptions:
+      number:
+        description: Its release number (from C(release action=begin)).
+        type: int
+        required: true
+      container:
+        description: Its container's name.
+        type: str
+        required: true
+      upstream:
+        description: Its upstream C(address:port).
+        type: str
+        required: true
+      rolled_back_from:
+        description: For a rollback, the release number being left; it is marked C(rolled_back).
+        type: int
 attributes:
   check_mode:
     support: full
@@ -97,13 +121,43 @@ live:
   description: The container the state file marks live, if any.
   returned: success
   type: str
+live_recorded:
+  description: Whether O(live) changed the state file (false when that release was already live there).
+  returned: success
+  type: bool
 '''
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
-from ansible_collections.cutover.deploy.plugins.module_utils._state import live_container, rollback_candidates, select_reap
+
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    StateError, live_container, record_live, rollback_candidates, select_reap, write_state_atomic,
+)
+
+
+def persist_live(module, state, live):
+    """Record live['number'] as the live release (written now, unless in check mode); (state, changed)."""
+    known = {h['number'] for h in state.get('history') or []}
+    if module.check_mode and live['number'] not in known:
+        return state, True  # begun by this same check-mode run, so never written: it would be recorded
+    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    try:
+        after = record_live(state, live['number'], live['container'], live['upstream'], now, live['rolled_back_from'])
+    except ValueError as exc:
+        module.fail_json(msg='live: %s' % exc)
+    if after is state:
+        return state, False
+    if not module.check_mode:
+        try:
+            write_state_atomic(module.params['state_dir'], module.params['service'], after)
+        except (OSError, StateError) as exc:
+            p = module.params
+            module.fail_json(msg='cannot write the state of %s in %s: %s' % (p['service'], p['state_dir'], exc))
+    return after, True
 
 
 def main():
@@ -118,6 +172,12 @@ def main():
             state_dir=dict(type='path', default='/var/lib/cutover'),
             only=dict(type='list', elements='str'),
             mode=dict(type='str', default='remove', choices=['remove', 'stop']),
+            live=dict(type='dict', options=dict(
+                number=dict(type='int', required=True),
+                container=dict(type='str', required=True),
+                upstream=dict(type='str', required=True),
+                rolled_back_from=dict(type='int'),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -127,6 +187,10 @@ def main():
     if p['keep_stopped'] < 0 or p['stop_timeout'] < 0:
         module.fail_json(msg='keep_stopped and stop_timeout must be 0 or more')
     state = load_state(module)
+    live_recorded = False
+    if p['live']:
+        # persist green as live before anything old is removed (the load-bearing order, in one step)
+        state, live_recorded = persist_live(module, state, p['live'])
     live = live_container(state)
     # with a history, only releases that were live are kept for rollback (never a failed green)
     was_live = rollback_candidates(state) if state.get('history') else None
@@ -156,7 +220,8 @@ def main():
     before = sorted('%s (%s)' % (i['name'], i['status']) for i in infos)
     after = sorted('%s (%s)' % (i['name'], 'exited' if i['name'] in stopped_names else i['status'])
                    for i in infos if i['name'] not in removed_names)
-    module.exit_json(changed=bool(remove or stop), removed=removed_names, stopped=stopped_names,
+    module.exit_json(changed=bool(remove or stop) or live_recorded, live_recorded=live_recorded,
+                     removed=removed_names, stopped=stopped_names,
                      kept=[i['name'] for i in kept], live=live,
                      actions=['stop %s' % n for n in stopped_names] + ['remove %s' % n for n in removed_names],
                      diff=dict(before='\n'.join(before) + '\n', after='\n'.join(after) + '\n'))

@@ -153,7 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    begin_release, finish_release, history_table, mark_live, previous_good, release_summary, write_state_atomic,
+    begin_release, finish_release, history_table, previous_good, record_live, release_summary, write_state_atomic,
 )
 
 REQUIRED = {'begin': ('image',), 'live': ('number', 'container', 'upstream'), 'finish': ('number', 'outcome')}
@@ -203,7 +203,8 @@ def main():
         # the release was begun by this same check-mode run, so it was never written: report the plan
         module.exit_json(changed=True, state=before, number=number, live=before.get('live'),
                          previous_good=previous_good(before), table=history_table(before),
-                         summary=release_summary(before), msg='check mode: release %s would be marked %s' % (number, 'live' if p['action'] == 'live' else p['outcome']))
+                         summary=release_summary(before),
+                         msg='check mode: release %s would be marked %s' % (number, 'live' if p['action'] == 'live' else p['outcome']))
 
     now = iso(time.time())
     try:
@@ -213,14 +214,7 @@ def main():
             entry['started'] = now
             after, number = begin_release(before, entry, p['history_limit'])
         elif p['action'] == 'live':
-            after = mark_live(before, number, p['container'], p['upstream'], now)
-            if p['rolled_back_from']:
-                after = finish_release(after, p['rolled_back_from'], 'rolled_back', now,
-                                       'rolled back to release %d' % number)
-            unchanged_live = (before.get('live') or {}).get('container') == p['container'] and \
-                (before.get('live') or {}).get('number') == number and not p['rolled_back_from']
-            if unchanged_live:
-                after = before
+            after = record_live(before, number, p['container'], p['upstream'], now, p['rolled_back_from'])
         elif p['action'] == 'finish':
             current = next((h for h in before.get('history') or [] if h['number'] == number), None)
             if current is None:

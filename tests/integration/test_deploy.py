@@ -197,7 +197,7 @@ KILL_AFTER = [
     'Record the release as running',
     'Gate green on health',
     'Swap the route to green',
-    'Persist green as live before anything old is removed',
+    'Persist green as live, then remove the old containers',
 ]
 
 

@@ -25,7 +25,7 @@ RECREATE_STEPS = [
     'Start the new container',
     'Gate the new container on health',
     'Point the route at the new container',
-    'Persist the new container as live',
+    'Persist the new container as live, then remove the old containers',
 ]
 
 

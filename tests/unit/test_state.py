@@ -110,3 +110,18 @@ def test_state_of_the_wrong_shape_is_a_clear_error(tmp_path):
         with pytest.raises(st.StateError) as err:
             st.read_state(str(tmp_path), 'web')
         assert str(tmp_path / 'web.json') in str(err.value)
+
+
+def test_record_live_is_idempotent_and_closes_the_release_a_rollback_left():
+    s = st.new_state('web')
+    s, n1 = st.begin_release(s, dict(image='web:1', rollout='r1'))
+    s = st.record_live(s, n1, 'web-a', 'u1', 't1')
+    assert st.record_live(s, n1, 'web-a', 'u1', 't9') is s  # already live there: unchanged, nothing to write
+    s, n2 = st.begin_release(s, dict(image='web:2', rollout='r2'))
+    s = st.record_live(s, n2, 'web-b', 'u2', 't2')
+    s, n3 = st.begin_release(s, dict(image='web:1', kind='rollback', rollout='r3'))
+    s = st.record_live(s, n3, 'web-a', 'u1', 't3', rolled_back_from=n2)
+    assert s['live']['number'] == n3 and s['history'][1]['outcome'] == 'rolled_back'
+    summary = st.release_summary(s)
+    assert summary['live_number'] == n3 and summary['live_rollout'] == 'r3' and summary['last_outcome'] == 'succeeded'
+    assert st.release_summary(st.new_state('web'))['live_number'] is None

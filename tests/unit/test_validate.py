@@ -64,3 +64,43 @@ def test_check_inputs_lists_every_bad_field_and_accepts_good_input():
     bad = dict(good, proxy={'listen': '1.2.3.4:80\nbind x', 'route': 'a;b'}, release='r;1')
     ok, msg = v.check_inputs(bad)
     assert not ok and 'cutover_proxy.listen' in msg and 'cutover_proxy.route' in msg and 'cutover_release' in msg
+
+
+@pytest.mark.parametrize('value', [0, 1, '3', '25%', '100%', [1, '50%', 5]])
+def test_serial_accepted(value):
+    assert v.serial_error('cutover_serial', value) is None
+
+
+@pytest.mark.parametrize('value', [-1, 1.5, '0%', '101%', 'all', '25 %', [], [0], [1, 'x'], None, True])
+def test_serial_refused_naming_what_is_valid(value):
+    err = v.serial_error('cutover_serial', value)
+    assert err and err.startswith('cutover_serial') and ('percentage' in err or 'empty' in err)
+
+
+def test_rollout_settings_each_named():
+    errors = v.rollout_errors(dict(serial='x', max_fail_percentage=101, batch_pause=-1, failure_action='pause',
+                                   id='bad id'))
+    assert [e.split()[0] for e in errors] == ['cutover_serial', 'cutover_max_fail_percentage', 'cutover_batch_pause',
+                                              'cutover_failure_action', 'cutover_rollout_id']
+    assert '(valid: stop, rollback)' in errors[3]
+    assert v.rollout_errors(dict(serial=1, max_fail_percentage='25', batch_pause='0.5', failure_action='rollback',
+                                 id='')) == []
+
+
+def test_shared_load_balancer_checks():
+    good = dict(proxy=dict(host='lb1'), host='web1', publish_address='10.0.0.11', inventory_hosts=['lb1', 'web1'])
+    assert v.shared_proxy_errors(good) == []
+    assert v.shared_proxy_errors(dict(good, proxy=dict(host='lb2')))[0].startswith('cutover_proxy.host')
+    assert 'proxy.type haproxy' in v.shared_proxy_errors(dict(good, proxy=dict(host='lb1', type='caddy')))[0]
+    loop = v.shared_proxy_errors(dict(good, publish_address='127.0.0.1'))
+    assert loop and loop[0].startswith('cutover_publish_address') and 'loopback' in loop[0]
+    # the load balancer deploying to itself may publish on loopback
+    assert v.shared_proxy_errors(dict(good, host='lb1', publish_address='127.0.0.1')) == []
+    assert v.shared_proxy_errors(dict(good, host='web 1'))  # not fit for an HAProxy server name
+    assert v.shared_proxy_errors(dict(good, proxy={})) == []
+
+
+def test_pull_and_publish_address_checked_with_the_deploy_inputs():
+    errors = v.deploy_input_errors(dict(service='web', pull='sometimes', publish_address='a b'))
+    assert any(e.startswith('cutover_pull') and 'missing, always, never' in e for e in errors)
+    assert any(e.startswith('cutover_publish_address') for e in errors)
