@@ -117,11 +117,19 @@ def test_rolling_deploy_behind_a_shared_load_balancer(fleet, service, tmp_path):
     started = [rollout.state(h)['history'][-1]['started'] for h in APPS]
     assert started == sorted(started) and len(set(started)) == 3
 
+    # all three in one batch: their swaps on the one load balancer run at once, serialized by its proxy lock
+    run, keepalive, newconn = rollout.under_load('v3')
+    assert run.rc == 0, said(run)[-3000:]
+    assert keepalive['failed'] == 0 and newconn['failed'] == 0, (keepalive, newconn)
+    assert rollout.live_images() == {h: image(h, 'v3') for h in APPS}
+    rollout_id = rollout.state('app1')['history'][-1]['rollout']
+    assert rollout_id != rollouts['app1']
+
     status = rollout.status()
     assert status.rc == 0
     lines = fleet_lines(status)
     assert not any(line.startswith('DRIFT') for line in lines), lines
-    assert 'newest rollout %s reached app1, app2, app3; not reached: none' % rollouts['app1'] in lines
+    assert 'newest rollout %s reached app1, app2, app3; not reached: none' % rollout_id in lines
 
 
 def test_a_release_that_never_gets_healthy_stops_at_the_first_host(fleet, service, tmp_path):
