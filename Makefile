@@ -5,7 +5,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_DEPRECATION_WARNINGS := False
 export ANSIBLE_LOCALHOST_WARNING := False
 
-.PHONY: setup engines collection demo demo-clean test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down clean
+.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -25,6 +25,15 @@ demo: setup          ## the main job: a real blue-green deploy on a local engine
 
 demo-clean:          ## remove everything the demo started
 	$(PY) bench/demo.py --clean
+
+SERVICE ?= demo
+PLAY_LOCAL := $(VENV)/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(PY)
+
+status:              ## the live release and history of a service on this machine (SERVICE=demo)
+	$(PLAY_LOCAL) playbooks/status.yml -e cutover_service=$(SERVICE)
+
+rollback:            ## roll a service on this machine back to its previous good release (SERVICE=demo)
+	$(PLAY_LOCAL) playbooks/rollback.yml -e cutover_service=$(SERVICE)
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit

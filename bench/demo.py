@@ -107,8 +107,8 @@ def main():
     print('  %s' % ('ZERO failed requests.' if total_failed == 0 else '%d FAILED requests.' % total_failed))
     print()
     print('The app is live at http://127.0.0.1:%d/ (%s). Run `make demo` again to blue-green back,' % (LISTEN_PORT, target))
-    print('`ansible-playbook playbooks/status.yml -i localhost, -c local -e cutover_service=demo` for its history,')
-    print('and `make demo-clean` to remove it all.')
+    print('`make status` for its releases, `make rollback` to return to the previous one, and `make demo-clean`')
+    print('to remove it all.')
     if total_failed:
         raise SystemExit(1)
 

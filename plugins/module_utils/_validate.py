@@ -259,6 +259,42 @@ def shared_proxy_errors(v, prefix='cutover_'):
     return errors
 
 
+HEALTH_KEYS = ('path', 'status', 'body_regex', 'interval', 'timeout', 'successes')
+ENGINE_TYPES = ('docker', 'podman')
+PROXY_KINDS = ('haproxy', 'caddy', 'nginx', 'npm', 'none')
+PROXY_RUNTIMES = ('host', 'container')
+# numeric settings: (lowest allowed, whether the lowest itself is allowed)
+NUMBER_RANGES = dict(stop_timeout=(0, True), drain_timeout=(0, True), keep_releases=(0, True), lock_wait=(0, True),
+                     lock_lease=(0, True), liveness_window=(0, False), history_limit=(1, True),
+                     gate_timeout=(0, False))
+
+
+def settings_errors(v, prefix='cutover_'):
+    """Kinds, keys and ranges of the settings every role shares. Pure."""
+    errors = []
+    unknown = sorted(set(v.get('health') or {}) - set(HEALTH_KEYS))
+    if unknown:
+        errors.append('%shealth has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(HEALTH_KEYS)))
+    proxy = v.get('proxy') or {}
+    kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'host'
+    if kind not in PROXY_KINDS:
+        errors.append('%sproxy.type %s is invalid (valid: %s)' % (prefix, _show(kind), ', '.join(PROXY_KINDS)))
+    if runtime not in PROXY_RUNTIMES:
+        errors.append('%sproxy.runtime %s is invalid (valid: %s)' % (prefix, _show(runtime), ', '.join(PROXY_RUNTIMES)))
+    engine = v.get('engine') or {}
+    if not isinstance(engine, dict):
+        errors.append('%sengine must be a mapping with type and host' % prefix)
+    elif (engine.get('type') or 'docker') not in ENGINE_TYPES:
+        errors.append('%sengine.type %s is invalid (valid: %s)' % (prefix, _show(engine.get('type')), ', '.join(ENGINE_TYPES)))
+    for name, value in sorted((v.get('numbers') or {}).items()):
+        low, inclusive = NUMBER_RANGES.get(name, (0, True))
+        number = _number(value)
+        if number is None or number < low or (number == low and not inclusive):
+            errors.append('%s%s %s is invalid: use a number %s %s' % (prefix, name, _show(value),
+                                                                      'of at least' if inclusive else 'above', low))
+    return errors
+
+
 def deploy_input_errors(v, prefix='cutover_'):
     """Every error in a deploy's inputs (the role variables without their prefix). Pure."""
     def f(name):
@@ -288,6 +324,7 @@ def deploy_input_errors(v, prefix='cutover_'):
                           'containers on, such as 127.0.0.1 or 10.0.0.11' % (f('publish_address'), _show(address)))
     errors += rollout_errors(v.get('rollout') or {}, prefix)
     errors += shared_proxy_errors(v, prefix)
+    errors += settings_errors(v, prefix)
     return [e for e in errors if e]
 
 
@@ -305,6 +342,8 @@ ARGUMENT_SPEC = dict(
     pull=dict(type='raw'),
     publish_address=dict(type='raw'),
     rollout=dict(type='raw', default={}),
+    engine=dict(type='raw', default={}),
+    numbers=dict(type='raw', default={}),
     host=dict(type='raw'),
     inventory_hosts=dict(type='raw'),
     prefix=dict(type='str', default='cutover_'),
@@ -313,7 +352,8 @@ ARGUMENT_SPEC = dict(
 
 def check_inputs(args):
     """(ok, msg) for validate_inputs' arguments."""
-    shapes = dict(proxy=dict, volumes=list, env=dict, public_env=dict, labels=dict, health=dict, rollout=dict)
+    shapes = dict(proxy=dict, volumes=list, env=dict, public_env=dict, labels=dict, health=dict, rollout=dict,
+                  numbers=dict)
     for key, kind in shapes.items():
         if args.get(key) is not None and not isinstance(args[key], kind):
             return False, '%s%s must be a %s' % (args['prefix'], key, 'mapping' if kind is dict else 'list')

@@ -64,6 +64,16 @@ options:
         C(batch_pause) seconds 0-86400; C(failure_action) C(stop) or C(rollback); C(id) a rollout id.
     type: raw
     default: {}
+  engine:
+    description: The engine settings (C(cutover_engine)); C(type) must be C(docker) or C(podman).
+    type: raw
+    default: {}
+  numbers:
+    description:
+      - Numeric settings by name without the prefix (C(stop_timeout), C(drain_timeout), C(keep_releases),
+        C(lock_wait), C(lock_lease) at least 0; C(liveness_window), C(gate_timeout) above 0; C(history_limit) at least 1).
+    type: raw
+    default: {}
   host:
     description: The inventory hostname of the host being deployed (checked when C(proxy.host) names a shared load balancer).
     type: raw

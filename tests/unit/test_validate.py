@@ -104,3 +104,17 @@ def test_pull_and_publish_address_checked_with_the_deploy_inputs():
     errors = v.deploy_input_errors(dict(service='web', pull='sometimes', publish_address='a b'))
     assert any(e.startswith('cutover_pull') and 'missing, always, never' in e for e in errors)
     assert any(e.startswith('cutover_publish_address') for e in errors)
+
+
+def test_shared_settings_each_named_with_what_is_valid():
+    errors = v.settings_errors(dict(health=dict(path='/h', retries=3), proxy=dict(type='traefik', runtime='vm'),
+                                    engine=dict(type='containerd'),
+                                    numbers=dict(stop_timeout=-1, liveness_window=0, history_limit=0, lock_wait='x',
+                                                 drain_timeout='2.5')))
+    assert errors[0] == "cutover_health has unknown keys ['retries'] (valid: path, status, body_regex, interval, timeout, successes)"
+    assert 'cutover_proxy.type' in errors[1] and 'haproxy, caddy, nginx, npm, none' in errors[1]
+    assert 'cutover_proxy.runtime' in errors[2] and 'host, container' in errors[2]
+    assert "cutover_engine.type 'containerd' is invalid (valid: docker, podman)" == errors[3]
+    named = [e.split()[0] for e in errors[4:]]
+    assert named == ['cutover_history_limit', 'cutover_liveness_window', 'cutover_lock_wait', 'cutover_stop_timeout']
+    assert v.settings_errors(dict(engine=dict(type='podman'), numbers=dict(stop_timeout='0', gate_timeout=5))) == []
