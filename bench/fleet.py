@@ -32,6 +32,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import Load  # noqa: E402
+from bench.plotting import pyplot  # noqa: E402
 from tests.helpers import COLLECTIONS, REPO, run_playbook  # noqa: E402
 
 sys.path.insert(0, str(COLLECTIONS))  # the collection as installed by scripts/install-collection.sh
@@ -159,12 +160,8 @@ def version_bins(events):
 
 
 def plot(results, path):
-    try:
-        import matplotlib  # pylint: disable=import-outside-toplevel
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        print('bench-fleet: matplotlib missing, no plot')
+    plt = pyplot('bench-fleet')
+    if plt is None:
         return
     fig, axes = plt.subplots(len(results), 2, figsize=(18, 3.5 * len(results)), squeeze=False)
     for row, res in zip(axes, results):

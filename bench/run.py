@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import Load, free_port  # noqa: E402
+from bench.plotting import pyplot  # noqa: E402
 from tests.helpers import REPO, run_playbook  # noqa: E402
 
 RESULTS = REPO / 'bench' / 'results'
@@ -138,12 +139,8 @@ def summarize(res):
 
 
 def plot(results, path):
-    try:
-        import matplotlib  # pylint: disable=import-outside-toplevel
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        print('bench: matplotlib missing, no plot')
+    plt = pyplot('bench')
+    if plt is None:
         return
     fig, axes = plt.subplots(len(results), 1, figsize=(14, 4 * len(results)), squeeze=False)
     colors = {'v1': '#1f77b4', 'v2': '#2ca02c'}

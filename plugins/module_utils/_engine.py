@@ -184,6 +184,16 @@ class Engine:
             self.module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (ref, self.url))
         return image, False
 
+    def image_for(self, ref, pull, check_mode):
+        """(image, pulled) under the pull policy. Check mode never pulls: it returns the image the
+        engine has (or None) and whether it would pull."""
+        if not check_mode:
+            return self.ensure_image(ref, pull)
+        image = self.get_image(ref)
+        if image is None and pull == 'never':
+            self.module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (ref, self.url))
+        return image, image is None or pull == 'always'
+
     def logs_tail(self, container, lines=50):
         """The container's last log lines, with the values of its secret variables masked."""
         try:

@@ -395,18 +395,10 @@ def main():
 
     engine = Engine(module)
     actions = []
-    # Check mode never pulls: it reports the pull it would do.
-    image = engine.get_image(p['image'])
-    if module.check_mode:
-        if image is None or p['pull'] == 'always':
-            if p['pull'] == 'never':
-                module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (p['image'], engine.url))
-            actions.append('pull %s' % p['image'])
-    else:
-        image, pulled = engine.ensure_image(p['image'], p['pull'])
-        lease.renew()  # a pull can take longer than the lease
-        if pulled:
-            actions.append('pull %s' % p['image'])
+    image, pulled = engine.image_for(p['image'], p['pull'], module.check_mode)  # check mode never pulls
+    lease.renew()  # a pull can take longer than the lease
+    if pulled:
+        actions.append('pull %s' % p['image'])
     image_id = image.id if image is not None else None
 
     config = config_digest(image_id, run_spec(p, public, secret)) if image_id else 'pending-pull'

@@ -80,14 +80,7 @@ def main():
     p = module.params
     if not p['image'].strip():
         module.fail_json(msg='image must be an image reference, got an empty string')
-    engine = Engine(module)
-    if module.check_mode:
-        image = engine.get_image(p['image'])
-        pulled = image is None or p['pull'] == 'always'
-        if image is None and p['pull'] == 'never':
-            module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (p['image'], engine.url))
-    else:
-        image, pulled = engine.ensure_image(p['image'], p['pull'])
+    image, pulled = Engine(module).image_for(p['image'], p['pull'], module.check_mode)  # check mode never pulls
     module.exit_json(changed=pulled, pulled=pulled, image_id=image.id if image is not None else None,
                      actions=['pull %s' % p['image']] if pulled else [])
 
