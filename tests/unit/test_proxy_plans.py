@@ -86,9 +86,9 @@ def test_nginx_render_parse_round_trip():
 
 
 SHARED = '1\n' + HEADER + '''
-3 web 1 h1_a 10.0.0.11 2 0 1 1 2 1 0 0 14 0 0 0 - 30001 - 0 0 - - 0
+3 web 1 h1_a 10.231.0.11 2 0 1 1 2 1 0 0 14 0 0 0 - 30001 - 0 0 - - 0
 3 web 2 h1_b 127.0.0.1 0 5 1 1 2 1 0 0 8 0 0 0 - 1 - 0 0 - - 0
-3 web 3 h2_a 10.0.0.12 2 0 1 1 2 1 0 0 14 0 0 0 - 30002 - 0 0 - - 0
+3 web 3 h2_a 10.231.0.12 2 0 1 1 2 1 0 0 14 0 0 0 - 30002 - 0 0 - - 0
 3 web 4 h2_b 127.0.0.1 0 5 1 1 2 1 0 0 8 0 0 0 - 1 - 0 0 - - 0
 '''
 
@@ -103,9 +103,9 @@ class ReadOnlyHAProxy(HAProxy):
 def test_a_member_reads_and_swaps_only_its_own_slots():
     h2 = ReadOnlyHAProxy(member='h2')
     assert [s['name'] for s in h2.slots('web')] == ['h2_a', 'h2_b']
-    assert h2.read('web') == '10.0.0.12:30002'
-    assert plan_upsert(h2.slots('web'), '10.0.0.12:30009') == [
-        'set server %s/h2_b addr 10.0.0.12 port 30009', 'set server %s/h2_b state ready', 'set server %s/h2_a state drain']
+    assert h2.read('web') == '10.231.0.12:30002'
+    assert plan_upsert(h2.slots('web'), '10.231.0.12:30009') == [
+        'set server %s/h2_b addr 10.231.0.12 port 30009', 'set server %s/h2_b state ready', 'set server %s/h2_a state drain']
     with pytest.raises(base.RouteNotFound):
         ReadOnlyHAProxy(member='h3').slots('web')
     with pytest.raises(base.RouteNotFound):  # no member: the backend's own slots a and b, absent here
@@ -113,7 +113,7 @@ def test_a_member_reads_and_swaps_only_its_own_slots():
 
 
 def test_a_shared_backend_renders_two_slots_per_member_and_only_gains_members():
-    text = render_haproxy_service('web', '10.0.0.10:80', {'h2', 'h1'})
+    text = render_haproxy_service('web', '10.231.0.10:80', {'h2', 'h1'})
     assert [ln.split()[1] for ln in text.splitlines() if ln.startswith('    server ')] == ['h1_a', 'h1_b', 'h2_a', 'h2_b']
     assert haproxy_members(text) == {'h1', 'h2'}
     single = render_haproxy_service('web', '127.0.0.1:80')

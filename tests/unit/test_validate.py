@@ -88,7 +88,7 @@ def test_rollout_settings_each_named():
 
 
 def test_shared_load_balancer_checks():
-    good = dict(proxy=dict(host='lb1'), host='web1', publish_address='10.0.0.11', inventory_hosts=['lb1', 'web1'])
+    good = dict(proxy=dict(host='lb1'), host='web1', publish_address='10.231.0.11', inventory_hosts=['lb1', 'web1'])
     assert v.shared_proxy_errors(good) == []
     assert v.shared_proxy_errors(dict(good, proxy=dict(host='lb2')))[0].startswith('cutover_proxy.host')
     assert 'proxy.type haproxy' in v.shared_proxy_errors(dict(good, proxy=dict(host='lb1', type='caddy')))[0]
