@@ -18,6 +18,9 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     LABEL_CONFIG, LABEL_PORT, LABEL_RELEASE, LABEL_SECRET_ENV, LABEL_SERVICE,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._registry import (
+    auth_config, describe_registry, image_registry, insecure_allowed, install_ca_cert, registry_host,
+)
 
 try:
     import docker
@@ -171,24 +174,62 @@ class Engine:
         except DockerException as exc:
             self.fail('inspecting image %s' % ref, exc)
 
-    def ensure_image(self, ref, pull):
-        """Return (image, pulled) under the pull policy missing/always/never."""
+    def ensure_image(self, ref, pull, registry=None):
+        """Return (image, pulled) under the pull policy missing/always/never, pulling with the
+        registry's credentials when given."""
         image = self.get_image(ref)
         if pull == 'always' or (pull == 'missing' and image is None):
             try:
-                return self.client.images.pull(ref), True
+                return self._pull(ref, auth_config(registry, ref)), True
             except DockerException as exc:
                 if image is None or pull == 'always':
-                    self.fail('pulling image %s (pull=%s)' % (ref, pull), exc)
+                    self.fail('pulling image %s (pull=%s) from %s' % (ref, pull, describe_registry(registry, ref)),
+                              exc)
         if image is None:
             self.module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (ref, self.url))
         return image, False
 
-    def image_for(self, ref, pull, check_mode):
+    def _pull(self, ref, auth):
+        """Pull ref and return its image. The pull's own error (such as the registry's "unauthorized")
+        is raised, where the SDK's images.pull would report only that the image is missing afterwards
+        (Podman answers a failed pull with an error inside a successful stream)."""
+        repository, tag = docker.utils.parse_repository_tag(ref)
+        tag = tag or 'latest'
+        for event in self.client.api.pull(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+            if isinstance(event, dict) and event.get('error'):
+                raise DockerException(event['error'])
+        return self.client.images.get('%s%s%s' % (repository, '@' if tag.startswith('sha256:') else ':', tag))
+
+    def prepare_registry(self, ref, registry, check_mode):
+        """Before a pull: install the registry's CA for this host's engine, and refuse
+        tls_verify=false when the engine would verify anyway. Returns the actions taken."""
+        if not registry:
+            return []
+        host = registry_host(registry.get('url') or image_registry(ref))
+        if registry.get('tls_verify') is False:
+            info = self.call('reading the engine configuration', self.client.info)
+            if insecure_allowed(info.get('RegistryConfig'), host) is False:
+                self.module.fail_json(
+                    msg='registry.tls_verify=false: the engine at %s verifies TLS for %s (not among its insecure '
+                        'registries); the engine makes the connection, so add %s to its insecure-registries '
+                        '(Docker daemon.json) or give registry.ca_cert instead' % (self.url, host, host))
+        if not registry.get('ca_cert'):
+            return []
+        if not self.url.startswith('unix://'):
+            self.module.fail_json(msg='registry.ca_cert is installed for the engine on the host the module runs on; '
+                                      'engine_host %s is not a local socket: install the CA in that engine '
+                                      "host's certs.d/%s/ instead" % (self.url, host))
+        try:
+            written = install_ca_cert(ref, registry, check_mode)
+        except OSError as exc:
+            self.module.fail_json(msg='registry.ca_cert: cannot install the CA of %s: %s' % (host, exc))
+        return ['trust CA of %s (%s)' % (host, path) for path in written]
+
+    def image_for(self, ref, pull, check_mode, registry=None):
         """(image, pulled) under the pull policy. Check mode never pulls: it returns the image the
         engine has (or None) and whether it would pull."""
         if not check_mode:
-            return self.ensure_image(ref, pull)
+            return self.ensure_image(ref, pull, registry)
         image = self.get_image(ref)
         if image is None and pull == 'never':
             self.module.fail_json(msg='image %s is not on the engine at %s and pull=never' % (ref, self.url))

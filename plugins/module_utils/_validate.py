@@ -17,6 +17,7 @@ import ipaddress
 import re
 
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 
 RELEASE_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}')
 # HAProxy backend names, Caddy @ids, nginx upstream file names, NPM domain names
@@ -340,6 +341,8 @@ ARGUMENT_SPEC = dict(
     labels=dict(type='raw', default={}),
     health=dict(type='raw', default={}),
     pull=dict(type='raw'),
+    registry=dict(type='dict', options=pull_argument_spec()['registry']['options']),
+    image=dict(type='raw'),
     publish_address=dict(type='raw'),
     rollout=dict(type='raw', default={}),
     engine=dict(type='raw', default={}),
@@ -358,6 +361,7 @@ def check_inputs(args):
         if args.get(key) is not None and not isinstance(args[key], kind):
             return False, '%s%s must be a %s' % (args['prefix'], key, 'mapping' if kind is dict else 'list')
     errors = deploy_input_errors(args, args['prefix'])
+    errors += registry_errors(args.get('registry'), args.get('image') or None, args['prefix'] + 'registry')
     if errors:
         return False, 'invalid input, nothing was changed: ' + '; '.join(errors)
     return True, 'inputs are valid'

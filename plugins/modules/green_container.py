@@ -22,6 +22,7 @@ author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.lease
   - cutover.deploy.engine
+  - cutover.deploy.pull
 options:
   service:
     description: Service name; lowercase letters, digits, C(-) and C(_), at most 50 characters.
@@ -142,12 +143,6 @@ options:
         secret values included, so a changed setting under an explicit O(release) is deployed, not skipped.
     type: bool
     default: false
-  pull:
-    description:
-      - When to pull O(image). C(missing) pulls only when the engine does not have it.
-    type: str
-    default: missing
-    choices: [missing, always, never]
 attributes:
   check_mode:
     support: full
@@ -235,6 +230,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     container_labels, green_name,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import (
     env_error, host_error, labels_error, release_error, volume_error,
 )
@@ -355,8 +351,8 @@ def main():
                 start_period=dict(type='int', default=0),
             )),
             stop_timeout=dict(type='int', default=10),
-            pull=dict(type='str', default='missing', choices=['missing', 'always', 'never']),
             restore=dict(type='bool', default=False),
+            **pull_argument_spec()
         ),
         supports_check_mode=True,
     )
@@ -375,7 +371,7 @@ def main():
         env_error('env', p['env'], secret=True), env_error('public_env', p['public_env']),
         labels_error('labels', p['labels']), release_error('release', p['release']),
         host_error(p['bind_address']) and 'bind_address %r is not an IP address or DNS name' % p['bind_address']]
-    errors = [e for e in errors if e]
+    errors = [e for e in errors if e] + registry_errors(p['registry'], p['image'])
     if errors:
         module.fail_json(msg='; '.join(errors))
 
@@ -394,8 +390,8 @@ def main():
     env = dict(public, **secret)
 
     engine = Engine(module)
-    actions = []
-    image, pulled = engine.image_for(p['image'], p['pull'], module.check_mode)  # check mode never pulls
+    actions = engine.prepare_registry(p['image'], p['registry'], module.check_mode)
+    image, pulled = engine.image_for(p['image'], p['pull'], module.check_mode, p['registry'])  # check mode never pulls
     lease.renew()  # a pull can take longer than the lease
     if pulled:
         actions.append('pull %s' % p['image'])

@@ -16,18 +16,12 @@ description:
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.engine
+  - cutover.deploy.pull
 options:
   image:
     description: Image reference, such as C(registry.example.com/web:2.4.1).
     type: str
     required: true
-  pull:
-    description:
-      - C(missing) pulls only when the engine does not have O(image); C(always) pulls every time (a moving
-        tag such as C(latest)); C(never) only checks that the engine has it.
-    type: str
-    default: missing
-    choices: [missing, always, never]
 attributes:
   check_mode:
     support: full
@@ -45,6 +39,15 @@ EXAMPLES = r'''
   cutover.deploy.image_pull:
     image: registry.example.com/web:2.4.1
     pull: missing
+
+- name: The same from a private registry with its own CA
+  cutover.deploy.image_pull:
+    image: registry.example.com:5000/team/web:2.4.1
+    pull: always  # the tag may have moved on the registry
+    registry:
+      username: deploy
+      password: "{{ registry_password }}"
+      ca_cert: "{{ lookup('ansible.builtin.file', 'registry-ca.pem') }}"
 '''
 
 RETURN = r'''
@@ -57,7 +60,7 @@ pulled:
   returned: success
   type: bool
 actions:
-  description: What was done, such as C(pull web:2).
+  description: What was done, such as C(pull web:2) or C(trust CA of registry.example.com:5000 (...)).
   returned: success
   type: list
   elements: str
@@ -66,6 +69,7 @@ actions:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 
 
 def main():
@@ -73,17 +77,23 @@ def main():
         argument_spec=dict(
             engine_argument_spec(),
             image=dict(type='str', required=True),
-            pull=dict(type='str', default='missing', choices=['missing', 'always', 'never']),
+            **pull_argument_spec()
         ),
         supports_check_mode=True,
     )
     p = module.params
     if not p['image'].strip():
         module.fail_json(msg='image must be an image reference, got an empty string')
-    image, pulled = Engine(module).image_for(p['image'], p['pull'], module.check_mode)  # check mode never pulls
-    module.exit_json(changed=pulled, pulled=pulled, image_id=image.id if image is not None else None,
-                     actions=['pull %s' % p['image']] if pulled else [])
-
+    errors = registry_errors(p['registry'], p['image'])
+    if errors:
+        module.fail_json(msg='; '.join(errors))
+    engine = Engine(module)
+    actions = engine.prepare_registry(p['image'], p['registry'], module.check_mode)
+    image, pulled = engine.image_for(p['image'], p['pull'], module.check_mode, p['registry'])  # check mode never pulls
+    if pulled:
+        actions.append('pull %s' % p['image'])
+    module.exit_json(changed=bool(actions), pulled=pulled, image_id=image.id if image is not None else None,
+                     actions=actions)
 
 if __name__ == '__main__':
     main()
