@@ -1,0 +1,141 @@
+"""Jobs the way AWX/Automation Controller runs them: through ansible-runner (ansible_runner.run with a
+private data dir, an inventory and extra vars), with survey answers as strings and AWX's own extra
+vars (awx_user_name, awx_job_id, awx_job_template_name), checked through the job's events.
+
+AWX itself is not run here (it needs Kubernetes or its own container stack); ansible-runner is the
+part of AWX that starts ansible-playbook and turns its output into the job events AWX stores.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import ansible_runner
+
+from tests.helpers import BIN, COLLECTIONS
+from tests.proxies import get_body
+from tests.sites import DEPLOY, ROLLBACK, STATUS
+
+LOCAL = {'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}
+AWX_VARS = dict(awx_user_name='alice', awx_job_id=4711, awx_job_template_name='web deploy')
+
+
+def survey(site, tag, **answers):
+    """The job's extra vars: the template's variables, AWX's own, and survey answers as AWX sends
+    text answers (strings)."""
+    extra = dict(site.vars, cutover_image=site.engine.image(tag), **AWX_VARS)
+    extra.update(cutover_container_port='8080', cutover_stop_timeout='2', cutover_drain_timeout='5',
+                 cutover_keep_releases='1', cutover_exclusive_volumes='false')
+    extra.update(answers)
+    return extra
+
+
+def job(tmp_path, playbook, extravars, name='job', **kwargs):
+    """One job through ansible-runner; returns (runner, events)."""
+    data = tmp_path / name
+    data.mkdir()
+    runner = ansible_runner.run(
+        private_data_dir=str(data), playbook=str(playbook), inventory=kwargs.pop('inventory', LOCAL),
+        extravars=extravars, quiet=True, settings={'pexpect_timeout': 0.5},
+        envvars={'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS), 'PATH': '%s:/usr/sbin:/usr/bin:/sbin:/bin' % BIN,
+                 'ANSIBLE_DEPRECATION_WARNINGS': 'False', 'ANSIBLE_LOCALHOST_WARNING': 'False'},
+        **kwargs)
+    return runner, list(runner.events)
+
+
+def stdout(runner):
+    return runner.stdout.read()
+
+
+def test_deploy_status_and_rollback_jobs(docker_site, tmp_path):
+    site = docker_site
+    r, _ = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
+    assert r.status == 'successful', stdout(r)
+    r, events = job(tmp_path, DEPLOY, survey(site, 'v2', awx_job_id=4712), 'deploy2')
+    assert r.status == 'successful', stdout(r)
+    assert get_body(site.port) == 'demoapp v2'
+    newest = site.state()['history'][-1]
+    assert (newest['initiator'], newest['rollout'], newest['outcome']) == ('alice', 'awx-job-4712', 'succeeded')
+    # set_stats for workflows: one entry per host, AWX reads it from the stats event's artifact_data
+    stats = [e for e in events if e['event'] == 'playbook_on_stats'][0]['event_data']['artifact_data']
+    assert stats['cutover_rollout_id'] == 'awx-job-4712'
+    assert stats['cutover_results']['localhost']['status'] == 'moved'
+    assert stats['cutover_results']['localhost']['image'] == site.engine.image('v2')
+
+    r, _ = job(tmp_path, STATUS, dict(site.vars, **AWX_VARS), 'status')
+    assert r.status == 'successful'
+    assert 'alice' in stdout(r)  # the history names who deployed
+    r, _ = job(tmp_path, ROLLBACK, dict(site.vars, awx_job_id=4713, awx_user_name='bob'), 'rollback')
+    assert r.status == 'successful', stdout(r)
+    assert get_body(site.port) == 'demoapp v1'
+    newest = site.state()['history'][-1]
+    assert (newest['kind'], newest['initiator'], newest['outcome']) == ('rollback', 'bob', 'succeeded')
+
+
+def test_failed_gate_is_a_failed_job_naming_the_reason(docker_site, tmp_path):
+    site = docker_site
+    r, _ = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
+    assert r.status == 'successful', stdout(r)
+    failing = survey(site, 'v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout='3')
+    r, events = job(tmp_path, DEPLOY, failing, 'deploy2')
+    assert r.status == 'failed'
+    failed = [e['event_data'] for e in events if e['event'] == 'runner_on_failed']
+    gate = [f for f in failed if f['task'].endswith('Gate green on health') or 'health' in f['res'].get('msg', '')]
+    assert gate, [f['task'] for f in failed]
+    assert '/no-such-page' in gate[0]['res']['msg'] or '404' in gate[0]['res']['msg']
+    assert get_body(site.port) == 'demoapp v1'
+    stats = [e for e in events if e['event'] == 'playbook_on_stats'][0]['event_data']['artifact_data']
+    assert stats['cutover_results']['localhost']['status'] == 'failed'
+
+
+def test_cancelled_job_leaves_the_old_release_serving_and_the_lock_free(docker_site, tmp_path):
+    """AWX's cancel is ansible-runner's: it SIGKILLs the job's process group, so nothing of the job
+    can clean up. The lock names the ansible-playbook process it lives in and is stale the moment
+    that process is gone; the next job (lock_wait 0) takes it at once and converges the leftovers."""
+    site = docker_site
+    r, _ = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
+    assert r.status == 'successful', stdout(r)
+    blue = site.running()
+
+    def green_started():  # cancel while the gate waits on a green that never turns healthy
+        return len(site.running()) == 2
+
+    waiting = survey(site, 'v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout='60')
+    r, _ = job(tmp_path, DEPLOY, waiting, 'cancelled', cancel_callback=green_started)
+    assert r.status == 'canceled'
+    assert get_body(site.port) == 'demoapp v1'
+    assert site.state()['live']['container'] in blue
+
+    r, _ = job(tmp_path, STATUS, dict(site.vars, **AWX_VARS), 'status')
+    assert r.status == 'successful', stdout(r)
+    assert 'is gone' in stdout(r) or 'stale' in stdout(r), stdout(r)[-3000:]
+    assert site.running() == blue  # the cancelled job's green removed
+    assert not (site.state_dir / ('%s.lock' % site.service)).exists()
+    assert all(h['outcome'] != 'running' for h in site.state()['history'])
+    r, _ = job(tmp_path, DEPLOY, survey(site, 'v2'), 'deploy2')
+    assert r.status == 'successful', stdout(r)
+    assert get_body(site.port) == 'demoapp v2'
+
+
+def test_module_defaults_point_every_module_at_podman(podman_engine, docker_engine, service, tmp_path):
+    """A job template's playbook sets the engine once, for every Cutover module, with module_defaults
+    for the action group; the roles pass no engine_host of their own (cutover_engine unset)."""
+    from tests.sites import Site
+    site = Site(podman_engine, service, tmp_path)
+    try:
+        playbook = tmp_path / 'site.yml'
+        playbook.write_text(json.dumps([dict(
+            name='Deploy through the podman socket', hosts='all', gather_facts=False,
+            module_defaults={'group/cutover.deploy.engine': {'engine_host': podman_engine.host}},
+            roles=['cutover.deploy.deploy'])]))
+        extra = dict(site.vars, cutover_image=podman_engine.image('v1'), **AWX_VARS)
+        del extra['cutover_engine']
+        r, _ = job(tmp_path, playbook, extra, 'deploy')
+        assert r.status == 'successful', stdout(r)
+        assert get_body(site.port) == 'demoapp v1'
+        assert len(podman_engine.containers(service)) == 1
+        assert docker_engine.containers(service) == []
+    finally:
+        site.stop_proxy()
+
