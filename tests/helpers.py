@@ -117,3 +117,20 @@ def run_module(module, args, check=False, diff=False, timeout=300):
     run = run_playbook(play, check=check, diff=diff, timeout=timeout)
     rec = run.task('under test')
     return dict(rec['result'], status=rec['status'], _stdout=run.stdout)
+
+
+def awx_credential_extra_vars(credential_type_file, inputs):
+    """The extra vars an AWX custom credential type injects for a credential with these inputs, rendered
+    as AWX renders them: every string of the injector a sandboxed template over the credential's
+    fields (a field not given renders empty, a boolean as True/False)."""
+    import yaml
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    cred = yaml.safe_load(Path(credential_type_file).read_text())
+    env = ImmutableSandboxedEnvironment()
+    namespace = {f['id']: inputs.get(f['id'], f.get('default', '')) for f in cred['inputs']['fields']}
+
+    def build(node):
+        if isinstance(node, dict):
+            return {k: build(v) for k, v in node.items()}
+        return env.from_string(node).render(**namespace)
+    return build(cred['injectors']['extra_vars'])

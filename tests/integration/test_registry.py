@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, awx_credential_extra_vars
 from tests.proxies import get_body
 from tests.sites import assert_ok
 
@@ -51,11 +51,12 @@ def assert_secret_absent(secret, *texts):
 
 
 def test_deploy_pulls_with_credentials_and_never_shows_the_password(site, registry):
+    """The credentials come as AWX's "Cutover registry" credential type injects them (docs/awx/)."""
     image = '%s/team/demoapp:v1' % HOST
     forget_image(site.engine, image)
     shutil.rmtree('/etc/containers/certs.d/%s' % HOST, ignore_errors=True)  # only Cutover's CA install
-    run = site.deploy('v1', cutover_image=image, cutover_registry=registry, cutover_pull='always',
-                      playbook_args=('-vvv',))
+    injected = awx_credential_extra_vars(REPO / 'docs' / 'awx' / 'credential-type-registry.yml', registry)
+    run = site.deploy('v1', cutover_image=image, cutover_pull='always', playbook_args=('-vvv',), **injected)
     assert_ok(run)
     assert get_body(site.port) == 'demoapp v1'
     assert site.engine.client.images.get(image)
