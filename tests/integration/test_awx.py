@@ -13,9 +13,12 @@ import sys
 
 import ansible_runner
 
-from tests.helpers import BIN, COLLECTIONS
+from tests.helpers import BIN, COLLECTIONS, REPO
 from tests.proxies import get_body
-from tests.sites import DEPLOY, ROLLBACK, STATUS
+
+# the job templates' playbooks, as an AWX project holds them (docs/awx/project/)
+PROJECT = REPO / 'docs' / 'awx' / 'project'
+DEPLOY, ROLLBACK, STATUS = PROJECT / 'deploy.yml', PROJECT / 'rollback.yml', PROJECT / 'status.yml'
 
 LOCAL = {'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}
 AWX_VARS = dict(awx_user_name='alice', awx_job_id=4711, awx_job_template_name='web deploy')
