@@ -68,11 +68,13 @@ def ansible_env(extra=None):
     return env
 
 
-def playbook_command(playbook, extra_vars=None, check=False, diff=False, args=(), inventory=None):
-    """ansible-playbook against localhost (local connection), or against an inventory file."""
+def playbook_command(playbook, extra_vars=None, check=False, diff=False, args=(), inventory=None, venv=None):
+    """ansible-playbook against localhost (local connection), or against an inventory file; from
+    another virtualenv (venv: an ansible-core version of the matrix) when given."""
     target = ['-i', str(inventory)] if inventory else ['-i', 'localhost,', '-c', 'local']
-    cmd = [str(BIN / 'ansible-playbook'), str(playbook)] + target + [
-        '-e', 'ansible_python_interpreter=%s' % sys.executable]
+    bin_dir, python = (Path(venv) / 'bin', Path(venv) / 'bin' / 'python') if venv else (BIN, sys.executable)
+    cmd = [str(bin_dir / 'ansible-playbook'), str(playbook)] + target + [
+        '-e', 'ansible_python_interpreter=%s' % python]
     if extra_vars:
         cmd += ['-e', json.dumps(extra_vars)]
     if check:
@@ -86,7 +88,8 @@ def read_records(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=(), inventory=None):
+def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=(), inventory=None,
+                 venv=None):
     """Run a playbook (path, or a list of plays to write out) against localhost; return Run."""
     with tempfile.TemporaryDirectory(prefix='cutover-test-') as tmp:
         if not isinstance(playbook, (str, Path)):
@@ -95,7 +98,10 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600
             playbook = path
         record = Path(tmp) / 'record.jsonl'
         record.touch()
-        proc = subprocess.run(playbook_command(playbook, extra_vars, check, diff, args, inventory), check=False,
+        if venv:
+            env = dict(env or {}, ANSIBLE_COLLECTIONS_PATH=str(Path(venv) / 'collections'),
+                       PATH='%s:%s' % (Path(venv) / 'bin', os.environ.get('PATH', '')))
+        proc = subprocess.run(playbook_command(playbook, extra_vars, check, diff, args, inventory, venv), check=False,
                               capture_output=True, text=True, timeout=timeout, cwd=str(REPO),
                               env=ansible_env(dict(env or {}, CUTOVER_RECORD=str(record))))
         results = read_records(record)

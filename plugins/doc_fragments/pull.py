@@ -20,6 +20,7 @@ options:
     default: missing
     choices: [missing, always, never]
   registry:
+    version_added: 0.2.0
     description:
       - Credentials and trust for a private registry, used for this pull only (the engine gets them
         with the pull request; nothing is written to a credential store on the host).
@@ -47,9 +48,9 @@ options:
       tls_verify:
         description:
           - Whether the engine verifies the registry's certificate. C(false) does not switch
-            verification off (the Docker API cannot, per pull): it states that the engine is configured
-            to skip it (Docker's C(insecure-registries), Podman's C(registries.conf)); when Docker
-            reports it would verify, the module fails before pulling.
+            verification off, since the Docker API cannot do that for one pull. It states that the engine
+            is configured to skip it (Docker's C(insecure-registries), Podman's C(registries.conf)); when
+            Docker reports it would verify, the module fails before pulling.
         type: bool
         default: true
 '''

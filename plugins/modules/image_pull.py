@@ -60,7 +60,7 @@ pulled:
   returned: success
   type: bool
 actions:
-  description: What was done, such as C(pull web:2) or C(trust CA of registry.example.com:5000 (...)).
+  description: "What was done, such as C(pull web:2) or C(trust CA of registry.example.com:5000 (PATH))."
   returned: success
   type: list
   elements: str

@@ -26,3 +26,21 @@ def test_readme_names_modules_and_quickstart():
     assert 'make demo' in readme and 'make test' in readme
     for module in MODULES:
         assert '`%s`' % module in readme, module
+
+
+def test_next_release_changelog_generates(tmp_path):
+    """antsibull-changelog turns the fragments into the next version's section (in a copy of the tree:
+    a release consumes the fragments)."""
+    import shutil
+    import yaml
+    copy = tmp_path / 'tree'
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns('.git', '.cache', '.venv', 'bench', 'tests'))
+    version = yaml.safe_load((REPO / 'galaxy.yml').read_text())['version']
+    proc = subprocess.run([str(BIN / 'antsibull-changelog'), 'release', '--version', version], cwd=copy,
+                          capture_output=True, text=True, env=ansible_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    changelog = (copy / 'CHANGELOG.md').read_text()
+    section = changelog[changelog.index('## v%s' % version.replace('.', '\\.')):]
+    assert 'Release Summary' in section and 'private registries' in section.lower()
+    assert 'cutover\\.deploy\\.image\\_pull' in section  # a module new in this version
+    assert list((copy / 'changelogs' / 'fragments').glob('*.yml')) == []
