@@ -5,7 +5,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_DEPRECATION_WARNINGS := False
 export ANSIBLE_LOCALHOST_WARNING := False
 
-.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down clean
+.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down registry-up registry-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -41,17 +41,26 @@ test-unit: setup
 test-integration: engines collection
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
 
-sanity: collection
-	bash scripts/sanity.sh
+# ansible-test sanity on the oldest and the newest ansible-core of the matrix (scripts/matrix.sh)
+SANITY_CORES := 2.17 2.20
+
+sanity: collection   ## ansible-test sanity on the oldest and newest supported ansible-core
+	@for core in $(SANITY_CORES); do \
+	  venv=$$(bash scripts/matrix.sh setup $$core) || exit 1; \
+	  VENV=$$venv CUTOVER_SANITY_ROOT=/tmp/cutover-sanity-$$core bash scripts/sanity.sh >.cache/sanity-$$core.log 2>&1 \
+	    || { grep -E '^(ERROR|FATAL)' .cache/sanity-$$core.log; echo "ansible-test sanity failed on ansible-core $$core"; exit 1; }; \
+	  echo "ansible-test sanity (ansible-core $$core): passed, tests run: $$(grep -cE '^Running sanity test' .cache/sanity-$$core.log)"; \
+	done
 
 lint: collection
-	$(VENV)/bin/ansible-lint --offline -q roles playbooks
+	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
+	$(VENV)/bin/antsibull-changelog lint
 
-test: engines collection  ## everything CI runs: unit, integration, ansible-test sanity, ansible-lint
-	$(VENV)/bin/ansible-lint --offline -q roles playbooks
+test: engines collection  ## everything CI runs: lint, unit, integration (with the version matrix), sanity
+	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
+	$(VENV)/bin/antsibull-changelog lint
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
-	bash scripts/sanity.sh >.cache/sanity.log 2>&1 || { grep -E '^(ERROR|FATAL)' .cache/sanity.log; exit 1; }
-	@grep -E '^Running sanity test' .cache/sanity.log | wc -l | xargs echo "ansible-test sanity: passed, tests run:"
+	$(MAKE) --no-print-directory sanity
 
 bench: engines collection  ## the zero-downtime benchmark; results under bench/results/
 	$(PY) bench/run.py
@@ -68,3 +77,9 @@ fleet-down:          ## take the test fleet down
 
 clean: demo-clean
 	rm -rf .cache
+
+registry-up:         ## a private registry on 127.0.0.1:5443 (TLS + htpasswd) with the demo images, as the tests use
+	bash scripts/registry.sh up
+
+registry-down:
+	bash scripts/registry.sh down
