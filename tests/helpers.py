@@ -140,3 +140,21 @@ def awx_credential_extra_vars(credential_type_file, inputs):
             return {k: build(v) for k, v in node.items()}
         return env.from_string(node).render(**namespace)
     return build(cred['injectors']['extra_vars'])
+
+
+LOCALHOST_INVENTORY = {'all': {'hosts': {'localhost': {'ansible_connection': 'local',
+                                                       'ansible_python_interpreter': sys.executable}}}}
+
+
+def runner_job(tmp_path, playbook, extravars, name='job', **kwargs):
+    """One job the way AWX runs it: through ansible-runner, with a private data dir of its own, against
+    localhost unless an inventory is given. Returns the runner (its .status, .events, .stdout)."""
+    import ansible_runner
+    data = Path(tmp_path) / name
+    data.mkdir()
+    return ansible_runner.run(
+        private_data_dir=str(data), playbook=str(playbook), inventory=kwargs.pop('inventory', LOCALHOST_INVENTORY),
+        extravars=extravars, quiet=True, settings={'pexpect_timeout': 0.5},
+        envvars={'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS), 'PATH': '%s:/usr/sbin:/usr/bin:/sbin:/bin' % BIN,
+                 'ANSIBLE_DEPRECATION_WARNINGS': 'False', 'ANSIBLE_LOCALHOST_WARNING': 'False'},
+        **kwargs)

@@ -95,5 +95,6 @@ def main():
     module.exit_json(changed=bool(actions), pulled=pulled, image_id=image.id if image is not None else None,
                      actions=actions)
 
+
 if __name__ == '__main__':
     main()

@@ -9,18 +9,14 @@ part of AWX that starts ansible-playbook and turns its output into the job event
 from __future__ import annotations
 
 import json
-import sys
 
-import ansible_runner
-
-from tests.helpers import BIN, COLLECTIONS, REPO
+from tests.helpers import REPO, runner_job as job
 from tests.proxies import get_body
 
 # the job templates' playbooks, as an AWX project holds them (docs/awx/project/)
 PROJECT = REPO / 'docs' / 'awx' / 'project'
 DEPLOY, ROLLBACK, STATUS = PROJECT / 'deploy.yml', PROJECT / 'rollback.yml', PROJECT / 'status.yml'
 
-LOCAL = {'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}
 AWX_VARS = dict(awx_user_name='alice', awx_job_id=4711, awx_job_template_name='web deploy')
 
 
@@ -34,28 +30,16 @@ def survey(site, tag, **answers):
     return extra
 
 
-def job(tmp_path, playbook, extravars, name='job', **kwargs):
-    """One job through ansible-runner; returns (runner, events)."""
-    data = tmp_path / name
-    data.mkdir()
-    runner = ansible_runner.run(
-        private_data_dir=str(data), playbook=str(playbook), inventory=kwargs.pop('inventory', LOCAL),
-        extravars=extravars, quiet=True, settings={'pexpect_timeout': 0.5},
-        envvars={'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS), 'PATH': '%s:/usr/sbin:/usr/bin:/sbin:/bin' % BIN,
-                 'ANSIBLE_DEPRECATION_WARNINGS': 'False', 'ANSIBLE_LOCALHOST_WARNING': 'False'},
-        **kwargs)
-    return runner, list(runner.events)
-
-
 def stdout(runner):
     return runner.stdout.read()
 
 
 def test_deploy_status_and_rollback_jobs(docker_site, tmp_path):
     site = docker_site
-    r, _ = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
+    r = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
     assert r.status == 'successful', stdout(r)
-    r, events = job(tmp_path, DEPLOY, survey(site, 'v2', awx_job_id=4712), 'deploy2')
+    r = job(tmp_path, DEPLOY, survey(site, 'v2', awx_job_id=4712), 'deploy2')
+    events = list(r.events)
     assert r.status == 'successful', stdout(r)
     assert get_body(site.port) == 'demoapp v2'
     newest = site.state()['history'][-1]
@@ -66,10 +50,10 @@ def test_deploy_status_and_rollback_jobs(docker_site, tmp_path):
     assert stats['cutover_results']['localhost']['status'] == 'moved'
     assert stats['cutover_results']['localhost']['image'] == site.engine.image('v2')
 
-    r, _ = job(tmp_path, STATUS, dict(site.vars, **AWX_VARS), 'status')
+    r = job(tmp_path, STATUS, dict(site.vars, **AWX_VARS), 'status')
     assert r.status == 'successful'
     assert 'alice' in stdout(r)  # the history names who deployed
-    r, _ = job(tmp_path, ROLLBACK, dict(site.vars, awx_job_id=4713, awx_user_name='bob'), 'rollback')
+    r = job(tmp_path, ROLLBACK, dict(site.vars, awx_job_id=4713, awx_user_name='bob'), 'rollback')
     assert r.status == 'successful', stdout(r)
     assert get_body(site.port) == 'demoapp v1'
     newest = site.state()['history'][-1]
@@ -78,10 +62,11 @@ def test_deploy_status_and_rollback_jobs(docker_site, tmp_path):
 
 def test_failed_gate_is_a_failed_job_naming_the_reason(docker_site, tmp_path):
     site = docker_site
-    r, _ = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
+    r = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
     assert r.status == 'successful', stdout(r)
     failing = survey(site, 'v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout='3')
-    r, events = job(tmp_path, DEPLOY, failing, 'deploy2')
+    r = job(tmp_path, DEPLOY, failing, 'deploy2')
+    events = list(r.events)
     assert r.status == 'failed'
     failed = [e['event_data'] for e in events if e['event'] == 'runner_on_failed']
     gate = [f for f in failed if f['task'].endswith('Gate green on health') or 'health' in f['res'].get('msg', '')]
@@ -97,7 +82,7 @@ def test_cancelled_job_leaves_the_old_release_serving_and_the_lock_free(docker_s
     can clean up. The lock names the ansible-playbook process it lives in and is stale the moment
     that process is gone; the next job (lock_wait 0) takes it at once and converges the leftovers."""
     site = docker_site
-    r, _ = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
+    r = job(tmp_path, DEPLOY, survey(site, 'v1'), 'deploy1')
     assert r.status == 'successful', stdout(r)
     blue = site.running()
 
@@ -105,18 +90,18 @@ def test_cancelled_job_leaves_the_old_release_serving_and_the_lock_free(docker_s
         return len(site.running()) == 2
 
     waiting = survey(site, 'v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout='60')
-    r, _ = job(tmp_path, DEPLOY, waiting, 'cancelled', cancel_callback=green_started)
+    r = job(tmp_path, DEPLOY, waiting, 'cancelled', cancel_callback=green_started)
     assert r.status == 'canceled'
     assert get_body(site.port) == 'demoapp v1'
     assert site.state()['live']['container'] in blue
 
-    r, _ = job(tmp_path, STATUS, dict(site.vars, **AWX_VARS), 'status')
+    r = job(tmp_path, STATUS, dict(site.vars, **AWX_VARS), 'status')
     assert r.status == 'successful', stdout(r)
     assert 'is gone' in stdout(r) or 'stale' in stdout(r), stdout(r)[-3000:]
     assert site.running() == blue  # the cancelled job's green removed
     assert not (site.state_dir / ('%s.lock' % site.service)).exists()
     assert all(h['outcome'] != 'running' for h in site.state()['history'])
-    r, _ = job(tmp_path, DEPLOY, survey(site, 'v2'), 'deploy2')
+    r = job(tmp_path, DEPLOY, survey(site, 'v2'), 'deploy2')
     assert r.status == 'successful', stdout(r)
     assert get_body(site.port) == 'demoapp v2'
 
@@ -134,11 +119,10 @@ def test_module_defaults_point_every_module_at_podman(podman_engine, docker_engi
             roles=['cutover.deploy.deploy'])]))
         extra = dict(site.vars, cutover_image=podman_engine.image('v1'), **AWX_VARS)
         del extra['cutover_engine']
-        r, _ = job(tmp_path, playbook, extra, 'deploy')
+        r = job(tmp_path, playbook, extra, 'deploy')
         assert r.status == 'successful', stdout(r)
         assert get_body(site.port) == 'demoapp v1'
         assert len(podman_engine.containers(service)) == 1
         assert docker_engine.containers(service) == []
     finally:
         site.stop_proxy()
-

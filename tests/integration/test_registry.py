@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, awx_credential_extra_vars
+from tests.helpers import REPO, awx_credential_extra_vars, runner_job
 from tests.proxies import get_body
-from tests.sites import assert_ok
+from tests.sites import DEPLOY, assert_ok
 
 REGISTRY_DIR = Path('/var/lib/cutover-registry')
 HOST = '127.0.0.1:5443'
@@ -50,20 +50,24 @@ def assert_secret_absent(secret, *texts):
         assert secret not in text
 
 
-def test_deploy_pulls_with_credentials_and_never_shows_the_password(site, registry):
-    """The credentials come as AWX's "Cutover registry" credential type injects them (docs/awx/)."""
+def test_deploy_pulls_with_credentials_and_never_shows_the_password(site, registry, tmp_path):
+    """An AWX job (through ansible-runner, verbosity 3 = -vvv) with the credentials as AWX's "Cutover
+    registry" credential type injects them (docs/awx/)."""
     image = '%s/team/demoapp:v1' % HOST
     forget_image(site.engine, image)
     shutil.rmtree('/etc/containers/certs.d/%s' % HOST, ignore_errors=True)  # only Cutover's CA install
     injected = awx_credential_extra_vars(REPO / 'docs' / 'awx' / 'credential-type-registry.yml', registry)
-    run = site.deploy('v1', cutover_image=image, cutover_pull='always', playbook_args=('-vvv',), **injected)
-    assert_ok(run)
+    extra = dict(site.vars, cutover_image=image, cutover_pull='always', **injected)
+    job = runner_job(tmp_path, DEPLOY, extra, verbosity=3)
+    stdout = job.stdout.read()
+    assert job.status == 'successful', stdout[-4000:]
     assert get_body(site.port) == 'demoapp v1'
     assert site.engine.client.images.get(image)
     if site.engine.name == 'podman':
         assert Path('/etc/containers/certs.d/%s/ca.crt' % HOST).read_text().strip() == registry['ca_cert'].strip()
-    assert_secret_absent(registry['password'], run.stdout, run.stderr, json.dumps(run.results),
-                         json.dumps(site.state()))
+    events = [p.read_text() for p in Path(job.config.artifact_dir).glob('job_events/*.json')]
+    assert len(events) > 20 and '<localhost> EXEC' in stdout  # -vvv output and the events are there
+    assert_secret_absent(registry['password'], stdout, *events, json.dumps(site.state()))
 
 
 def test_wrong_credentials_fail_before_any_container_changes(docker_site, registry):
