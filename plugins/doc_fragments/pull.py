@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The pull policy and private-registry options of every module that may pull an image.
+    # The pull policy of every module that may pull an image.
     DOCUMENTATION = r'''
 options:
   pull:
@@ -19,6 +19,11 @@ options:
     type: str
     default: missing
     choices: [missing, always, never]
+'''
+
+    # The private-registry settings, also checked on the controller by validate_inputs.
+    REGISTRY = r'''
+options:
   registry:
     version_added: 0.2.0
     description:

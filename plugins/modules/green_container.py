@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - cutover.deploy.lease
   - cutover.deploy.engine
   - cutover.deploy.pull
+  - cutover.deploy.pull.registry
 options:
   service:
     description: Service name; lowercase letters, digits, C(-) and C(_), at most 50 characters.

@@ -17,6 +17,7 @@ author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.engine
   - cutover.deploy.pull
+  - cutover.deploy.pull.registry
 options:
   image:
     description: Image reference, such as C(registry.example.com/web:2.4.1).

@@ -18,7 +18,10 @@ description:
     body regex (it must compile).
   - An action plugin of the same name runs the checks on the controller, so bad input never reaches
     a host. The modules run the same checks on what they receive.
+  - O(registry) are the private registry settings (C(cutover_registry)); its password is never logged.
 author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.pull.registry
 options:
   service:
     description: Service name.
@@ -54,28 +57,6 @@ options:
   pull:
     description: The image pull policy (C(cutover_pull)), one of C(missing), C(always), C(never).
     type: raw
-  registry:
-    description:
-      - The private registry settings (C(cutover_registry)); see the O(cutover.deploy.image_pull#module:registry)
-        option of M(cutover.deploy.image_pull). The password is never logged.
-    type: dict
-    suboptions:
-      username:
-        description: Registry user.
-        type: str
-      password:
-        description: Registry password or token.
-        type: str
-      url:
-        description: The registry (C(host[:port])); must be the image's registry when O(image) is given.
-        type: str
-      ca_cert:
-        description: The registry's CA certificate (PEM text).
-        type: str
-      tls_verify:
-        description: Whether the engine verifies the registry's certificate.
-        type: bool
-        default: true
   image:
     description: The image to deploy (C(cutover_image)), when known; checked against O(registry.url).
     type: raw
