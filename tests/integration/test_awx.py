@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import REPO, runner_job as job
 from tests.proxies import get_body
+from tests.sites import Site
 
 # the job templates' playbooks, as an AWX project holds them (docs/awx/project/)
 PROJECT = REPO / 'docs' / 'awx' / 'project'
@@ -106,17 +109,21 @@ def test_cancelled_job_leaves_the_old_release_serving_and_the_lock_free(docker_s
     assert get_body(site.port) == 'demoapp v2'
 
 
-def test_module_defaults_point_every_module_at_podman(podman_engine, docker_engine, service, tmp_path):
-    """A job template's playbook sets the engine once, for every Cutover module, with module_defaults
-    for the action group; the roles pass no engine_host of their own (cutover_engine unset)."""
-    from tests.sites import Site
+@pytest.mark.parametrize('how', ['module_defaults', 'environment'])
+def test_a_job_template_points_every_module_at_podman(how, podman_engine, docker_engine, service, tmp_path):
+    """A job template's playbook sets the engine once for every Cutover module: with module_defaults for
+    the action group, or CUTOVER_ENGINE_HOST in the play's environment. The roles pass no engine_host
+    of their own (cutover_engine unset)."""
     site = Site(podman_engine, service, tmp_path)
     try:
+        play = dict(name='Deploy through the podman socket', hosts='all', gather_facts=False,
+                    roles=['cutover.deploy.deploy'])
+        if how == 'module_defaults':
+            play['module_defaults'] = {'group/cutover.deploy.engine': {'engine_host': podman_engine.host}}
+        else:
+            play['environment'] = {'CUTOVER_ENGINE_HOST': podman_engine.host}
         playbook = tmp_path / 'site.yml'
-        playbook.write_text(json.dumps([dict(
-            name='Deploy through the podman socket', hosts='all', gather_facts=False,
-            module_defaults={'group/cutover.deploy.engine': {'engine_host': podman_engine.host}},
-            roles=['cutover.deploy.deploy'])]))
+        playbook.write_text(json.dumps([play]))
         extra = dict(site.vars, cutover_image=podman_engine.image('v1'), **AWX_VARS)
         del extra['cutover_engine']
         r = job(tmp_path, playbook, extra, 'deploy')

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, awx_credential_extra_vars, runner_job
+from tests.helpers import REPO, awx_credential_extra_vars, run_module, runner_job
 from tests.proxies import get_body
 from tests.sites import DEPLOY, assert_ok
 
@@ -111,3 +111,13 @@ def test_a_moved_tag_is_deployed_with_pull_always(docker_site, registry):
     assert_ok(moved)
     assert get_body(site.port) == 'demoapp v2'
     assert site.state()['live']['image'] == image
+
+
+def test_tls_verify_false_is_refused_where_docker_would_verify(docker_engine):
+    """Docker reports which registries it skips verification for; one it would verify is refused
+    before any pull (nothing is contacted: the check reads the engine's configuration)."""
+    result = run_module('image_pull', dict(engine_host=docker_engine.host, image='registry.example.com:5000/web:1',
+                                           registry=dict(tls_verify=False)))
+    assert result['status'] == 'failed'
+    assert 'registry.tls_verify=false' in result['msg'] and 'registry.example.com:5000' in result['msg']
+    assert 'insecure-registries' in result['msg']
