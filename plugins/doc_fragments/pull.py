@@ -48,7 +48,7 @@ options:
         description:
           - The registry's CA certificate (PEM text, not a path). Installed as C(ca.crt) under
             C(/etc/docker/certs.d/<registry>/) and C(/etc/containers/certs.d/<registry>/) on the host,
-            where Docker and Podman read it at each pull. Needs a local (C(unix://)) O(engine_host).
+            where Docker and Podman read it at each pull. Needs the engine on that host (a C(unix://) socket).
         type: str
       tls_verify:
         description:

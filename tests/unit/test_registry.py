@@ -28,10 +28,9 @@ def test_auth_config_goes_to_the_image_registry_unless_url_is_given():
     image = '127.0.0.1:5443/team/demoapp:v1'
     assert auth_config({}, image) is None
     assert auth_config({'username': None, 'password': None}, image) is None
-    assert auth_config({'username': 'u', 'password': 'p'}, image) == dict(username='u', password='p',
-                                                                           serveraddress='127.0.0.1:5443')
-    assert auth_config({'username': 'u', 'password': 'p', 'url': 'https://127.0.0.1:5443/'}, image)['serveraddress'] \
-        == '127.0.0.1:5443'
+    expected = dict(username='u', password='p', serveraddress='127.0.0.1:5443')
+    assert auth_config({'username': 'u', 'password': 'p'}, image) == expected
+    assert auth_config({'username': 'u', 'password': 'p', 'url': 'https://127.0.0.1:5443/'}, image) == expected
 
 
 def test_describe_registry_never_names_the_password():
