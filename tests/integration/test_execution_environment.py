@@ -8,6 +8,7 @@ instead (the same requirements file and the same introspect script the Container
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tarfile
@@ -48,8 +49,11 @@ def test_example_execution_environment_builds_a_context_with_the_collection(tmp_
     assert {'meta/execution-environment.yml', 'meta/ee-requirements.txt', 'meta/ee-bindep.txt'} <= set(names)
     # the build's galaxy stage (from /build, the context's _build) and its introspect stage
     installed = tmp_path / 'installed'
+    # as in a fresh image: no other collection path (ansible-galaxy skips a collection it finds installed)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed))
     subprocess.run([str(BIN / 'ansible-galaxy'), 'collection', 'install', '-r', 'requirements.yml', '-p', str(installed)],
-                   cwd=build, check=True, capture_output=True)
+                   cwd=build, check=True, capture_output=True, env=env)
+    assert (installed / 'ansible_collections' / 'cutover' / 'deploy' / 'meta' / 'execution-environment.yml').exists()
     proc = subprocess.run([str(BIN / 'python'), 'scripts/introspect.py', 'introspect', str(installed)], cwd=build,
                           capture_output=True, text=True, check=True)
     python, _system = dependencies(proc.stdout)
