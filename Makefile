@@ -44,13 +44,17 @@ test-integration: engines collection
 # ansible-test sanity on the oldest and the newest ansible-core of the matrix (scripts/matrix.sh)
 SANITY_CORES := 2.17 2.20
 
-sanity: collection   ## ansible-test sanity on the oldest and newest supported ansible-core
-	@for core in $(SANITY_CORES); do \
-	  venv=$$(bash scripts/matrix.sh setup $$core) || exit 1; \
-	  VENV=$$venv CUTOVER_SANITY_ROOT=/tmp/cutover-sanity-$$core bash scripts/sanity.sh >.cache/sanity-$$core.log 2>&1 \
-	    || { grep -E '^(ERROR|FATAL)' .cache/sanity-$$core.log; echo "ansible-test sanity failed on ansible-core $$core"; exit 1; }; \
-	  echo "ansible-test sanity (ansible-core $$core): passed, tests run: $$(grep -cE '^Running sanity test' .cache/sanity-$$core.log)"; \
-	done
+sanity: collection   ## ansible-test sanity on the oldest and newest supported ansible-core (side by side)
+	@for core in $(SANITY_CORES); do bash scripts/matrix.sh setup $$core >/dev/null || exit 1; done
+	@pids=""; for core in $(SANITY_CORES); do \
+	  ( SANITY_INSTALLED=1 VENV=.cache/matrix/core-$$core CUTOVER_SANITY_ROOT=/tmp/cutover-sanity-$$core \
+	    bash scripts/sanity.sh >.cache/sanity-$$core.log 2>&1 ) & pids="$$pids $$!"; \
+	done; fail=0; for pid in $$pids; do wait $$pid || fail=1; done; \
+	for core in $(SANITY_CORES); do \
+	  if grep -qE '^(ERROR|FATAL)' .cache/sanity-$$core.log; then \
+	    grep -E '^(ERROR|FATAL)' .cache/sanity-$$core.log; echo "ansible-test sanity failed on ansible-core $$core"; \
+	  else echo "ansible-test sanity (ansible-core $$core): passed, tests run: $$(grep -cE '^Running sanity test' .cache/sanity-$$core.log)"; fi; \
+	done; exit $$fail
 
 lint: collection
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
@@ -59,7 +63,7 @@ lint: collection
 test: engines collection  ## everything CI runs: lint, unit, integration (with the version matrix), sanity
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
 	$(VENV)/bin/antsibull-changelog lint
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests/unit tests/integration
 	$(MAKE) --no-print-directory sanity
 
 bench: engines collection  ## the zero-downtime benchmark; results under bench/results/

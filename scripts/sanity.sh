@@ -28,7 +28,8 @@ PY
 # the (git-ignored) install as "all targets skipped".
 root=${CUTOVER_SANITY_ROOT:-/tmp/cutover-sanity}
 rm -rf "$root" && mkdir -p "$root"
-scripts/install-collection.sh >/dev/null
+# (make sanity installs once, then runs one sanity per ansible-core at the same time: SANITY_INSTALLED=1)
+[ -n "${SANITY_INSTALLED:-}" ] || scripts/install-collection.sh >/dev/null
 cp -a .cache/collections/ansible_collections "$root/"
 cd "$root/ansible_collections/cutover/deploy"
 py=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')

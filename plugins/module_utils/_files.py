@@ -23,6 +23,15 @@ import time
 DEFAULT_PROXY_LOCK = '/run/cutover/proxy.lock'
 
 
+def read_text(path):
+    """The file's text, or None when it does not exist."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
 def write_atomic(path, text, mode=0o644):
     """Replace path with text atomically and durably."""
     folder = os.path.dirname(path) or '.'

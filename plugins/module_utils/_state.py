@@ -145,6 +145,21 @@ def _replace_entry(history, number, **changes):
     return out
 
 
+def count_outcome(state, entry, outcome):
+    """state with its running total of releases of entry's kind reaching outcome one up. Pure.
+
+    The totals (state['totals'][kind][outcome]) only grow: they outlive history trimming, so the
+    metrics file can publish them as Prometheus counters. A release counts once per outcome it
+    reaches (a succeeded release rolled back later counts in both).
+    """
+    if entry is None or entry.get('outcome') == outcome:
+        return state
+    totals = {kind: dict(counts) for kind, counts in (state.get('totals') or {}).items()}
+    counts = totals.setdefault(entry.get('kind') or 'deploy', {})
+    counts[outcome] = counts.get(outcome, 0) + 1
+    return dict(state, totals=totals)
+
+
 def mark_live(state, number, container, upstream, now):
     """Green becomes live: the state names it, and its entry succeeded; the entry that was live
     before is unchanged (it stays 'succeeded', the previous good release). Pure."""
@@ -156,7 +171,7 @@ def mark_live(state, number, container, upstream, now):
                 image=entry.get('image'), image_id=entry.get('image_id'), since=now)
     history = _replace_entry(history, number, outcome='succeeded', finished=now, container=container,
                              upstream=upstream)
-    return dict(state, live=live, history=history)
+    return dict(count_outcome(state, entry, 'succeeded'), live=live, history=history)
 
 
 def record_live(state, number, container, upstream, now, rolled_back_from=None):
@@ -178,7 +193,9 @@ def finish_release(state, number, outcome, now, reason=None):
     changes = dict(outcome=outcome, finished=now)
     if reason:
         changes['reason'] = reason
-    return dict(state, history=_replace_entry(list(state.get('history') or []), number, **changes))
+    history = list(state.get('history') or [])
+    entry = next((h for h in history if h['number'] == number), None)
+    return dict(count_outcome(state, entry, outcome), history=_replace_entry(history, number, **changes))
 
 
 def previous_good(state, number=None):

@@ -210,6 +210,11 @@ release:
   description: The release (given or derived).
   returned: success
   type: str
+elapsed:
+  description: Seconds this step took (pull, create and start); the metrics file's C(start) step.
+  returned: success
+  type: float
+  version_added: 0.2.0
 actions:
   description: What the module did (or would do in check mode).
   returned: success
@@ -357,6 +362,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    started = time.monotonic()
     p = module.params
     require_valid_service(module)
     lease = renew_lease(module)
@@ -411,7 +417,7 @@ def main():
     running = [c for c in existing if describe(c)['running']]
     if running:
         info = describe(running[0])
-        module.exit_json(changed=False, container=info, upstream=info['upstream'], image_id=info['image_id'],
+        module.exit_json(changed=False, elapsed=round(time.monotonic() - started, 3), container=info, upstream=info['upstream'], image_id=info['image_id'],
                          release=release, actions=[])
     if existing:
         # A stopped container of this release (kept for rollback): start it, no new container.
@@ -425,7 +431,7 @@ def main():
             engine.call('starting container %s' % before['name'], target.start)
             target.reload()
         after = describe(target) if not module.check_mode else dict(before, status='running', running=True)
-        module.exit_json(changed=True, container=after, upstream=after['upstream'], image_id=after['image_id'],
+        module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), container=after, upstream=after['upstream'], image_id=after['image_id'],
                          release=release, actions=actions, diff=dict(before=before, after=after))
 
     taken = [describe(c)['name'] for c in engine.service_containers(p['service'])]
@@ -436,7 +442,7 @@ def main():
     planned = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
                    running=False, upstream=None)
     if module.check_mode:
-        module.exit_json(changed=True, container=planned, upstream=None, image_id=image_id, release=release,
+        module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), container=planned, upstream=None, image_id=image_id, release=release,
                          actions=actions, diff=dict(before={}, after=planned))
 
     container = create_and_start(engine, p, name, env, labels)
@@ -445,7 +451,7 @@ def main():
     if not info['upstream']:
         module.fail_json(msg='container %s started but publishes no port for %d/tcp' % (name, p['container_port']),
                          container=info)
-    module.exit_json(changed=True, container=info, upstream=info['upstream'], image_id=info['image_id'],
+    module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), container=info, upstream=info['upstream'], image_id=info['image_id'],
                      release=release, actions=actions, diff=dict(before={}, after=info))
 
 

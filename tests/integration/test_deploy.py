@@ -14,7 +14,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy impo
 from bench.loadgen import Load
 from tests.helpers import read_records, run_playbook, start_playbook
 from tests.proxies import get_body
-from tests.sites import DEPLOY, ROLLBACK, assert_ok, assert_status_converges
+from tests.sites import DEPLOY, ROLLBACK, STATUS, assert_ok, assert_status_converges
 
 
 def test_blue_green_under_load_drops_nothing(site):
@@ -48,6 +48,7 @@ def test_check_mode_touches_nothing(docker_site):
     assert_ok(fresh)  # a host never deployed to, its proxy not even started
     assert docker_site.engine.containers(docker_site.service) == [] and docker_site.state() == {}
     assert not (docker_site.state_dir / ('%s.lock' % docker_site.service)).exists()
+    assert not (docker_site.state_dir / 'metrics').exists()
     assert_ok(docker_site.deploy('v1'))
     before = (docker_site.state(), docker_site.running(), docker_site.route())
     v = dict(docker_site.vars, cutover_image=docker_site.engine.image('v2'))
@@ -282,3 +283,28 @@ def test_bad_input_is_rejected_before_any_container_starts(docker_site):
         # nothing on the host changed: no state folder, no proxy config, no proxy started
         assert not s.state_dir.exists(), extra
         assert not Path(s.proxy['config_dir']).exists(), extra
+
+
+def test_metrics_file_follows_the_history(docker_site):
+    """The host's Prometheus file after a mix of outcomes: it parses, its counters match the history,
+    and it names the live release and the last run's steps."""
+    from prometheus_client.parser import text_string_to_metric_families
+    site = docker_site
+    assert_ok(site.deploy('v1'))
+    failing = site.deploy('v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout=2)
+    assert failing.rc != 0
+    assert_ok(site.deploy('v2'))
+    assert_ok(run_playbook(STATUS, site.vars))  # a status run rewrites it and counts nothing
+    metrics = site.state_dir / 'metrics' / 'cutover.prom'
+    values = {}
+    for family in text_string_to_metric_families(metrics.read_text()):
+        for sample in family.samples:
+            if sample.labels.get('service') == site.service:
+                values[(sample.name, sample.labels.get('outcome') or sample.labels.get('step'))] = sample.value
+    history = site.state()['history']
+    for outcome in ('succeeded', 'failed'):
+        assert values[('cutover_releases_total', outcome)] == sum(h['outcome'] == outcome for h in history) > 0
+    assert values[('cutover_live_release', None)] == site.state()['live']['number'] == 3
+    assert values[('cutover_last_release_step_seconds', 'gate')] >= 0
+    assert ('cutover_last_release_step_seconds', 'swap') in values
+    assert [p.name for p in metrics.parent.iterdir() if p.name.endswith('.tmp')] == []  # written atomically

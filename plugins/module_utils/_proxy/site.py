@@ -18,7 +18,7 @@ import pwd
 import subprocess
 import time
 
-from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy, member_slot_names
@@ -85,14 +85,6 @@ def caddy_server_config(service, listen):
     return {'listen': [listen], 'automatic_https': {'disable': True},
             'routes': [{'handle': [{'handler': 'reverse_proxy', '@id': service,
                                     'upstreams': [{'dial': PLACEHOLDER_UPSTREAM}]}]}]}
-
-
-def read_text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
 
 
 class FileSet:

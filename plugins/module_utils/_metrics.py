@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host's deploy metrics in the Prometheus text format (node_exporter's textfile collector reads
+it): rendered from every service's state file and the last run's step durations. Pure."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+FAMILIES = (
+    ('cutover_releases_total', 'counter',
+     'Releases that reached an outcome, by service, kind (deploy, rollback) and outcome.'),
+    ('cutover_live_release', 'gauge', 'Number of the live release in the service history.'),
+    ('cutover_last_release_duration_seconds', 'gauge',
+     'Wall time of the newest finished release, from its start to its outcome (whole seconds).'),
+    ('cutover_last_release_step_seconds', 'gauge',
+     'Seconds each step of the last run took (start, gate, swap, drain).'),
+    ('cutover_last_success_timestamp_seconds', 'gauge', 'Unix time the newest succeeded release went live.'),
+)
+
+
+def _label_value(value):
+    return str(value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+
+
+def _sample(name, labels, value):
+    text = ','.join('%s="%s"' % (k, _label_value(v)) for k, v in labels)
+    return '%s{%s} %s' % (name, text, _number(value))
+
+
+def _number(value):
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(round(value, 6))
+
+
+def parse_time(stamp):
+    """Unix seconds of a state file's 'YYYY-MM-DDTHH:MM:SSZ', or None."""
+    try:
+        return calendar.timegm(time.strptime(stamp, '%Y-%m-%dT%H:%M:%SZ'))
+    except (TypeError, ValueError):
+        return None
+
+
+def service_samples(service, state, steps):
+    """{family: [sample lines]} of one service."""
+    out = {name: [] for name, _kind, _help in FAMILIES}
+    for kind, counts in sorted((state.get('totals') or {}).items()):
+        for outcome, count in sorted(counts.items()):
+            out['cutover_releases_total'].append(
+                _sample('cutover_releases_total', [('service', service), ('kind', kind), ('outcome', outcome)], count))
+    live = state.get('live') or {}
+    if live.get('number') is not None:
+        out['cutover_live_release'].append(_sample('cutover_live_release', [('service', service)], live['number']))
+    history = state.get('history') or []
+    finished = [h for h in history if h.get('finished') and h.get('outcome') not in ('running', 'pending')]
+    if finished:
+        newest = finished[-1]
+        start, end = parse_time(newest.get('started')), parse_time(newest['finished'])
+        if start is not None and end is not None:
+            out['cutover_last_release_duration_seconds'].append(_sample(
+                'cutover_last_release_duration_seconds',
+                [('service', service), ('kind', newest.get('kind') or 'deploy'), ('outcome', newest['outcome'])],
+                max(0, end - start)))
+    succeeded = [h for h in history if h.get('outcome') == 'succeeded' and parse_time(h.get('finished')) is not None]
+    if succeeded:
+        out['cutover_last_success_timestamp_seconds'].append(_sample(
+            'cutover_last_success_timestamp_seconds', [('service', service)], parse_time(succeeded[-1]['finished'])))
+    for step, seconds in sorted((steps or {}).items()):
+        out['cutover_last_release_step_seconds'].append(
+            _sample('cutover_last_release_step_seconds', [('service', service), ('step', step)], seconds))
+    return out
+
+
+def render(states, steps):
+    """The metrics file: states {service: state}, steps {service: {step: seconds}}."""
+    per_service = [service_samples(service, states[service], steps.get(service)) for service in sorted(states)]
+    lines = []
+    for name, kind, help_text in FAMILIES:
+        samples = [line for s in per_service for line in s[name]]
+        if samples:
+            lines += ['# HELP %s %s' % (name, help_text), '# TYPE %s %s' % (name, kind)] + samples
+    return '\n'.join(lines) + '\n' if lines else ''
+
+
+def clean_steps(steps):
+    """{step: seconds} with the steps that did not run (None, empty) left out; ValueError names a bad one."""
+    out = {}
+    for step, seconds in (steps or {}).items():
+        if seconds is None or seconds == '':
+            continue
+        try:
+            out[str(step)] = float(seconds)
+        except (TypeError, ValueError):
+            raise ValueError('steps.%s must be a number of seconds, got %r' % (step, seconds))
+    return out

@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: metrics
+short_description: Write a host's deploy metrics for Prometheus (node_exporter's textfile collector)
+version_added: 0.2.0
+description:
+  - Renders the deploy metrics of every service with a state file in O(state_dir) in the Prometheus
+    text format and writes them to O(path) atomically (temporary file, then rename), so
+    node_exporter's textfile collector never reads half a file.
+  - C(cutover_releases_total) (counter; service, kind, outcome), C(cutover_live_release),
+    C(cutover_last_release_duration_seconds) (service, kind, outcome), C(cutover_last_release_step_seconds)
+    (service, step) and C(cutover_last_success_timestamp_seconds).
+  - The deploy, rollback and status runs call it at their end, whatever the outcome.
+author: Cutover contributors (@cutover)
+options:
+  path:
+    description: The metrics file, for example C(/var/lib/node_exporter/textfile_collector/cutover.prom).
+    type: path
+    required: true
+  state_dir:
+    description: Folder of the services' state files.
+    type: path
+    default: /var/lib/cutover
+  service:
+    description: The service whose run just ended (with O(steps)).
+    type: str
+  steps:
+    description:
+      - Seconds each step of the run took, such as C({start 2.1, gate 1.5, swap 0.002, drain 0.3}), kept
+        for O(service) until its next run. Steps given as null or empty did not run and are left out.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the file would change; writes nothing.
+  diff_mode:
+    support: full
+    description: The file's text before and after.
+  idempotent:
+    support: full
+    description: An unchanged state renders the same text and is not written again.
+'''
+
+EXAMPLES = r'''
+- name: Publish the deploy metrics for node_exporter
+  cutover.deploy.metrics:
+    path: /var/lib/node_exporter/textfile_collector/cutover.prom
+    service: web
+    steps: {gate: 1.4, swap: 0.002}
+'''
+
+RETURN = r'''
+path:
+  description: The metrics file.
+  returned: success
+  type: str
+services:
+  description: The services in it.
+  returned: success
+  type: list
+  elements: str
+'''
+
+import contextlib
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked, read_text, write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import clean_steps, render
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, read_state
+
+
+def steps_path(state_dir, service):
+    return os.path.join(state_dir, 'metrics', '%s.steps.json' % service)
+
+
+def services_in(state_dir):
+    """The services with a state file in state_dir."""
+    try:
+        names = os.listdir(state_dir)
+    except FileNotFoundError:
+        return []
+    return sorted(n[:-5] for n in names if n.endswith('.json') and not service_error(n[:-5]))
+
+
+def publish(module, p, steps):
+    """Record this run's steps, render every service, write the file if it changed; (changed,
+    before, after, services)."""
+    step_files = {}
+    if p['service'] and steps:
+        step_files[steps_path(p['state_dir'], p['service'])] = json.dumps(steps, sort_keys=True) + '\n'
+    states, all_steps = {}, {}
+    for service in services_in(p['state_dir']):
+        try:
+            states[service] = read_state(p['state_dir'], service)
+        except StateError as exc:
+            module.fail_json(msg=str(exc))
+        path = steps_path(p['state_dir'], service)
+        text = step_files.get(path) or read_text(path)
+        all_steps[service] = json.loads(text) if text else {}
+    after = render(states, all_steps)
+    before = read_text(p['path'])
+    changed = before != after
+    if not module.check_mode:
+        for path, text in step_files.items():
+            if read_text(path) != text:
+                write_atomic(path, text)
+        if changed:
+            try:
+                write_atomic(p['path'], after)
+            except OSError as exc:
+                module.fail_json(msg='path: cannot write the metrics file %s: %s' % (p['path'], exc))
+    return changed, before, after, sorted(states)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            state_dir=dict(type='path', default='/var/lib/cutover'),
+            service=dict(type='str'),
+            steps=dict(type='dict', default={}),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['service'] and service_error(p['service']):
+        module.fail_json(msg='service: %s' % service_error(p['service']))
+    try:
+        steps = clean_steps(p['steps'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+
+    # one writer at a time: two services' runs ending together each render every service's state
+    # (check mode writes nothing, so it takes no lock and creates no lock file)
+    guard = contextlib.nullcontext() if module.check_mode else \
+        flocked(os.path.join(p['state_dir'], 'metrics', '.lock'), 30, 'the metrics lock')
+    try:
+        with guard:
+            changed, before, after, services = publish(module, p, steps)
+    except LockTimeout as exc:
+        module.fail_json(msg=str(exc))
+    result = dict(changed=changed, path=p['path'], services=services)
+    if module._diff:
+        result['diff'] = dict(before=before or '', after=after, before_header=p['path'], after_header=p['path'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
