@@ -23,12 +23,13 @@ setup() {  # $1 core version
   for line in "${MATRIX[@]}"; do [ "${line%% *}" = "$core" ] && py=${line##* }; done
   [ -n "$py" ] || { echo "error: ansible-core $core is not in the matrix (${MATRIX[*]})" >&2; exit 2; }
   dir=.cache/matrix/core-$core
-  if [ ! -x "$dir/bin/ansible-playbook" ] || [ ! -f "$dir/.ready" ]; then
+  local pkgs=("ansible-core==$core.*" 'docker>=7.0' 'requests>=2.28' 'pytest>=8' pyyaml prometheus-client)
+  # .ready names what was installed: a changed list makes the virtualenv again
+  if [ ! -x "$dir/bin/ansible-playbook" ] || [ "$(cat "$dir/.ready" 2>/dev/null)" != "${pkgs[*]}" ]; then
     rm -rf "$dir"
     "$(find_python "$py")" -m venv "$dir"
-    "$dir/bin/pip" install -q "ansible-core==$core.*" 'docker>=7.0' 'requests>=2.28' 'pytest>=8' pyyaml \
-      >"$dir.pip.log" 2>&1 || { tail -20 "$dir.pip.log" >&2; exit 1; }
-    touch "$dir/.ready"
+    "$dir/bin/pip" install -q "${pkgs[@]}" >"$dir.pip.log" 2>&1 || { tail -20 "$dir.pip.log" >&2; exit 1; }
+    echo "${pkgs[*]}" >"$dir/.ready"
   fi
   [ -f .cache/build/cutover-deploy-*.tar.gz ] 2>/dev/null || scripts/install-collection.sh >/dev/null
   ANSIBLE_COLLECTIONS_PATH="$dir/collections" "$dir/bin/ansible-galaxy" collection install --force \

@@ -89,11 +89,12 @@ def test_cancelled_job_leaves_the_old_release_serving_and_the_lock_free(docker_s
     assert r.status == 'successful', stdout(r)
     blue = site.running()
 
-    def green_started():  # cancel while the gate waits on a green that never turns healthy
-        return len(site.running()) == 2
+    def gate_waiting():  # cancel while the gate waits on a green that never turns healthy
+        history = site.state().get('history') or []
+        return len(site.running()) == 2 and any(h['outcome'] == 'running' for h in history)
 
     waiting = survey(site, 'v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout='60')
-    r = job(tmp_path, DEPLOY, waiting, 'cancelled', cancel_callback=green_started)
+    r = job(tmp_path, DEPLOY, waiting, 'cancelled', cancel_callback=gate_waiting)
     assert r.status == 'canceled'
     assert get_body(site.port) == 'demoapp v1'
     assert site.state()['live']['container'] in blue
@@ -103,7 +104,14 @@ def test_cancelled_job_leaves_the_old_release_serving_and_the_lock_free(docker_s
     assert 'is gone' in stdout(r) or 'stale' in stdout(r), stdout(r)[-3000:]
     assert site.running() == blue  # the cancelled job's green removed
     assert not (site.state_dir / ('%s.lock' % site.service)).exists()
-    assert all(h['outcome'] != 'running' for h in site.state()['history'])
+    history = site.state()['history']
+    assert [h['outcome'] for h in history] == ['succeeded', 'cancelled']  # the status run closed it
+    # the metrics file counts it (issue 10: succeeded, failed and cancelled in one file)
+    from prometheus_client.parser import text_string_to_metric_families
+    text = (site.state_dir / 'metrics' / 'cutover.prom').read_text()
+    totals = {s.labels['outcome']: s.value for f in text_string_to_metric_families(text) for s in f.samples
+              if s.name == 'cutover_releases_total' and s.labels['service'] == site.service}
+    assert totals == {'succeeded': 1, 'cancelled': 1}
     r = job(tmp_path, DEPLOY, survey(site, 'v2'), 'deploy2')
     assert r.status == 'successful', stdout(r)
     assert get_body(site.port) == 'demoapp v2'
