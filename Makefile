@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_DEPRECATION_WARNINGS := False
 export ANSIBLE_LOCALHOST_WARNING := False
+# Ctrl-C or SIGTERM of a deploy cancels it cleanly (plugins/callback/cancel.py)
+export ANSIBLE_CALLBACKS_ENABLED := cutover.deploy.cancel
 
 .PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down registry-up registry-down clean
 

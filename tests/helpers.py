@@ -56,7 +56,7 @@ def ansible_env(extra=None):
     env.update(
         ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
         ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
-        ANSIBLE_CALLBACKS_ENABLED='cutover_record',
+        ANSIBLE_CALLBACKS_ENABLED='cutover_record,cutover.deploy.cancel',  # cancel: as README asks users to
         ANSIBLE_HOST_KEY_CHECKING='False',
         ANSIBLE_RETRY_FILES_ENABLED='False',
         ANSIBLE_NOCOLOR='1',

@@ -306,3 +306,38 @@ def test_host_haproxy_drops_root(docker_site):
     uid_line = next(ln for ln in Path('/proc/%d/status' % pid).read_text().splitlines() if ln.startswith('Uid:'))
     assert uid_line.split()[1:] != ['0', '0', '0', '0'], uid_line  # runs as Debian's haproxy user
     assert get_body(s.port) == 'demoapp v1'
+
+
+
+def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_path):
+    """Ctrl-C (SIGINT), then SIGTERM, of ansible-playbook while green is gated, with the cutover.deploy.cancel
+    callback enabled (as the README asks, and as the tests' environment does): before the run exits, green is
+    removed, v1 serves on with no failed request, the release is recorded as cancelled, the lock is gone, and
+    the next deploy proceeds at once."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1 = s.state()['live']['container']
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90) as load:
+        load.wait_for(50)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            record, log = tmp_path / ('%s.jsonl' % signum.name), tmp_path / ('%s.log' % signum.name)
+            record.touch()
+            with log.open('w') as out:
+                deploy = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image('v2'),
+                                                             cutover_public_env={'BOOT_DELAY': '60'}), log=out)
+                assert wait_record(record, 'Gate green on health', status='start')
+                assert len([c for c in s.running() if c != v1]) == 1, s.running()
+                deploy.send_signal(signum)
+                rc = deploy.wait(120)
+            output = log.read_text()
+            assert rc != 0, output[-3000:]
+            assert '%s received; cancelling the run on localhost' % signum.name in output, output[-3000:]
+            assert s.running() == [v1], signum
+            assert s.route() == s.state()['live']['upstream'] and get_body(s.port) == 'demoapp v1'
+            assert s.state()['history'][-1]['outcome'] == 'cancelled', s.state()['history']
+            assert not (s.state_dir / ('%s.lock' % s.service)).exists()
+        load.wait_for(50)
+    assert load.summary()['failed'] == 0, load.summary()
+    assert_ok(s.deploy('v2', cutover_lock_wait=0))
+    assert get_body(s.port) == 'demoapp v2'
+    assert [h['outcome'] for h in s.state()['history']] == ['succeeded', 'cancelled', 'cancelled', 'succeeded']

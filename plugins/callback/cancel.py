@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cancel an interrupted deploy cleanly: on Ctrl-C or SIGTERM, converge every host whose lock the run held."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: cancel
+type: aggregate
+short_description: Cancel a Cutover deploy cleanly when ansible-playbook is interrupted
+version_added: 0.2.0
+description:
+  - Without it, a deploy interrupted by Ctrl-C (SIGINT) or SIGTERM stops where it was. The old release
+    stays live and routed, but the new container and the deploy lock stay behind until the next run repairs
+    them (a local run's lock is stale at once, a lock over SSH when its lease expires).
+  - With it, SIGTERM is handled like Ctrl-C, and before ansible-playbook exits the play
+    C(cutover.deploy.cancel) runs on each host whose deploy lock the interrupted run held. Taking
+    over that lock, it converges the service as M(cutover.deploy.reconcile) does. Green is removed, the
+    route stays on (or goes back to) the live release, and the release is recorded as C(cancelled). Then
+    the lock is released and the metrics file is updated.
+  - A run cancelled after the swap already serves green; then green is kept as live, as after any
+    interrupted run.
+  - The cancel play gets the same inventory, extra vars and connection options as the interrupted run. Only
+    variables set inside a playbook of your own (play vars) do not reach it. Put the Cutover settings in the
+    inventory or in extra vars.
+  - A SIGKILL (what AWX's cancel sends) cannot be handled, so the next run repairs what it left.
+requirements:
+  - enable it, for example in C(ansible.cfg), C([defaults] callbacks_enabled = cutover.deploy.cancel)
+'''
+
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+
+CANCEL_PLAYBOOK = 'cutover.deploy.cancel'
+CANCEL_TIMEOUT = 600  # seconds; the cancel play stops and removes one container per host
+# options of the interrupted run the cancel play must not inherit, and whether each takes a value
+DROPPED_OPTIONS = {'--start-at-task': True, '--step': False, '-t': True, '--tags': True, '--skip-tags': True,
+                   '-C': False, '--check': False}
+
+
+def cancel_command(argv, playbooks, held, executable=sys.executable):
+    """The ansible-playbook command that cancels on the hosts in `held` ({host: lock args}): the interrupted
+    run's own options (inventory, extra vars, connection), its playbooks replaced by the cancel play."""
+    kept = []
+    args = iter(argv[1:])
+    for arg in args:
+        name = arg.split('=', 1)[0]
+        if name in DROPPED_OPTIONS:
+            if DROPPED_OPTIONS[name] and '=' not in arg:
+                next(args, None)  # its value
+            continue
+        if arg in playbooks:
+            continue
+        kept.append(arg)
+    extra = {'_cutover_cancel': held, 'cutover_hosts': ','.join(sorted(held))}
+    return [executable, os.path.abspath(argv[0])] + kept + ['-e', json.dumps(extra, sort_keys=True), CANCEL_PLAYBOOK]
+
+
+def lock_args(result):
+    """(state, service, run_id, state_dir) of a deploy_lock task result, or None for any other task."""
+    action = getattr(result._task, 'resolved_action', None) or result._task.action
+    if action not in ('cutover.deploy.deploy_lock', 'deploy_lock'):
+        return None
+    args = result._result.get('invocation', {}).get('module_args') or {}
+    if not args.get('run_id') or not args.get('service'):
+        return None
+    return args.get('state', 'acquired'), args['service'], args['run_id'], args.get('state_dir')
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'cutover.deploy.cancel'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.held = {}  # host -> the deploy lock this run holds there
+        self.interrupted = None
+        self._take_over_signals()
+        atexit.register(self.cancel_if_interrupted)
+
+    def _take_over_signals(self):
+        # ansible-playbook's own handler (installed before callbacks load) forwards a signal to its workers,
+        # then unwinds on SIGINT but re-raises SIGTERM with the default action, which ends the process on
+        # the spot. Both go the SIGINT way here, so the exit hook below runs.
+        ansible_handler = signal.getsignal(signal.SIGINT)
+        if not callable(ansible_handler):
+            return
+
+        def on_signal(signum, frame):
+            self.interrupted = signal.Signals(signum).name
+            ansible_handler(signal.SIGINT, frame)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+
+    def v2_runner_on_ok(self, result):
+        lock = lock_args(result)
+        if lock is None or context.CLIARGS.get('check'):
+            return
+        state, service, run_id, state_dir = lock
+        host = result._host.get_name()
+        holder = (result._result.get('holder') or {}).get('run_id')
+        if state == 'released':
+            self.held.pop(host, None)
+        elif holder == run_id:  # status only reports when another run holds the lock
+            self.held[host] = dict(service=service, run_id=run_id, state_dir=state_dir)
+
+    def cancel_if_interrupted(self):
+        if not self.interrupted or not self.held:
+            return
+        cmd = cancel_command(sys.argv, list(context.CLIARGS.get('args') or ()), self.held)
+        self._display.display('Cutover: %s received; cancelling the run on %s (removing the new container, keeping '
+                              'the live release routed, recording the release as cancelled)'
+                              % (self.interrupted, ', '.join(sorted(self.held))), stderr=True)
+        rc = self.run_cancel_play(cmd)
+        if rc != 0:
+            self._display.warning('Cutover: the cancel play did not finish (%s); the next run of the service repairs '
+                                  'what is left' % rc)
+
+    def run_cancel_play(self, cmd):
+        """Its exit code (or why it could not run); its output is relayed through this run's display."""
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, errors='replace')
+        except OSError as exc:
+            return exc
+        timer = threading.Timer(CANCEL_TIMEOUT, proc.kill)  # bounded: a hung host cannot hold the exit forever
+        timer.start()
+        try:
+            for line in proc.stdout:
+                self._display.display(line.rstrip('\n'))
+            return proc.wait()
+        finally:
+            timer.cancel()
