@@ -7,7 +7,7 @@ export ANSIBLE_LOCALHOST_WARNING := False
 # Ctrl-C or SIGTERM of a deploy cancels it cleanly (plugins/callback/cancel.py)
 export ANSIBLE_CALLBACKS_ENABLED := cutover.deploy.cancel
 
-.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-fleet fleet-up fleet-down registry-up registry-down clean
+.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-rollback bench-fleet fleet-up fleet-down registry-up registry-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -70,6 +70,9 @@ test: engines collection  ## everything CI runs: lint, unit, integration (with t
 
 bench: engines collection  ## the zero-downtime benchmark; results under bench/results/
 	$(PY) bench/run.py
+
+bench-rollback: engines collection  ## rollback wall time with and without cutover_standby
+	$(PY) bench/rollback.py
 
 bench-fleet: engines collection  ## the fleet benchmark (shared load balancer, N = 1, 2, 4 hosts, with Mitogen)
 	$(VENV)/bin/pip install -q 'mitogen>=0.3,<0.4'  # optional accelerator, measured, never required

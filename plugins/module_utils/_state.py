@@ -14,6 +14,7 @@ import json
 import os
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import iso as iso_time
 
 DEFAULT_STATE_DIR = '/var/lib/cutover'
 
@@ -105,6 +106,36 @@ def rollback_candidates(state):
     """Containers of succeeded releases, newest release first (what reap keeps for rollback). Pure."""
     return [h['container'] for h in reversed(state.get('history') or [])
             if h.get('outcome') == 'succeeded' and h.get('container')]
+
+
+def active_standby(state, now):
+    """The standby container (the release a deploy replaced, kept running and unrouted until its
+    window ends), or None once its window is over or it is live again. Pure; now: epoch seconds."""
+    standby = (state or {}).get('standby') or {}
+    if standby.get('container') and now < standby.get('until', 0) and standby['container'] != live_container(state):
+        return standby['container']
+    return None
+
+
+def next_standby(before, after, seconds, now):
+    """The standby record of the state `after` green was recorded live: the release it replaced, for
+    `seconds`, when that was a good release; else the standby `before` had while its window lasts. Pure.
+    A rollback inside the window then finds its target running: one swap, no container start."""
+    old, new = (before.get('live') or {}), (after.get('live') or {})
+    replaced = old.get('container')
+    if seconds > 0 and replaced and replaced != new.get('container') and replaced in rollback_candidates(after):
+        return dict(container=replaced, number=old.get('number'), upstream=old.get('upstream'), until=now + seconds)
+    if active_standby(after, now):
+        return after['standby']
+    return None
+
+
+def with_standby(state, standby):
+    """The state with this standby record, or without one. Pure."""
+    after = {k: v for k, v in state.items() if k != 'standby'}
+    if standby:
+        after['standby'] = standby
+    return after
 
 
 OUTCOMES = ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled')
@@ -208,7 +239,7 @@ def previous_good(state, number=None):
     return good[-1] if good else None
 
 
-def plan_reconcile(state, containers, route_upstream):
+def plan_reconcile(state, containers, route_upstream, now=0):
     """Decide how to converge after a crash. Pure.
 
     containers: describe() dicts of the service's containers. route_upstream: what the proxy
@@ -222,11 +253,14 @@ def plan_reconcile(state, containers, route_upstream):
               finishing requests from before the swap) and kept for rollback, never removed here
       remove: orphaned greens (running, never routed, not live)
       cancel: history numbers left 'running' by a dead run
+      end_standby: the standby record is dropped (its window is over, or it is live again); a
+              running standby past its window is retired, one inside it is left running
+    now: epoch seconds, for the standby window.
     """
     live = live_container(state)
     by_name = {c['name']: c for c in containers}
     by_upstream = {c['upstream']: c for c in containers if c.get('upstream') and c['running']}
-    plan = dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[])
+    plan = dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False)
     target = by_upstream.get(route_upstream) if route_upstream else None
     if target and target['name'] != live:
         plan['adopt'] = target['name']
@@ -243,11 +277,17 @@ def plan_reconcile(state, containers, route_upstream):
         live_up = published or recorded
         if route_upstream is not None and route_upstream != live_up and live_up:
             plan['route'] = live_up
+    standby = (state.get('standby') or {}).get('container')
+    waiting = standby if standby and standby != live and now < state['standby'].get('until', 0) else None
+    if standby and not waiting:
+        plan['end_standby'] = True
+        if standby in by_name and by_name[standby]['running'] and standby != live and standby not in plan['retire']:
+            plan['retire'].append(standby)  # its window is over: stopped, kept for rollback like any old release
     if live is not None:
         # Only with a known live container: with neither a state nor a route to go by (a lost state
         # file, no proxy) a running container may be serving, so nothing is removed.
         plan['remove'] = [c['name'] for c in containers
-                          if c['running'] and c['name'] != live and c['name'] not in plan['retire']
+                          if c['running'] and c['name'] not in (live, waiting) and c['name'] not in plan['retire']
                           and (target is None or c['name'] != target['name'])]
     plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
     return plan
@@ -272,6 +312,10 @@ def history_table(state, limit=20):
     if live:
         summary = '%s at %s (release %s, %s)' % (live['container'], live['upstream'], live.get('number'), live.get('image'))
     lines = ['live: %s' % summary]
+    standby = state.get('standby')
+    if standby:
+        lines.append('standby: %s at %s (release %s), running unrouted until %s'
+                     % (standby['container'], standby.get('upstream'), standby.get('number'), iso_time(standby.get('until'))))
     fmt = '%-4s %-8s %-10s %-11s %-28s %-20s %-16s %s'
     lines.append(fmt % ('#', 'kind', 'strategy', 'outcome', 'image', 'started', 'by', 'container'))
     live_number = (live or {}).get('number')

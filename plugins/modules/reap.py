@@ -55,6 +55,15 @@ options:
     type: str
     default: remove
     choices: [remove, stop]
+  standby:
+    description:
+      - With O(live), seconds the release it replaces stays running, unrouted, as the standby (recorded in the
+        state file), so a rollback inside that window is one swap with no container start. 0 (the default):
+        it is stopped at once (and kept per O(keep_stopped)). A later run retires it once the window is over
+        (M(cutover.deploy.reconcile)). Only a release that succeeded becomes the standby, never one a rollback left.
+      - The standby of an earlier run is left running while its own window lasts.
+    type: int
+    default: 0
   state_dir:
     description:
       - Folder of the host's Cutover state files. The container the service's state marks live is
@@ -135,12 +144,14 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engi
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    StateError, live_container, record_live, rollback_candidates, select_reap, write_state_atomic,
+    StateError, active_standby, live_container, next_standby, record_live, rollback_candidates, select_reap,
+    with_standby, write_state_atomic,
 )
 
 
 def persist_live(module, state, live):
-    """Record live['number'] as the live release (written now, unless in check mode); (state, changed)."""
+    """Record live['number'] as the live release, and the release it replaced as the standby for
+    O(standby) seconds (written now, unless in check mode); (state, changed)."""
     known = {h['number'] for h in state.get('history') or []}
     if module.check_mode and live['number'] not in known:
         return state, True  # begun by this same check-mode run, so never written: it would be recorded
@@ -151,6 +162,7 @@ def persist_live(module, state, live):
         module.fail_json(msg='live: %s' % exc)
     if after is state:
         return state, False
+    after = with_standby(after, next_standby(state, after, module.params['standby'], time.time()))
     if not module.check_mode:
         try:
             write_state_atomic(module.params['state_dir'], module.params['service'], after)
@@ -172,6 +184,7 @@ def main():
             state_dir=dict(type='path', default='/var/lib/cutover'),
             only=dict(type='list', elements='str'),
             mode=dict(type='str', default='remove', choices=['remove', 'stop']),
+            standby=dict(type='int', default=0),
             live=dict(type='dict', options=dict(
                 number=dict(type='int', required=True),
                 container=dict(type='str', required=True),
@@ -184,8 +197,8 @@ def main():
     p = module.params
     require_valid_service(module)
     renew_lease(module)
-    if p['keep_stopped'] < 0 or p['stop_timeout'] < 0:
-        module.fail_json(msg='keep_stopped and stop_timeout must be 0 or more')
+    if p['keep_stopped'] < 0 or p['stop_timeout'] < 0 or p['standby'] < 0:
+        module.fail_json(msg='keep_stopped, stop_timeout and standby must be 0 or more')
     state = load_state(module)
     live_recorded = False
     if p['live']:
@@ -204,7 +217,10 @@ def main():
         remove, kept = [], [i for i in infos if i['name'] in p['keep'] or i['id'] in p['keep']]
         stop = [i for i in infos if i['running'] and i not in kept]
     else:
-        remove, stop, kept = select_reap(infos, p['keep'], live, p['keep_stopped'], was_live)
+        # the standby (the release just replaced, for a one-swap rollback) is left running like a kept one
+        standby = active_standby(state, time.time())
+        remove, stop, kept = select_reap(infos, p['keep'] + ([standby] if standby else []), live, p['keep_stopped'],
+                                         was_live)
 
     if not module.check_mode:
         for info in stop:

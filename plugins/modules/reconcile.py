@@ -18,6 +18,8 @@ description:
     back to the live container. The live container an adopted one replaced is stopped gracefully and kept
     for rollback. Running containers that are neither live nor routed (orphaned greens, never
     served) are removed. Releases a dead run left C(running) are marked C(cancelled).
+  - The standby container (see M(cutover.deploy.reap) O(standby)) is left running while its window lasts;
+    after it, it is stopped and kept for rollback like any replaced release.
   - Nothing that serves traffic is removed. The deploy roles run it after taking the lock; C(status.yml) runs it too.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
@@ -68,7 +70,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 plan:
-  description: What was (or would be) done. Keys adopt, start, follow, route, retire, remove, cancel.
+  description: What was (or would be) done. Keys adopt, start, follow, route, retire, remove, cancel, end_standby.
   returned: always
   type: dict
 live:
@@ -93,7 +95,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    finish_release, mark_live, plan_reconcile, write_state_atomic,
+    finish_release, mark_live, plan_reconcile, with_standby, write_state_atomic,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error
 
@@ -142,7 +144,7 @@ def main():
     if route_upstream == PLACEHOLDER_UPSTREAM:
         route_upstream = None
 
-    plan = plan_reconcile(state, containers, route_upstream)
+    plan = plan_reconcile(state, containers, route_upstream, time.time())
     changed = any(plan.values())
     if module.check_mode or not changed:
         module.exit_json(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream)
@@ -163,6 +165,8 @@ def main():
     for number in plan['cancel']:
         if number != adopted_number:
             state = finish_release(state, number, 'cancelled', now, 'the run that started it ended before it finished')
+    if plan['end_standby']:
+        state = with_standby(state, None)
     if plan['follow']:
         module.warn('the live container of %s is published on %s, not %s as recorded: following it'
                     % (p['service'], plan['follow'], state['live'].get('upstream')))
@@ -191,7 +195,7 @@ def main():
         except (ProxyError, LockTimeout) as exc:
             module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
     for name in plan['retire']:
-        engine.call('stopping the replaced container %s' % name, handles[name].stop, timeout=p['stop_timeout'])
+        engine.call('stopping the replaced (or standby) container %s' % name, handles[name].stop, timeout=p['stop_timeout'])
     for name in plan['remove']:
         engine.call('stopping orphaned container %s' % name, handles[name].stop, timeout=p['stop_timeout'])
         engine.call('removing orphaned container %s' % name, handles[name].remove)

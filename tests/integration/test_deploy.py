@@ -160,6 +160,37 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     assert table[0].startswith('live: ') and len(table) == 2 + 5
 
 
+def test_standby_rollback_is_one_swap_and_a_later_run_retires_it(docker_site):
+    """cutover_standby: after the v2 deploy v1 keeps running, unrouted. A rollback inside the window serves
+    v1 again under load with 0 failed requests and no container start; once the window is over, the next
+    run stops the standby and keeps it for rollback."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1 = s.state()['live']['container']
+    assert_ok(s.deploy('v2', cutover_standby=300))
+    assert v1 in s.running() and s.state()['standby']['container'] == v1
+    started = s.engine.client.containers.get(v1).attrs['State']['StartedAt']
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60) as load:
+        load.wait_for(50)
+        run = run_playbook(ROLLBACK, dict(s.vars, cutover_standby=300))
+        load.wait_for(50)
+    assert_ok(run)
+    assert run.task('Start green beside the live container')['result']['changed'] is False
+    assert s.engine.client.containers.get(v1).attrs['State']['StartedAt'] == started  # no start, no restart
+    assert get_body(s.port) == 'demoapp v1' and s.state()['live']['container'] == v1
+    assert 'standby' not in s.state()  # v2 was rolled back: no rollback target, so no standby
+    assert load.summary()['failed'] == 0, load.summary()
+
+    assert_ok(s.deploy('v3', cutover_standby=1))
+    assert s.state()['standby']['container'] == v1 and v1 in s.running()
+    time.sleep(1.5)
+    again = s.deploy('v3', cutover_standby=1)  # v3 is already live: this run only retires the standby
+    assert_ok(again)
+    assert again.task('Converge what an interrupted run left behind')['result']['plan']['retire'] == [v1]
+    assert v1 not in s.running() and v1 in [c.name for c in s.engine.containers(s.service)]
+    assert 'standby' not in s.state()
+
+
 def test_concurrent_deploy_fails_fast_naming_the_holder(docker_site, tmp_path):
     s = docker_site
     assert_ok(s.deploy('v1'))

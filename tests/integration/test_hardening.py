@@ -308,7 +308,6 @@ def test_host_haproxy_drops_root(docker_site):
     assert get_body(s.port) == 'demoapp v1'
 
 
-
 def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_path):
     """Ctrl-C (SIGINT), then SIGTERM, of ansible-playbook while green is gated, with the cutover.deploy.cancel
     callback enabled (as the README asks, and as the tests' environment does): before the run exits, green is

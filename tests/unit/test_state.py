@@ -42,7 +42,7 @@ def state_with(live_container, live_upstream, running_numbers=()):
 
 def test_reconcile_converged_is_empty():
     plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1')], 'u1')
-    assert plan == dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[])
+    assert plan == dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False)
 
 
 def test_reconcile_follows_a_live_container_the_engine_republished_elsewhere():
@@ -125,3 +125,47 @@ def test_record_live_is_idempotent_and_closes_the_release_a_rollback_left():
     summary = st.release_summary(s)
     assert summary['live_number'] == n3 and summary['live_rollout'] == 'r3' and summary['last_outcome'] == 'succeeded'
     assert st.release_summary(st.new_state('web'))['live_number'] is None
+
+
+def deployed_twice():
+    s = st.new_state('web')
+    s, n1 = st.begin_release(s, dict(image='web:1', release_id='r1'))
+    s = st.mark_live(s, n1, 'web-a', 'u1', 't1')
+    s, n2 = st.begin_release(s, dict(image='web:2', release_id='r2'))
+    return s, st.mark_live(s, n2, 'web-b', 'u2', 't2')
+
+
+def test_standby_is_the_good_release_a_deploy_replaced_for_its_window():
+    before, after = deployed_twice()
+    assert st.next_standby(before, after, 0, 100.0) is None  # the default: stopped at once
+    standby = st.next_standby(before, after, 60, 100.0)
+    assert standby == dict(container='web-a', number=1, upstream='u1', until=160.0)
+    s = st.with_standby(after, standby)
+    assert st.active_standby(s, 159.0) == 'web-a' and st.active_standby(s, 160.0) is None
+    assert 'standby: web-a at u1 (release 1)' in st.history_table(s)[1]
+    # a later deploy inside the window keeps the earlier standby only when nothing good was replaced
+    s2, n3 = st.begin_release(s, dict(image='web:3', release_id='r3'))
+    assert st.next_standby(s2, s2, 60, 120.0)['container'] == 'web-a'
+    s3 = st.mark_live(s2, n3, 'web-c', 'u3', 't3')
+    assert st.next_standby(s2, s3, 60, 120.0)['container'] == 'web-b'
+
+
+def test_a_release_a_rollback_left_never_becomes_the_standby():
+    _, s = deployed_twice()
+    s = st.with_standby(s, dict(container='web-a', number=1, upstream='u1', until=160.0))
+    back = st.record_live(s, 1, 'web-a', 'u1', 't3', rolled_back_from=2)
+    assert st.next_standby(s, back, 60, 120.0) is None  # web-b was rolled back; web-a is live again
+    assert st.active_standby(back, 120.0) is None
+
+
+def test_reconcile_leaves_the_standby_running_in_its_window_then_retires_it():
+    _, s = deployed_twice()
+    s = st.with_standby(s, dict(container='web-a', number=1, upstream='u1', until=160.0))
+    containers = [c('web-a', 'u1'), c('web-b', 'u2')]
+    plan = st.plan_reconcile(s, containers, 'u2', now=150.0)
+    assert plan['remove'] == [] and plan['retire'] == [] and not plan['end_standby']
+    plan = st.plan_reconcile(s, containers, 'u2', now=161.0)
+    assert plan['retire'] == ['web-a'] and plan['remove'] == [] and plan['end_standby']
+    # a standby already stopped (recreate stops every old container) only loses its record
+    plan = st.plan_reconcile(s, [c('web-a', 'u1', running=False), c('web-b', 'u2')], 'u2', now=161.0)
+    assert plan['retire'] == [] and plan['end_standby']
