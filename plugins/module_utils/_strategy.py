@@ -11,8 +11,10 @@ from __future__ import annotations
 
 RECREATE = 'recreate'
 BLUE_GREEN = 'blue-green'
-VALID_STRATEGIES = ('', RECREATE, BLUE_GREEN)
-RESERVED_STRATEGIES = ('rolling', 'canary')
+CANARY = 'canary'
+VALID_STRATEGIES = ('', RECREATE, BLUE_GREEN, CANARY)
+RESERVED_STRATEGIES = ('rolling',)
+WEIGHTED_PROXIES = ('haproxy',)  # the proxies whose driver can split a route's requests by weight
 VALID_SOURCES = ('image', 'compose')
 
 # What "" means for each source kind: an image can run twice side by side; a compose stack is
@@ -26,6 +28,7 @@ ARGUMENT_SPEC = dict(
     strategy=dict(type='str', default=''),
     source=dict(type='str', default='image', choices=list(VALID_SOURCES)),
     exclusive_volumes=dict(type='bool', default=False),
+    proxy_type=dict(type='str', default='haproxy'),
 )
 
 
@@ -37,8 +40,8 @@ def _valid_list():
     return ', '.join('"%s"' % v for v in VALID_STRATEGIES)
 
 
-def resolve_strategy(strategy, source='image', exclusive_volumes=False):
-    """Return the effective strategy ('recreate' or 'blue-green') or raise StrategyError."""
+def resolve_strategy(strategy, source='image', exclusive_volumes=False, proxy_type='haproxy'):
+    """Return the effective strategy ('recreate', 'blue-green' or 'canary') or raise StrategyError."""
     strategy = '' if strategy is None else strategy
     if source not in VALID_SOURCES:
         raise StrategyError('invalid source %r (valid: %s)' % (source, ', '.join(VALID_SOURCES)))
@@ -48,17 +51,21 @@ def resolve_strategy(strategy, source='image', exclusive_volumes=False):
     if strategy not in VALID_STRATEGIES:
         raise StrategyError('invalid strategy %r (valid: %s)' % (strategy, _valid_list()))
 
-    if strategy == BLUE_GREEN:
+    if strategy in (BLUE_GREEN, CANARY):
         if source == 'compose':
             raise StrategyError(
-                'strategy "blue-green" is not supported for source "compose": a stack is replaced '
-                'as a whole (valid for compose: "", "recreate")')
+                'strategy "%s" is not supported for source "compose": a stack is replaced '
+                'as a whole (valid for compose: "", "recreate")' % strategy)
         if exclusive_volumes:
             raise StrategyError(
-                'strategy "blue-green" cannot be used with exclusive_volumes=true: blue-green runs '
+                'strategy "%s" cannot be used with exclusive_volumes=true: it runs '
                 'the old and new containers at once, and both would mount the same writable volume '
-                '(valid here: "", "recreate")')
-        return BLUE_GREEN
+                '(valid here: "", "recreate")' % strategy)
+        if strategy == CANARY and proxy_type not in WEIGHTED_PROXIES:
+            raise StrategyError(
+                'strategy "canary" needs a proxy that splits requests by weight (proxy.type %s); proxy.type is %r '
+                '(valid with it: "", "recreate", "blue-green")' % (', '.join(WEIGHTED_PROXIES), proxy_type))
+        return strategy
     if strategy == RECREATE:
         return RECREATE
     # strategy == "": the back-compat default

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import settings_errors as canary_settings_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 
@@ -326,6 +327,8 @@ def deploy_input_errors(v, prefix='cutover_'):
     errors += rollout_errors(v.get('rollout') or {}, prefix)
     errors += shared_proxy_errors(v, prefix)
     errors += settings_errors(v, prefix)
+    if v.get('canary') is not None:
+        errors += canary_settings_errors(v['canary'], f('canary'))
     return [e for e in errors if e]
 
 
@@ -345,6 +348,7 @@ ARGUMENT_SPEC = dict(
     image=dict(type='raw'),
     publish_address=dict(type='raw'),
     rollout=dict(type='raw', default={}),
+    canary=dict(type='raw'),
     engine=dict(type='raw', default={}),
     numbers=dict(type='raw', default={}),
     host=dict(type='raw'),

@@ -70,6 +70,12 @@ options:
         C(batch_pause) seconds 0-86400; C(failure_action) C(stop) or C(rollback); C(id) a rollout id.
     type: raw
     default: {}
+  canary:
+    description:
+      - The canary settings (C(cutover_canary)), checked when given. C(steps) increasing whole percentages 1-99,
+        C(interval) and C(max_response_ms) above 0, C(min_success_rate) and C(max_success_drop) 0-100,
+        C(min_requests) at least 0; no other keys.
+    type: raw
   engine:
     description: The engine settings (C(cutover_engine)); C(type) must be C(docker) or C(podman).
     type: raw

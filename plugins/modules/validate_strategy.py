@@ -10,11 +10,12 @@ module: validate_strategy
 short_description: Resolve and validate a service's deploy strategy
 version_added: 0.1.0
 description:
-  - Resolves the effective deploy strategy (C(recreate) or C(blue-green)) for a service and rejects
+  - Resolves the effective deploy strategy (C(recreate), C(blue-green) or C(canary)) for a service and rejects
     what the deployer would not honour, before anything touches a host.
   - The empty value is the back-compat default and resolves per source kind. An image deploys
     blue-green; a compose stack recreates; exclusive volumes force recreate.
-  - Reserved values (C(rolling), C(canary)) are rejected until they are implemented.
+  - C(canary) needs a proxy that splits requests by weight (HAProxy).
+  - The reserved value C(rolling) is rejected until it is implemented.
   - An action plugin of the same name resolves it on the controller (no module run on the host).
 author: Cutover contributors (@cutover)
 options:
@@ -33,6 +34,10 @@ options:
       - Forces C(recreate) when O(strategy) is empty and rejects an explicit C(blue-green).
     type: bool
     default: false
+  proxy_type:
+    description: The service's proxy type (C(cutover_proxy.type)). C(canary) needs C(haproxy).
+    type: str
+    default: haproxy
 attributes:
   action:
     support: full
@@ -82,7 +87,7 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     try:
-        effective = resolve_strategy(p['strategy'], p['source'], p['exclusive_volumes'])
+        effective = resolve_strategy(p['strategy'], p['source'], p['exclusive_volumes'], p['proxy_type'])
     except StrategyError as exc:
         module.fail_json(msg=str(exc), requested_strategy=p['strategy'])
     module.exit_json(changed=False, effective_strategy=effective, requested_strategy=p['strategy'])

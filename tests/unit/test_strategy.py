@@ -14,6 +14,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._strategy import St
     ('recreate', 'compose', False, 'recreate'),
     ('recreate', 'image', True, 'recreate'),
     ('blue-green', 'image', False, 'blue-green'),
+    ('canary', 'image', False, 'canary'),
 ])
 def test_resolution_matrix(strategy, source, exclusive, expected):
     assert resolve_strategy(strategy, source, exclusive) == expected
@@ -21,7 +22,8 @@ def test_resolution_matrix(strategy, source, exclusive, expected):
 
 @pytest.mark.parametrize('strategy,source,exclusive,words', [
     ('rolling', 'image', False, ['reserved', '"recreate"', '"blue-green"']),
-    ('canary', 'image', False, ['reserved', '"recreate"', '"blue-green"']),
+    ('canary', 'compose', False, ['compose', '"recreate"']),
+    ('canary', 'image', True, ['exclusive_volumes', '"recreate"']),
     ('bluegreen', 'image', False, ['invalid strategy', '""', '"recreate"', '"blue-green"']),
     ('Recreate', 'image', False, ['invalid strategy']),
     ('blue-green', 'compose', False, ['compose', '"recreate"']),
@@ -33,3 +35,9 @@ def test_rejections_name_the_valid_values(strategy, source, exclusive, words):
         resolve_strategy(strategy, source, exclusive)
     for word in words:
         assert word in str(err.value)
+
+
+def test_canary_needs_a_weighted_proxy():
+    with pytest.raises(StrategyError) as err:
+        resolve_strategy('canary', 'image', False, 'caddy')
+    assert "'caddy'" in str(err.value) and 'haproxy' in str(err.value) and '"blue-green"' in str(err.value)

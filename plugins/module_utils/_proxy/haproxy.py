@@ -34,7 +34,7 @@ _DRAIN = 0x08 | 0x10
 
 
 def parse_servers_state(text):
-    """Rows of `show servers state` as dicts (name, addr, port, op_state, admin_state)."""
+    """Rows of `show servers state` as dicts (name, addr, port, op_state, admin_state, weight, initial_weight)."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
     header = next((ln for ln in lines if ln.startswith('# ')), None)
     if header is None:
@@ -47,7 +47,8 @@ def parse_servers_state(text):
         row = dict(zip(cols, ln.split()))
         rows.append(dict(backend=row['be_name'], name=row['srv_name'], addr=row['srv_addr'],
                          port=int(row['srv_port']), op_state=int(row['srv_op_state']),
-                         admin_state=int(row['srv_admin_state'])))
+                         admin_state=int(row['srv_admin_state']), weight=int(row.get('srv_uweight', 1)),
+                         initial_weight=int(row.get('srv_iweight', 1))))
     return rows
 
 
@@ -89,6 +90,9 @@ def plan_upsert(slots, upstream):
                          'two slots, and a previous drain must end first'
                          % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
     cmds = []
+    if target.get('weight', 1) != target.get('initial_weight', 1):
+        # a canary left its own weight on the slot: the only serving slot takes every request again
+        cmds.append('set server %%s/%s weight %d' % (target['name'], target['initial_weight']))
     if upstream_of(target) != upstream:
         cmds.append(('set server %%s/%s addr %s port %d' % (target['name'], host, port)))
     if slot_role(target) != 'serving':
@@ -151,12 +155,20 @@ class HAProxy(Driver):
                 raise ProxyError('HAProxy answered %r to %r' % (answer, cmd % route))
         self.save_state()
 
-    def sessions(self, backend):
-        """Current sessions + queued requests per server of the backend (from `show stat`)."""
+    def server_stats(self, backend):
+        """`show stat` rows of the backend's servers, by server name (dicts of the CSV columns)."""
         answer = self.command('show stat')
         rows = csv.DictReader(io.StringIO(answer.lstrip('# ')))
-        return {r['svname']: int(r['scur'] or 0) + int(r['qcur'] or 0)
-                for r in rows if r.get('pxname') == backend and r.get('svname') not in ('FRONTEND', 'BACKEND')}
+        return {r['svname']: r for r in rows if r.get('pxname') == backend and r.get('svname') not in ('FRONTEND', 'BACKEND')}
+
+    def sessions(self, backend):
+        """Current sessions + queued requests per server of the backend (from `show stat`)."""
+        return {name: int(r['scur'] or 0) + int(r['qcur'] or 0) for name, r in self.server_stats(backend).items()}
+
+    def set_weight(self, route, slot, weight):
+        answer = self.command('set server %s/%s weight %d' % (route, slot, weight)).strip()
+        if answer:
+            raise ProxyError('HAProxy answered %r to setting the weight of %s/%s' % (answer, route, slot))
 
     def drain(self, route, old_upstream, timeout):
         draining = [s['name'] for s in self.slots(route) if slot_role(s) == 'draining']

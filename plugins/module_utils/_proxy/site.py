@@ -54,7 +54,7 @@ def render_haproxy_service(service, listen, members=()):
             'backend %(s)s\n'
             # active checks: a slot whose container died is taken out, and put back when the engine
             # has restarted it (on the same pinned port), with no play running
-            '    default-server check inter 1s fall 2 rise 1\n' % dict(s=service, l=listen)
+            '    default-server check inter 1s fall 2 rise 1 weight 100\n' % dict(s=service, l=listen)
             + ''.join('    server %s 127.0.0.1:1 disabled\n' % n for n in names))
 
 

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Canary analysis: the settings, and the verdict on one weight step. Pure functions.
+
+During a step green takes `weight` percent of the route's new requests beside blue. HAProxy's
+per-server counters (`show stat`) are read at the start and the end of the step; their deltas are
+what each side answered in the step. Green passes when it answered enough requests, its success rate
+is at least `min_success_rate` and at most `max_success_drop` points below blue's in the same step,
+and its average response time stays within `max_response_ms` (the defaults follow Flagger's: 99 %
+success, 500 ms).
+"""
+
+from __future__ import annotations
+
+DEFAULTS = dict(steps=[10, 50], interval=30, min_success_rate=99.0, max_success_drop=1.0, max_response_ms=500,
+                min_requests=10)
+# show stat columns: answers by class, and requests that got no answer from the server
+ANSWERS = ('hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other')
+NO_ANSWER = ('eresp', 'econ')
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def settings_errors(canary, prefix='cutover_canary'):
+    """What is wrong with the canary settings (a list of messages naming the field). Pure."""
+    if not isinstance(canary, dict):
+        return ['%s must be a mapping with the keys %s' % (prefix, ', '.join(DEFAULTS))]
+    errors = []
+    unknown = sorted(set(canary) - set(DEFAULTS))
+    if unknown:
+        errors.append('%s has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(DEFAULTS)))
+    steps = canary.get('steps', DEFAULTS['steps'])
+    numbers = [_number(s) for s in steps] if isinstance(steps, list) else [None]
+    if not steps or None in numbers or any(n != int(n) or not 1 <= n <= 99 for n in numbers) \
+            or numbers != sorted(set(numbers)):
+        errors.append('%s.steps %r is invalid: use increasing whole percentages of 1-99 for green, such as [10, 50]'
+                      % (prefix, steps))
+    ranges = dict(interval=(0, False, None), min_success_rate=(0, True, 100), max_success_drop=(0, True, 100),
+                  max_response_ms=(0, False, None), min_requests=(0, True, None))
+    for key, (low, inclusive, high) in ranges.items():
+        value = canary.get(key, DEFAULTS[key])
+        n = _number(value)
+        if n is None or n < low or (n == low and not inclusive) or (high is not None and n > high):
+            errors.append('%s.%s %r is invalid: use a number %s %s%s' % (
+                prefix, key, value, 'of at least' if inclusive else 'above', low, ' and at most %s' % high if high else ''))
+    return errors
+
+
+def with_defaults(canary):
+    """The settings with every key present, as numbers. Pure; assumes settings_errors() found nothing."""
+    merged = dict(DEFAULTS, **(canary or {}))
+    return dict(steps=[int(s) for s in merged['steps']], interval=float(merged['interval']),
+                min_success_rate=float(merged['min_success_rate']), max_success_drop=float(merged['max_success_drop']),
+                max_response_ms=float(merged['max_response_ms']), min_requests=int(merged['min_requests']))
+
+
+def counters(row):
+    """The counters of one `show stat` server row (a dict of its CSV columns). Pure."""
+    return {k: int(row.get(k) or 0) for k in ANSWERS + NO_ANSWER}
+
+
+def step_traffic(before, after, rtime_ms=None):
+    """What one server answered between two counter readings: requests, errors, success rate. Pure.
+
+    Errors are 5xx answers and requests that got none (connection and response errors); a counter
+    that went backwards (the proxy restarted) counts from zero.
+    """
+    d = {k: after[k] - before[k] if after[k] >= before[k] else after[k] for k in after}
+    requests = sum(d[k] for k in ANSWERS + NO_ANSWER)
+    errors = d['hrsp_5xx'] + sum(d[k] for k in NO_ANSWER)
+    rate = round(100.0 * (requests - errors) / requests, 2) if requests else None
+    return dict(requests=requests, errors=errors, http_5xx=d['hrsp_5xx'], no_answer=sum(d[k] for k in NO_ANSWER),
+                success_rate=rate, response_ms=rtime_ms)
+
+
+def judge_step(weight, blue, green, settings):
+    """The verdict on one step: dict(weight, blue, green, passed, reasons). Pure."""
+    reasons = []
+    if green['requests'] < settings['min_requests']:
+        reasons.append('green answered %d requests, fewer than min_requests %d' % (green['requests'], settings['min_requests']))
+    rate = green['success_rate']
+    if rate is not None:
+        if rate < settings['min_success_rate']:
+            reasons.append('green success rate %.2f %% is below min_success_rate %.2f %% (%d errors in %d requests)'
+                           % (rate, settings['min_success_rate'], green['errors'], green['requests']))
+        if blue['success_rate'] is not None and rate < blue['success_rate'] - settings['max_success_drop']:
+            reasons.append('green success rate %.2f %% is more than max_success_drop %.2f points below blue\'s %.2f %%'
+                           % (rate, settings['max_success_drop'], blue['success_rate']))
+    if green['response_ms'] is not None and green['requests'] and green['response_ms'] > settings['max_response_ms']:
+        reasons.append('green average response time %d ms is above max_response_ms %d'
+                       % (green['response_ms'], settings['max_response_ms']))
+    return dict(weight=weight, blue=blue, green=green, passed=not reasons, reasons=reasons,
+                summary='%d %%: green %s, blue %s' % (weight, traffic_summary(green), traffic_summary(blue)))
+
+
+def traffic_summary(t):
+    """One side of a step in words, such as '97.50 % of 400 requests ok (10 errors), 3 ms'. Pure."""
+    if not t['requests']:
+        return 'no requests'
+    return '%.2f %% of %d requests ok (%d errors)%s' % (
+        t['success_rate'], t['requests'], t['errors'], ', %d ms' % t['response_ms'] if t['response_ms'] is not None else '')
+
+
+def step_weights(percent, full=100):
+    """(blue, green) HAProxy weights for green at `percent` of new requests, on servers whose full
+    weight is `full` (so another host's servers in a shared backend keep their share). Pure."""
+    green = int(round(full * percent / 100.0))
+    return full - green, green

@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: canary
+short_description: Send a share of a route's requests to green on HAProxy, step by step, and judge it
+version_added: 0.2.0
+description:
+  - Puts green (O(upstream)) in the route's idle HAProxy server slot beside the live one
+    (O(live_upstream)), then for each weight step in O(settings.steps) gives green that percent of the
+    new requests (HAProxy server weights, set through the Runtime API with no reload) for
+    O(settings.interval) seconds.
+  - Reads both servers' counters (C(show stat)) at the start and end of each step and judges green on
+    the deltas. Green fails a step when it answered fewer than O(settings.min_requests) requests, when
+    its success rate (answers that are not 5xx, with connection and response errors counted as failures)
+    is below O(settings.min_success_rate), when that rate is more than O(settings.max_success_drop)
+    points below blue's in the same step, or when its average response time is above
+    O(settings.max_response_ms).
+  - On a failed step green's weight goes to 0 at once (no new requests; in-flight ones finish), and the
+    module fails with the analysis of every step so far. The caller then swaps the route back to the live
+    upstream (M(cutover.deploy.proxy_swap), which drains green), removes green, and records the release
+    as C(rolled_back).
+  - After the last step green keeps its share. The caller's swap (M(cutover.deploy.proxy_swap)) makes it
+    the only serving slot with its full weight, then drains blue.
+  - HAProxy only. Other proxies have no weights here, and the module fails naming the proxy type.
+    On a shared load balancer (O(proxy.member)) only that member's two slots are weighted, out of the
+    same full weight as every other member's, so the host's share of the backend stays the same.
+author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.lease
+  - cutover.deploy.proxy
+options:
+  route:
+    description: The service's HAProxy backend.
+    type: str
+    required: true
+  upstream:
+    description: Green's upstream, C(address:port).
+    type: str
+    required: true
+  live_upstream:
+    description: The live (blue) upstream the route serves now, C(address:port).
+    type: str
+    required: true
+  settings:
+    description: The canary settings (the role variable C(cutover_canary)).
+    type: dict
+    default: {}
+    suboptions:
+      steps:
+        description: Green's share of new requests at each step, in percent (increasing, 1-99).
+        type: list
+        elements: int
+        default: [10, 50]
+      interval:
+        description: Seconds each step lasts.
+        type: float
+        default: 30
+      min_success_rate:
+        description: Green's lowest acceptable success rate in a step, in percent.
+        type: float
+        default: 99
+      max_success_drop:
+        description: How many percentage points green's success rate may be below blue's in the same step.
+        type: float
+        default: 1
+      max_response_ms:
+        description: Green's highest acceptable average response time (HAProxy's C(rtime)), in milliseconds.
+        type: float
+        default: 500
+      min_requests:
+        description: Fewest requests green must answer in a step to be judged; C(0) passes a step with no traffic.
+        type: int
+        default: 10
+attributes:
+  check_mode:
+    support: full
+    description: Reads the route and reports the steps it would run, touching nothing.
+  diff_mode:
+    support: full
+    description: Shows the route's servers and weights before and after.
+  idempotent:
+    support: none
+    description: Each run is a new analysis over live traffic.
+'''
+
+EXAMPLES = r'''
+- name: Give green 10 %, then 50 % of web's requests for 60 s each
+  cutover.deploy.canary:
+    route: web
+    upstream: "{{ green.upstream }}"
+    live_upstream: "{{ before.live.upstream }}"
+    settings:
+      steps: [10, 50]
+      interval: 60
+  register: canary
+'''
+
+RETURN = r'''
+steps:
+  description:
+    - One analysis per step run, in order. Each has C(weight) (green's percent), C(passed), C(reasons) (why
+      it failed), C(summary) (the step in words), and C(blue) and C(green), each with C(requests), C(errors), C(http_5xx), C(no_answer),
+      C(success_rate) (percent, null without requests) and C(response_ms).
+  returned: always
+  type: list
+  elements: dict
+passed:
+  description: Whether green passed every step.
+  returned: always
+  type: bool
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
+    DEFAULTS, counters, judge_step, settings_errors, step_traffic, step_weights, with_defaults,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
+
+
+def pick_slots(slots, live_upstream, upstream):
+    """(blue slot, green slot) for a canary, or raise ProxyError saying why there are none. Pure."""
+    blue = next((s for s in slots if slot_role(s) == 'serving' and upstream_of(s) == live_upstream), None)
+    if blue is None:
+        raise ProxyError('the route does not serve the live upstream %s (serving: %s); run status to repair it'
+                         % (live_upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
+    green = next((s for s in slots if s is not blue and upstream_of(s) == upstream), None) \
+        or next((s for s in slots if s is not blue and slot_role(s) == 'idle'), None)
+    if green is None:
+        raise ProxyError('no idle server slot for green: %s' % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
+    return blue, green
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            lease=lease_option(),
+            proxy=dict(type='dict', default={}, options=proxy_option_spec()),
+            route=dict(type='str', required=True),
+            upstream=dict(type='str', required=True),
+            live_upstream=dict(type='str', required=True),
+            settings=dict(type='dict', default={}, apply_defaults=True, options=dict(
+                steps=dict(type='list', elements='int', default=list(DEFAULTS['steps'])),
+                interval=dict(type='float', default=DEFAULTS['interval']),
+                min_success_rate=dict(type='float', default=DEFAULTS['min_success_rate']),
+                max_success_drop=dict(type='float', default=DEFAULTS['max_success_drop']),
+                max_response_ms=dict(type='float', default=DEFAULTS['max_response_ms']),
+                min_requests=dict(type='int', default=DEFAULTS['min_requests']),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    lease = renew_lease(module)
+    err = route_error('route', p['route']) or address_error('upstream', p['upstream']) \
+        or address_error('live_upstream', p['live_upstream'])
+    errors = settings_errors(p['settings'], 'settings')
+    if err or errors:
+        module.fail_json(msg='; '.join(([err] if err else []) + errors))
+    if p['proxy']['type'] != 'haproxy':
+        module.fail_json(msg='canary needs HAProxy (server weights through its Runtime API); proxy.type is %s '
+                             '(use the blue-green strategy there)' % p['proxy']['type'])
+    settings = with_defaults(p['settings'])
+    route = p['route']
+    driver = make_driver(p['proxy'])
+    try:
+        blue, green = pick_slots(driver.slots(route), p['live_upstream'], p['upstream'])
+    except ProxyError as exc:
+        module.fail_json(msg=str(exc), steps=[], passed=False)
+    full = blue['initial_weight']
+    last_blue, last_green = step_weights(settings['steps'][-1], full)
+    diff = dict(before='%s -> %s (weight %d)\n' % (route, p['live_upstream'], blue['weight']),
+                after='%s -> %s (weight %d), %s (weight %d)\n' % (route, p['live_upstream'], last_blue, p['upstream'], last_green))
+    if module.check_mode:
+        module.exit_json(changed=True, steps=[], passed=True, diff=diff,
+                         plan=['green %s in slot %s, then %s %% for %ss each' % (p['upstream'], green['name'],
+                               ', '.join(str(s) for s in settings['steps']), settings['interval'])])
+
+    def set_weights(percent):
+        blue_weight, green_weight = step_weights(percent, full)
+        with proxy_guard(False)():
+            driver.set_weight(route, blue['name'], blue_weight)
+            driver.set_weight(route, green['name'], green_weight)
+            driver.save_state()
+
+    def read(slot, rows):
+        row = rows.get(slot['name']) or {}
+        return counters(row), int(row.get('rtime') or 0)
+
+    analysis = []
+    try:
+        # green joins at weight 0, then takes the first step's share with blue's weight set beside it
+        host, port = split_upstream(p['upstream'])
+        with proxy_guard(False)():
+            driver.set_weight(route, green['name'], 0)
+            if upstream_of(green) != p['upstream']:
+                driver.command('set server %s/%s addr %s port %d' % (route, green['name'], host, port))
+            driver.command('set server %s/%s state ready' % (route, green['name']))
+        for percent in settings['steps']:
+            set_weights(percent)
+            rows = driver.server_stats(route)
+            (blue_start, _), (green_start, _) = read(blue, rows), read(green, rows)
+            end = time.monotonic() + settings['interval']
+            while time.monotonic() < end:
+                lease.renew(every=10)
+                time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+            rows = driver.server_stats(route)
+            (blue_end, blue_ms), (green_end, green_ms) = read(blue, rows), read(green, rows)
+            verdict = judge_step(percent, step_traffic(blue_start, blue_end, blue_ms),
+                                 step_traffic(green_start, green_end, green_ms), settings)
+            analysis.append(verdict)
+            if not verdict['passed']:
+                with proxy_guard(False)():
+                    driver.set_weight(route, green['name'], 0)  # no new requests for green from now on
+                    driver.save_state()
+                module.fail_json(msg='canary analysis failed at %d %%: %s' % (percent, '; '.join(verdict['reasons'])),
+                                 steps=analysis, passed=False, changed=True)
+    except (ProxyError, LockTimeout) as exc:
+        module.fail_json(msg='canary: %s' % exc, steps=analysis, passed=False, changed=True)
+    module.exit_json(changed=True, steps=analysis, passed=True, diff=diff)
+
+
+if __name__ == '__main__':
+    main()
