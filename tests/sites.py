@@ -32,7 +32,7 @@ class Site:
                          cutover_engine=dict(type=engine.name), cutover_stop_timeout=2, cutover_drain_timeout=5)
 
     def deploy(self, tag, playbook=DEPLOY, playbook_args=(), **extra):
-        v = dict(self.vars, cutover_image=self.engine.image(tag))
+        v = dict(self.vars, cutover_image=self.engine.image(tag)) if tag else dict(self.vars)  # None: cutover_source
         v.update(extra)
         return run_playbook(playbook, v, args=playbook_args)
 

@@ -19,6 +19,7 @@ import re
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import settings_errors as canary_settings_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._source import source_errors
 
 RELEASE_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}')
 # HAProxy backend names, Caddy @ids, nginx upstream file names, NPM domain names
@@ -327,6 +328,9 @@ def deploy_input_errors(v, prefix='cutover_'):
     errors += rollout_errors(v.get('rollout') or {}, prefix)
     errors += shared_proxy_errors(v, prefix)
     errors += settings_errors(v, prefix)
+    errors += source_errors(v.get('source'), f('source'))
+    if (v.get('source') or {}).get('type') == 'git' and v.get('image') not in (None, ''):
+        errors.append('%s and %s type git are exclusive: the image is built from the repository' % (f('image'), f('source')))
     if v.get('canary') is not None:
         errors += canary_settings_errors(v['canary'], f('canary'))
     return [e for e in errors if e]
@@ -349,6 +353,7 @@ ARGUMENT_SPEC = dict(
     publish_address=dict(type='raw'),
     rollout=dict(type='raw', default={}),
     canary=dict(type='raw'),
+    source=dict(type='raw'),
     engine=dict(type='raw', default={}),
     numbers=dict(type='raw', default={}),
     host=dict(type='raw'),

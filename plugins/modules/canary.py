@@ -211,7 +211,7 @@ def main():
         for percent in settings['steps']:
             set_weights(percent)
             rows = driver.server_stats(route)
-            (blue_start, _), (green_start, _) = read(blue, rows), read(green, rows)
+            blue_start, green_start = read(blue, rows)[0], read(green, rows)[0]
             end = time.monotonic() + settings['interval']
             while time.monotonic() < end:
                 lease.renew(every=10)

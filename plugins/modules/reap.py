@@ -58,8 +58,8 @@ options:
   standby:
     description:
       - With O(live), seconds the release it replaces stays running, unrouted, as the standby (recorded in the
-        state file), so a rollback inside that window is one swap with no container start. 0 (the default):
-        it is stopped at once (and kept per O(keep_stopped)). A later run retires it once the window is over
+        state file), so a rollback inside that window is one swap with no container start. With 0 (the
+        default) it is stopped at once (and kept per O(keep_stopped)). A later run retires it once the window is over
         (M(cutover.deploy.reconcile)). Only a release that succeeded becomes the standby, never one a rollback left.
       - The standby of an earlier run is left running while its own window lasts.
     type: int

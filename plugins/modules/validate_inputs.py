@@ -70,6 +70,13 @@ options:
         C(batch_pause) seconds 0-86400; C(failure_action) C(stop) or C(rollback); C(id) a rollout id.
     type: raw
     default: {}
+  source:
+    description:
+      - The deploy's source (C(cutover_source)) without its credentials, checked when given. C(type) C(image) or
+        C(git); for git, C(repo) a URL or a path, C(ref) a branch, tag or commit, C(context) and C(dockerfile)
+        paths inside the repository (no C(..), not absolute), C(build_args) a mapping of names; no other keys.
+        With C(type) C(git), O(image) must not be given.
+    type: raw
   canary:
     description:
       - The canary settings (C(cutover_canary)), checked when given. C(steps) increasing whole percentages 1-99,

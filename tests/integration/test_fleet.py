@@ -64,7 +64,9 @@ class Rollout:
         self.inventory.write_text(json.dumps(inventory))
 
     def deploy(self, tag, **extra):
-        v = dict(cutover_hosts='app', cutover_image='{{ cutover_image_prefix }}demoapp:%s' % tag)
+        v = dict(cutover_hosts='app')
+        if tag:  # None: the extra vars name a cutover_source instead
+            v['cutover_image'] = '{{ cutover_image_prefix }}demoapp:%s' % tag
         v.update(extra)
         return run_playbook(DEPLOY, v, inventory=self.inventory)
 
@@ -198,3 +200,34 @@ def test_per_host_proxies_across_the_fleet(fleet, service, tmp_path):
             load.wait_for(3)
         summary = load.summary()
         assert summary['failed'] == 0 and summary['versions'] == {'v1': summary['requests']}, (host, summary)
+
+
+def test_canary_of_a_build_from_a_private_repository_over_ssh(fleet, service, tmp_path):
+    """Each app host builds its image from a bare repository that the LB host serves over SSH (the fleet's
+    key as cutover_source.ssh_key, never printed), then runs a canary through the shared load balancer: each
+    host's green takes its own share of that host's requests and gets its own analysis, 0 failed requests."""
+    from pathlib import Path  # pylint: disable=import-outside-toplevel
+    from tests.integration.test_sources import make_repository  # pylint: disable=import-outside-toplevel
+    bare, first, _second = make_repository(tmp_path)
+    key = Path(FLEET_DIR, 'client_key').read_text()
+    rollout = Rollout(fleet, service, tmp_path)
+    first_run = rollout.deploy('v1')
+    assert first_run.rc == 0, said(first_run)[-3000:]
+    source = dict(type='git', repo='ssh://root@%s%s' % (LB, bare), ref='v1', context='app', ssh_key=key,
+                  build_args=dict(BASE='{{ cutover_image_prefix }}demoapp:v1'))
+    run, keepalive, newconn = rollout.under_load(None, cutover_source=source, cutover_strategy='canary',
+                                                 cutover_canary=dict(steps=[20, 50], interval=3, min_requests=1))
+    assert run.rc == 0, said(run)[-3000:]
+    secret = key.splitlines()[1]
+    assert secret not in run.stdout + run.stderr and secret not in json.dumps(run.results)
+    analyses = {r['host']: r['result']['steps'] for r in run.results
+                if r['task'].endswith('Send green its canary share of requests, step by step, and judge it')
+                and r['status'] == 'ok'}
+    assert sorted(analyses) == APPS, analyses
+    for host, steps in analyses.items():
+        assert [(s['weight'], s['passed']) for s in steps] == [(20, True), (50, True)], (host, steps)
+        assert all(s['green']['requests'] > 0 for s in steps), (host, steps)
+        entry = rollout.state(host)['history'][-1]
+        assert (entry['strategy'], entry['outcome'], entry['commit_sha']) == ('canary', 'succeeded', first), entry
+    assert keepalive['failed'] == 0 and newconn['failed'] == 0, (keepalive, newconn)
+    assert keepalive['versions'].get('git1', 0) > 0, keepalive

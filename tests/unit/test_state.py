@@ -151,7 +151,7 @@ def test_standby_is_the_good_release_a_deploy_replaced_for_its_window():
 
 
 def test_a_release_a_rollback_left_never_becomes_the_standby():
-    _, s = deployed_twice()
+    s = deployed_twice()[1]
     s = st.with_standby(s, dict(container='web-a', number=1, upstream='u1', until=160.0))
     back = st.record_live(s, 1, 'web-a', 'u1', 't3', rolled_back_from=2)
     assert st.next_standby(s, back, 60, 120.0) is None  # web-b was rolled back; web-a is live again
@@ -159,7 +159,7 @@ def test_a_release_a_rollback_left_never_becomes_the_standby():
 
 
 def test_reconcile_leaves_the_standby_running_in_its_window_then_retires_it():
-    _, s = deployed_twice()
+    s = deployed_twice()[1]
     s = st.with_standby(s, dict(container='web-a', number=1, upstream='u1', until=160.0))
     containers = [c('web-a', 'u1'), c('web-b', 'u2')]
     plan = st.plan_reconcile(s, containers, 'u2', now=150.0)

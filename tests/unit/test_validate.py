@@ -118,3 +118,32 @@ def test_shared_settings_each_named_with_what_is_valid():
     named = [e.split()[0] for e in errors[4:]]
     assert named == ['cutover_history_limit', 'cutover_liveness_window', 'cutover_lock_wait', 'cutover_stop_timeout']
     assert v.settings_errors(dict(engine=dict(type='podman'), numbers=dict(stop_timeout='0', gate_timeout=5))) == []
+
+
+def test_git_source_paths_must_stay_in_the_repository():
+    from ansible_collections.cutover.deploy.plugins.module_utils._source import (
+        https_auth_env, mask_credentials, source_errors)
+    ok = dict(type='git', repo='https://git.example.com/a/web.git', ref='v1.2', context='app', dockerfile='Dockerfile')
+    assert source_errors(ok) == [] and source_errors({}) == [] and source_errors({'type': 'image'}) == []
+    for bad, words in ((dict(context='../x'), ['cutover_source.context', '".."']),
+                       (dict(dockerfile='/etc/passwd'), ['cutover_source.dockerfile', 'absolute']),
+                       (dict(context='a/../../b'), ['".."']),
+                       (dict(ref='--upload-pack=x'), ['cutover_source.ref']),
+                       (dict(ref='a..b'), ['cutover_source.ref']),
+                       (dict(repo=''), ['cutover_source.repo']),
+                       (dict(repo='-oProxyCommand=x'), ['cutover_source.repo']),
+                       (dict(type='svn'), ['cutover_source.type', 'image, git']),
+                       (dict(branch='main'), ["unknown keys ['branch']"]),
+                       (dict(password='x'), ['needs cutover_source.username'])):
+        text = ' | '.join(source_errors(dict(ok, **bad)))
+        for word in words:
+            assert word in text, (bad, text)
+    assert 'hunter2' not in ' '.join(source_errors(dict(ok, repo='https://u:hunter2@h/x\n')))
+    assert mask_credentials('fatal: https://u:hunter2@git.example.com/x failed') == 'fatal: https://***@git.example.com/x failed'
+    env = https_auth_env('deploy', 'tok')
+    assert env['GIT_CONFIG_KEY_0'] == 'http.extraHeader' and env['GIT_CONFIG_VALUE_0'] == 'Authorization: Basic ZGVwbG95OnRvaw=='
+
+
+def test_git_source_and_image_are_exclusive():
+    errors = v.deploy_input_errors(dict(service='web', image='web:1', source=dict(type='git', repo='/srv/web.git')))
+    assert any('cutover_image and cutover_source type git are exclusive' in e for e in errors), errors

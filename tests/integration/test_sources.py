@@ -1,0 +1,85 @@
+"""Deploying from a git repository, end to end: playbooks/deploy.yml with cutover_source type git on a real
+Docker Engine and Podman behind HAProxy, from a bare repository on disk whose Dockerfile builds on the
+local demo image. Under bounded non-retrying load on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+
+from bench.loadgen import Load
+from tests.proxies import get_body
+from tests.sites import assert_ok
+
+BUILD = 'Build the image from git on every host of the batch before any host starts it'
+
+
+def git(cwd, *args):
+    return subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@example.com'] + list(args), cwd=str(cwd),
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit_version(work, version, message):
+    (work / 'app').mkdir(exist_ok=True)
+    (work / 'app' / 'Dockerfile').write_text('ARG BASE\nFROM ${BASE}\nENV VERSION=%s\n' % version)
+    git(work, 'add', '-A')
+    git(work, 'commit', '-q', '-m', message)
+    return git(work, 'rev-parse', 'HEAD')
+
+
+def make_repository(tmp):
+    """A bare repository: tag v1 (VERSION git1), main one commit later (git2), and a branch whose
+    context is a symlink out of the clone."""
+    work, bare = tmp / 'work', tmp / 'app.git'
+    work.mkdir()
+    git(work, 'init', '-q', '-b', 'main')
+    first = commit_version(work, 'git1', 'first')
+    git(work, 'tag', 'v1')
+    second = commit_version(work, 'git2', 'second')
+    git(work, 'checkout', '-q', '-b', 'escape')
+    (work / 'outside').symlink_to('/etc')
+    git(work, 'add', '-A')
+    git(work, 'commit', '-q', '-m', 'a symlink out of the repository')
+    git(work, 'checkout', '-q', 'main')
+    git(tmp, 'clone', '-q', '--bare', str(work), str(bare))
+    return bare, first, second
+
+
+def service_images(site):
+    return sorted(t for i in site.engine.client.images.list() for t in i.tags if site.service in t)
+
+
+def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_path):
+    s = site
+    bare, first, second = make_repository(tmp_path)
+    source = dict(type='git', repo=str(bare), context='app', build_args=dict(BASE=s.engine.image('v1')))
+    first_run = s.deploy(None, cutover_source=dict(source, ref='v1'))
+    assert_ok(first_run)
+    assert get_body(s.port) == 'demoapp git1'
+    entry = s.state()['history'][-1]
+    assert entry['commit_sha'] == first and entry['image'].endswith('%s:%s' % (s.service, first[:12])), entry
+
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60) as load:
+        load.wait_for(50)
+        later = s.deploy(None, cutover_source=dict(source, ref='main'))
+        load.wait_for(50)
+    assert_ok(later)
+    assert get_body(s.port) == 'demoapp git2' and s.state()['history'][-1]['commit_sha'] == second
+    assert load.summary()['failed'] == 0, load.summary()
+
+    again = s.deploy(None, cutover_source=dict(source, ref=second))  # the same commit, by id
+    assert_ok(again)
+    assert again.task(BUILD)['result']['built'] is False and again.task(BUILD)['result']['changed'] is False
+    assert 'is already live' in again.stdout and len(s.state()['history']) == 2
+    if s.engine.name != 'docker':
+        return  # the refusals come before any engine call: checked once
+
+    images = service_images(s)
+    for bad, words in ((dict(context='../app'), ['cutover_source.context', '".." would leave the repository']),
+                       (dict(dockerfile='/etc/passwd'), ['cutover_source.dockerfile', 'absolute path']),
+                       (dict(ref='escape', context='outside'), ['source.context', 'resolves outside the repository'])):
+        run = s.deploy(None, cutover_source=dict(source, **bad))
+        assert run.rc != 0
+        for word in words:
+            assert word in run.stdout, (bad, run.stdout[-2000:])
+    assert service_images(s) == images  # nothing was built
+    assert get_body(s.port) == 'demoapp git2'
