@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -67,6 +68,14 @@ def _tls_config(params):
         client_cert = (params['tls_client_cert'], params['tls_client_key'])
     return docker.tls.TLSConfig(client_cert=client_cert, ca_cert=params['tls_ca_cert'],
                                 verify=params['tls_verify'])
+
+
+def free_port(address):
+    """A port the kernel says is free on address now (the engine binds it a moment later)."""
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
 
 
 def describe(container):

@@ -14,9 +14,10 @@ import json
 import os
 import re
 
-SOURCE_TYPES = ('image', 'git')
+SOURCE_TYPES = ('image', 'git', 'compose')
 GIT_KEYS = ('type', 'repo', 'ref', 'context', 'dockerfile', 'build_args', 'username', 'password', 'ssh_key',
             'known_hosts')
+COMPOSE_KEYS = ('type', 'files', 'service', 'env', 'project')
 DEFAULTS = dict(ref='HEAD', context='.', dockerfile='Dockerfile', build_args={})
 _USERINFO = re.compile(r'(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@', re.IGNORECASE)
 
@@ -50,6 +51,8 @@ def source_errors(source, prefix='cutover_source'):
     if kind == 'image':
         extra = sorted(set(source) - {'type'})
         return ['%s of type image takes no other keys (got %s); the image is cutover_image' % (prefix, extra)] if extra else []
+    if kind == 'compose':
+        return compose_errors(source, prefix)
     errors = []
     unknown = sorted(set(source) - set(GIT_KEYS))
     if unknown:
@@ -70,6 +73,27 @@ def source_errors(source, prefix='cutover_source'):
     if source.get('password') is not None and not source.get('username'):
         errors.append('%s.password needs %s.username (HTTPS)' % (prefix, prefix))
     return [e for e in errors if e]
+
+
+def compose_errors(source, prefix='cutover_source'):
+    """What is wrong with a compose source. Pure."""
+    errors = []
+    unknown = sorted(set(source) - set(COMPOSE_KEYS))
+    if unknown:
+        errors.append('%s has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(COMPOSE_KEYS)))
+    files = source.get('files')
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) and f.startswith('/') for f in files):
+        errors.append('%s.files %s is invalid: use a list of compose files on the host, by absolute path' % (prefix, _show(files)))
+    name = source.get('service')
+    if not isinstance(name, str) or not re.match(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', name):
+        errors.append('%s.service %s is invalid: name the compose service the route goes to' % (prefix, _show(name)))
+    project = source.get('project')
+    if project is not None and (not isinstance(project, str) or not re.match(r'^[a-z0-9][a-z0-9_-]*$', project)):
+        errors.append('%s.project %s is invalid: use lowercase letters, digits, - and _' % (prefix, _show(project)))
+    env = source.get('env', {})
+    if not isinstance(env, dict) or not all(isinstance(k, str) and re.match(r'^[A-Za-z_][A-Za-z0-9_]*$', k) for k in env):
+        errors.append('%s.env must map variable names to values (for the compose files\' ${VAR})' % prefix)
+    return errors
 
 
 def with_defaults(source):

@@ -329,8 +329,10 @@ def deploy_input_errors(v, prefix='cutover_'):
     errors += shared_proxy_errors(v, prefix)
     errors += settings_errors(v, prefix)
     errors += source_errors(v.get('source'), f('source'))
-    if (v.get('source') or {}).get('type') == 'git' and v.get('image') not in (None, ''):
-        errors.append('%s and %s type git are exclusive: the image is built from the repository' % (f('image'), f('source')))
+    kind = (v.get('source') or {}).get('type') if isinstance(v.get('source'), dict) else None
+    if kind in ('git', 'compose') and v.get('image') not in (None, ''):
+        errors.append('%s and %s type %s are exclusive: the %s says what runs' % (
+            f('image'), f('source'), kind, 'repository' if kind == 'git' else 'compose project'))
     if v.get('canary') is not None:
         errors += canary_settings_errors(v['canary'], f('canary'))
     return [e for e in errors if e]

@@ -224,13 +224,12 @@ actions:
 
 import hashlib
 import json
-import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
-    DockerException, Engine, describe, engine_argument_spec, secret_env,
+    DockerException, Engine, describe, engine_argument_spec, free_port, secret_env,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
@@ -272,14 +271,6 @@ def run_spec(p, public_env, secret_names):
                 labels=p['labels'], healthcheck=p['healthcheck'], stop_timeout=p['stop_timeout'],
                 container_port=p['container_port'], host_port=p['host_port'],
                 bind_address=p['bind_address'])
-
-
-def free_port(address):
-    """A port the kernel says is free on address now (the engine binds it a moment later)."""
-    family = socket.AF_INET6 if ':' in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
 
 
 PORT_TAKEN = ('port is already allocated', 'address already in use')

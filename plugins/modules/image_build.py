@@ -175,8 +175,7 @@ def git_env(p, private):
 
 def fetch_commit(git, repo, ref):
     """Fetch `ref` from `repo` into the clone and return its commit id."""
-    rc, _ = git.run('fetch', '--quiet', '--force', '--no-tags', repo, ref, may_fail=True)
-    if rc != 0:
+    if git.run('fetch', '--quiet', '--force', '--no-tags', repo, ref, may_fail=True)[0] != 0:
         # a commit id the server does not advertise: fetch everything, then look it up
         git.run('fetch', '--quiet', '--force', '--tags', repo, '+refs/heads/*:refs/cutover/heads/*')
         rc, commit = git.run('rev-parse', '--verify', '--quiet', '%s^{commit}' % ref, may_fail=True)

@@ -18,7 +18,7 @@ description:
     back to the live container. The live container an adopted one replaced is stopped gracefully and kept
     for rollback. Running containers that are neither live nor routed (orphaned greens, never
     served) are removed. Releases a dead run left C(running) are marked C(cancelled).
-  - The standby container (see M(cutover.deploy.reap) O(standby)) is left running while its window lasts;
+  - The standby container (see O(cutover.deploy.reap#module:standby)) is left running while its window lasts;
     after it, it is stopped and kept for rollback like any replaced release.
   - Nothing that serves traffic is removed. The deploy roles run it after taking the lock; C(status.yml) runs it too.
 author: Cutover contributors (@cutover)

@@ -83,3 +83,47 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
             assert word in run.stdout, (bad, run.stdout[-2000:])
     assert service_images(s) == images  # nothing was built
     assert get_body(s.port) == 'demoapp git2'
+
+
+def compose_down(site, project, files):
+    tool = 'podman-compose' if site.engine.name == 'podman' else 'docker-compose'
+    subprocess.run([tool, '-p', project] + [a for f in files for a in ('-f', str(f))] + ['down'], check=False,
+                   capture_output=True, timeout=120)
+
+
+def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(site, tmp_path):
+    """A two-service project (the app and a sidecar) with the engine's compose tool: the route goes to the
+    app, each change recreates the project and reports its downtime window, an unchanged project is left
+    alone, and blue-green is refused with the reason."""
+    s = site
+    compose = tmp_path / 'compose.yml'
+    compose.write_text('services:\n'
+                       '  app:\n    image: demoapp:${APP_TAG}\n'
+                       '  sidecar:\n    image: demoapp:v3\n    environment:\n      PORT: "9090"\n')
+    source = dict(type='compose', files=[str(compose)], service='app')
+    override = s.state_dir / 'compose' / ('%s.override.yml' % s.service)
+    try:
+        first = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1')))
+        assert_ok(first)
+        assert get_body(s.port) == 'demoapp v1'
+        names = first.task('Bring the compose project up')['result']['containers']
+        assert len(names) == 2 and any('sidecar' in n for n in names), names
+        assert s.running() == [s.state()['live']['container']]  # only the routed container is the service's
+
+        second = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')))
+        assert_ok(second)
+        assert get_body(s.port) == 'demoapp v2'
+        assert 'the service had no container ready for' in second.stdout, second.stdout[-2000:]
+        history = s.state()['history']
+        assert [(h['strategy'], h['outcome']) for h in history] == [('recreate', 'succeeded')] * 2, history
+
+        again = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')))
+        assert_ok(again)
+        assert 'the project is already live, nothing to do' in again.stdout and len(s.state()['history']) == 2
+
+        refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1')), cutover_strategy='blue-green')
+        assert refused.rc != 0
+        assert 'strategy "blue-green" is not supported for source "compose"' in refused.stdout, refused.stdout[-2000:]
+        assert get_body(s.port) == 'demoapp v2'
+    finally:
+        compose_down(s, s.service, [compose, override])
