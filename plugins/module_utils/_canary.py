@@ -20,42 +20,8 @@ ANSWERS = ('hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_oth
 NO_ANSWER = ('eresp', 'econ')
 
 
-def _number(value):
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def settings_errors(canary, prefix='cutover_canary'):
-    """What is wrong with the canary settings (a list of messages naming the field). Pure."""
-    if not isinstance(canary, dict):
-        return ['%s must be a mapping with the keys %s' % (prefix, ', '.join(DEFAULTS))]
-    errors = []
-    unknown = sorted(set(canary) - set(DEFAULTS))
-    if unknown:
-        errors.append('%s has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(DEFAULTS)))
-    steps = canary.get('steps', DEFAULTS['steps'])
-    numbers = [_number(s) for s in steps] if isinstance(steps, list) else [None]
-    if not steps or None in numbers or any(n != int(n) or not 1 <= n <= 99 for n in numbers) \
-            or numbers != sorted(set(numbers)):
-        errors.append('%s.steps %r is invalid: use increasing whole percentages of 1-99 for green, such as [10, 50]'
-                      % (prefix, steps))
-    ranges = dict(interval=(0, False, None), min_success_rate=(0, True, 100), max_success_drop=(0, True, 100),
-                  max_response_ms=(0, False, None), min_requests=(0, True, None))
-    for key, (low, inclusive, high) in ranges.items():
-        value = canary.get(key, DEFAULTS[key])
-        n = _number(value)
-        if n is None or n < low or (n == low and not inclusive) or (high is not None and n > high):
-            errors.append('%s.%s %r is invalid: use a number %s %s%s' % (
-                prefix, key, value, 'of at least' if inclusive else 'above', low, ' and at most %s' % high if high else ''))
-    return errors
-
-
 def with_defaults(canary):
-    """The settings with every key present, as numbers. Pure; assumes settings_errors() found nothing."""
+    """The settings with every key present, as numbers. Pure; assumes _validate.canary_errors() found nothing."""
     merged = dict(DEFAULTS, **(canary or {}))
     return dict(steps=[int(s) for s in merged['steps']], interval=float(merged['interval']),
                 min_success_rate=float(merged['min_success_rate']), max_success_drop=float(merged['max_success_drop']),

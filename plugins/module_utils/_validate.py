@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.cutover.deploy.plugins.module_utils._canary import settings_errors as canary_settings_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._source import source_errors
@@ -298,6 +298,31 @@ def settings_errors(v, prefix='cutover_'):
     return errors
 
 
+def canary_errors(canary, prefix='cutover_canary'):
+    """What is wrong with the canary settings (a list of messages naming the field). Pure."""
+    if not isinstance(canary, dict):
+        return ['%s must be a mapping with the keys %s' % (prefix, ', '.join(CANARY_DEFAULTS))]
+    errors = []
+    unknown = sorted(set(canary) - set(CANARY_DEFAULTS))
+    if unknown:
+        errors.append('%s has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(CANARY_DEFAULTS)))
+    steps = canary.get('steps', CANARY_DEFAULTS['steps'])
+    numbers = [_number(s) for s in steps] if isinstance(steps, list) else [None]
+    if not steps or None in numbers or any(n != int(n) or not 1 <= n <= 99 for n in numbers) \
+            or numbers != sorted(set(numbers)):
+        errors.append('%s.steps %r is invalid: use increasing whole percentages of 1-99 for green, such as [10, 50]'
+                      % (prefix, steps))
+    ranges = dict(interval=(0, False, None), min_success_rate=(0, True, 100), max_success_drop=(0, True, 100),
+                  max_response_ms=(0, False, None), min_requests=(0, True, None))
+    for key, (low, inclusive, high) in ranges.items():
+        value = canary.get(key, CANARY_DEFAULTS[key])
+        n = _number(value)
+        if n is None or n < low or (n == low and not inclusive) or (high is not None and n > high):
+            errors.append('%s.%s %r is invalid: use a number %s %s%s' % (
+                prefix, key, value, 'of at least' if inclusive else 'above', low, ' and at most %s' % high if high else ''))
+    return errors
+
+
 def deploy_input_errors(v, prefix='cutover_'):
     """Every error in a deploy's inputs (the role variables without their prefix). Pure."""
     def f(name):
@@ -334,7 +359,7 @@ def deploy_input_errors(v, prefix='cutover_'):
         errors.append('%s and %s type %s are exclusive: the %s says what runs' % (
             f('image'), f('source'), kind, 'repository' if kind == 'git' else 'compose project'))
     if v.get('canary') is not None:
-        errors += canary_settings_errors(v['canary'], f('canary'))
+        errors += canary_errors(v['canary'], f('canary'))
     return [e for e in errors if e]
 
 

@@ -120,14 +120,14 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
-    DEFAULTS, counters, judge_step, settings_errors, step_traffic, step_weights, with_defaults,
+    DEFAULTS, counters, judge_step, step_traffic, step_weights, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, canary_errors, route_error
 
 
 def pick_slots(slots, live_upstream, upstream):
@@ -166,7 +166,7 @@ def main():
     lease = renew_lease(module)
     err = route_error('route', p['route']) or address_error('upstream', p['upstream']) \
         or address_error('live_upstream', p['live_upstream'])
-    errors = settings_errors(p['settings'], 'settings')
+    errors = canary_errors(p['settings'], 'settings')
     if err or errors:
         module.fail_json(msg='; '.join(([err] if err else []) + errors))
     if p['proxy']['type'] != 'haproxy':

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.cutover.deploy.plugins.module_utils import _canary as c
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import canary_errors
 
 
 def row(**counts):
@@ -10,17 +11,17 @@ def row(**counts):
 
 
 def test_settings_errors_name_the_field_and_the_valid_values():
-    assert c.settings_errors({}) == []
-    assert c.settings_errors({'steps': [5, 25, 50], 'interval': 10, 'min_requests': 0}) == []
-    errors = c.settings_errors({'steps': [50, 10], 'interval': 0, 'min_success_rate': 101, 'weight': 3})
+    assert canary_errors({}) == []
+    assert canary_errors({'steps': [5, 25, 50], 'interval': 10, 'min_requests': 0}) == []
+    errors = canary_errors({'steps': [50, 10], 'interval': 0, 'min_success_rate': 101, 'weight': 3})
     text = ' | '.join(errors)
     assert "unknown keys ['weight']" in text
     assert 'cutover_canary.steps [50, 10] is invalid: use increasing whole percentages of 1-99' in text
     assert 'cutover_canary.interval 0 is invalid: use a number above 0' in text
     assert 'cutover_canary.min_success_rate 101 is invalid' in text and 'at most 100' in text
     for steps in ([], [0], [100], [10, 10], [12.5], 'ten', [True]):
-        assert any('steps' in e for e in c.settings_errors({'steps': steps})), steps
-    assert c.settings_errors([10, 50]) == ['cutover_canary must be a mapping with the keys ' + ', '.join(c.DEFAULTS)]
+        assert any('steps' in e for e in canary_errors({'steps': steps})), steps
+    assert canary_errors([10, 50]) == ['cutover_canary must be a mapping with the keys ' + ', '.join(c.DEFAULTS)]
 
 
 def test_step_traffic_is_the_delta_and_counts_unanswered_requests_as_errors():

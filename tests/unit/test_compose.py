@@ -1,0 +1,38 @@
+"""The compose module's pure parts: its override file, the release digest, the pinned port."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.cutover.deploy.plugins.modules.compose_project import override_text, pinned_port, project_release
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import deploy_input_errors
+
+
+def test_override_publishes_only_the_routed_service_on_the_pinned_port():
+    doc = json.loads(override_text('web', '127.0.0.1', 40123, 8080, {'io.cutover.service': 'shop'}))
+    assert doc == {'services': {'web': {'ports': ['127.0.0.1:40123:8080'], 'labels': {'io.cutover.service': 'shop'}}}}
+    assert json.loads(override_text('web', '::1', 40123, 8080, {}))['services']['web']['ports'] == ['[::1]:40123:8080']
+
+
+def test_release_changes_with_the_files_and_the_variables_only():
+    a = project_release(['services: {}'], {'TAG': 'v1'})
+    assert a == project_release(['services: {}'], {'TAG': 'v1'}) and a.startswith('compose-')
+    assert a != project_release(['services: {}'], {'TAG': 'v2'})
+    assert a != project_release(['services: {x: {}}'], {'TAG': 'v1'})
+
+
+def test_the_port_an_earlier_run_chose_is_kept(tmp_path):
+    path = tmp_path / 'shop.override.yml'
+    path.write_text(override_text('web', '127.0.0.1', 40123, 8080, {}))
+    assert pinned_port(str(path), '127.0.0.1') == 40123
+    assert 1024 <= pinned_port(str(tmp_path / 'missing.yml'), '127.0.0.1') <= 65535
+
+
+def test_compose_source_is_checked_on_the_controller():
+    ok = dict(type='compose', files=['/srv/shop/compose.yml'], service='web')
+    assert deploy_input_errors(dict(service='shop', source=ok)) == []
+    text = ' | '.join(deploy_input_errors(dict(service='shop', image='x:1', source=dict(
+        ok, files=['compose.yml'], service='', project='Shop', extra=1))))
+    for words in ('cutover_source.files', 'absolute path', 'cutover_source.service', 'cutover_source.project',
+                  "unknown keys ['extra']", 'cutover_image and cutover_source type compose are exclusive'):
+        assert words in text, (words, text)
