@@ -85,7 +85,14 @@ def playbook_command(playbook, extra_vars=None, check=False, diff=False, args=()
 
 
 def read_records(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The recorded results; a last line still being written (a run in progress) is left out."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # only the line being appended right now can be cut short
+    return records
 
 
 def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600, env=None, args=(), inventory=None,
