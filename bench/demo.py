@@ -81,6 +81,13 @@ def main():
         print('demo: deploying demoapp:v1 behind HAProxy on 127.0.0.1:%d ...' % LISTEN_PORT)
         deploy('demoapp:v1')
         current = 'demoapp:v1'
+    else:
+        # the proxy or the app may not have survived a restart of this machine since the last run:
+        # status (under the deploy lock) starts the proxy and the live container again before the load starts
+        status = run_playbook(REPO / 'playbooks' / 'status.yml', BASE_VARS)
+        if status.rc != 0:
+            print(status.stdout[-3000:], status.stderr[-2000:])
+            raise SystemExit('demo: %s could not be served again (see above); `make demo-clean` starts over' % current)
     target = 'demoapp:v2' if current == 'demoapp:v1' else 'demoapp:v1'
     print('demo: %s is live; blue-green to %s under load (the new app takes 2 s to boot) ...' % (current, target))
     with Load('127.0.0.1', LISTEN_PORT, workers=2, keepalive=True, max_requests=200000, max_seconds=120) as keep, \
