@@ -58,6 +58,12 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     entry = s.state()['history'][-1]
     assert entry['commit_sha'] == first and entry['image'].endswith('%s:%s' % (s.service, first[:12])), entry
 
+    images = service_images(s)
+    check = s.deploy(None, cutover_source=dict(source, ref='main'), playbook_args=('--check', '--diff'))
+    assert_ok(check)
+    assert check.task(BUILD)['result']['commit'] == second and 'build ' in check.stdout
+    assert service_images(s) == images and len(s.state()['history']) == 1  # check mode built and recorded nothing
+
     with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60) as load:
         load.wait_for(50)
         later = s.deploy(None, cutover_source=dict(source, ref='main'))
@@ -109,6 +115,10 @@ def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(sit
         names = first.task('Bring the compose project up')['result']['containers']
         assert len(names) == 2 and any('sidecar' in n for n in names), names
         assert s.running() == [s.state()['live']['container']]  # only the routed container is the service's
+
+        check = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')), playbook_args=('--check',))
+        assert_ok(check)
+        assert get_body(s.port) == 'demoapp v1' and len(s.state()['history']) == 1  # check mode changed nothing
 
         second = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')))
         assert_ok(second)
