@@ -124,10 +124,15 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, split_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, canary_errors, route_error
+
+
+def response_ms(slot, rows):
+    """HAProxy's average response time of a server (its last 1024 requests), from `show stat`."""
+    return int((rows.get(slot['name']) or {}).get('rtime') or 0)
 
 
 def pick_slots(slots, live_upstream, upstream):
@@ -196,30 +201,24 @@ def main():
             driver.save_state()
 
     def read(slot, rows):
-        row = rows.get(slot['name']) or {}
-        return counters(row), int(row.get('rtime') or 0)
+        return counters(rows.get(slot['name']) or {})
 
     analysis = []
     try:
         # green joins at weight 0, then takes the first step's share with blue's weight set beside it
-        host, port = split_upstream(p['upstream'])
         with proxy_guard(False)():
-            driver.set_weight(route, green['name'], 0)
-            if upstream_of(green) != p['upstream']:
-                driver.command('set server %s/%s addr %s port %d' % (route, green['name'], host, port))
-            driver.command('set server %s/%s state ready' % (route, green['name']))
+            driver.add_unweighted(route, green, p['upstream'])
         for percent in settings['steps']:
             set_weights(percent)
             rows = driver.server_stats(route)
-            blue_start, green_start = read(blue, rows)[0], read(green, rows)[0]
+            blue_start, green_start = read(blue, rows), read(green, rows)
             end = time.monotonic() + settings['interval']
             while time.monotonic() < end:
                 lease.renew(every=10)
                 time.sleep(min(1.0, max(0.0, end - time.monotonic())))
             rows = driver.server_stats(route)
-            (blue_end, blue_ms), (green_end, green_ms) = read(blue, rows), read(green, rows)
-            verdict = judge_step(percent, step_traffic(blue_start, blue_end, blue_ms),
-                                 step_traffic(green_start, green_end, green_ms), settings)
+            verdict = judge_step(percent, step_traffic(blue_start, read(blue, rows), response_ms(blue, rows)),
+                                 step_traffic(green_start, read(green, rows), response_ms(green, rows)), settings)
             analysis.append(verdict)
             if not verdict['passed']:
                 with proxy_guard(False)():

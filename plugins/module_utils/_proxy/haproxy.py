@@ -165,6 +165,15 @@ class HAProxy(Driver):
         """Current sessions + queued requests per server of the backend (from `show stat`)."""
         return {name: int(r['scur'] or 0) + int(r['qcur'] or 0) for name, r in self.server_stats(backend).items()}
 
+    def add_unweighted(self, route, slot, upstream):
+        """Put upstream in an idle slot at weight 0 and make it ready: in the backend, taking no new requests
+        until set_weight gives it a share (a canary's green)."""
+        host, port = split_upstream(upstream)
+        self.set_weight(route, slot['name'], 0)
+        if upstream_of(slot) != upstream:
+            self.command('set server %s/%s addr %s port %d' % (route, slot['name'], host, port))
+        self.command('set server %s/%s state ready' % (route, slot['name']))
+
     def set_weight(self, route, slot, weight):
         answer = self.command('set server %s/%s weight %d' % (route, slot, weight)).strip()
         if answer:
