@@ -7,11 +7,12 @@
 #   HEALTHY      0 = never serve /health (an image that never gets ready)
 #   EXIT_AFTER   exit with code 3 after N seconds (a crashing app)
 #   FAIL_EVERY   every Nth request to / answers 500 (a bad release for the canary analysis)
+#   IGNORE_TERM  1 = ignore SIGTERM, as many apps run as PID 1 do (a stop then waits for the stop timeout)
 # /cgi-bin/slow?N answers after N seconds (a long request in flight during a swap).
 #   usage: [FORCE=1] scripts/build-images.sh [docker] [podman]   (default: both)
 set -euo pipefail
 want=${*:-docker podman}
-REVISION=2
+REVISION=3
 busybox=$(command -v busybox)
 [ -n "$busybox" ] || { echo "error: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || ldd "$busybox" 2>&1 | grep -q 'not a dynamic' \
@@ -34,7 +35,7 @@ fi
 echo "${VERSION:-dev}" > /www/version
 [ "${HEALTHY:-1}" = "0" ] || echo ok > /www/health
 if [ -n "$EXIT_AFTER" ]; then (sleep "$EXIT_AFTER"; kill 1) & fi
-trap 'exit 3' TERM
+if [ "${IGNORE_TERM:-0}" = 1 ]; then trap '' TERM; else trap 'exit 3' TERM; fi
 httpd -f -p "${PORT:-8080}" -h /www &
 wait $!
 SH

@@ -23,22 +23,37 @@ from ansible_collections.cutover.deploy.plugins.module_utils._registry import (
     auth_config, describe_registry, image_registry, insecure_allowed, install_ca_cert, registry_host,
 )
 
-try:
-    import docker
-    from docker.errors import DockerException, ImageNotFound, NotFound
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError:
-    class DockerException(Exception):  # placeholders so names resolve; Engine() fails first
-        pass
+# The docker SDK costs ~0.2 s to import: it is imported when a module first talks to the engine
+# (Engine()), not when a module that may never do so (proxy_site on a host proxy) loads this file.
+docker = None  # pylint: disable=invalid-name
 
-    class NotFound(DockerException):
-        pass
 
-    class ImageNotFound(NotFound):
-        pass
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
+class DockerException(Exception):
+    """Stands for docker.errors.DockerException until the SDK is loaded (Engine() loads it)."""
+
+
+class NotFound(DockerException):
+    pass
+
+
+class ImageNotFound(NotFound):
+    pass
+
+
+def load_sdk():
+    """Import the docker SDK and bind its error classes here; (ok, import traceback)."""
+    global docker, DockerException, NotFound, ImageNotFound  # pylint: disable=global-statement
+    if docker is not None:
+        return True, None
+    try:
+        import docker as sdk  # pylint: disable=import-outside-toplevel
+        from docker.errors import DockerException as sdk_error, ImageNotFound as sdk_image_not_found, \
+            NotFound as sdk_not_found  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return False, traceback.format_exc()
+    docker, DockerException, NotFound, ImageNotFound = sdk, sdk_error, sdk_not_found, sdk_image_not_found
+    return True, None
+
 
 # requests is the docker SDK's transport; checked on its own so a missing one is named as such.
 HAS_REQUESTS = importlib.util.find_spec('requests') is not None
@@ -120,8 +135,11 @@ class Engine:
 
     def __init__(self, module):
         self.module = module
-        if not HAS_DOCKER:
-            module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
+        loaded, import_error = load_sdk()
+        if not loaded:
+            module.fail_json(msg=missing_required_lib('docker'), exception=import_error)
+        self.sdk = docker
+        self.errors = docker.errors  # for callers' except clauses (this module's names are bound late)
         if not HAS_REQUESTS:
             module.fail_json(msg=missing_required_lib('requests'))
         params = module.params
@@ -133,11 +151,15 @@ class Engine:
                 # talks to the engine.
                 for var in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
                     os.environ.pop(var, None)
-            self.client = docker.DockerClient(base_url=self.url, timeout=params['engine_timeout'],
-                                              tls=_tls_config(params))
+            self._client_args = dict(base_url=self.url, timeout=params['engine_timeout'], tls=_tls_config(params))
+            self.client = docker.DockerClient(**self._client_args)
             self.client.ping()
         except Exception as exc:  # the SDK raises many types here; all mean "not reachable"
             module.fail_json(msg='cannot reach the container engine at %s (engine_host): %s' % (self.url, exc))
+
+    def client_args(self):
+        """The arguments this client was made with (a helper process makes its own from them)."""
+        return dict(self._client_args)
 
     def fail(self, what, exc):
         self.module.fail_json(msg='%s failed on the engine at %s: %s' % (what, self.url, exc))

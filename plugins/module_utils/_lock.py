@@ -25,6 +25,7 @@ import tempfile
 import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import flocked, fsync_dir, write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso
 
 PLAY_MARKERS = (b'ansible-playbook', b'ansible-runner')
 GUARD_TIMEOUT = 10
@@ -167,9 +168,47 @@ def renew(path, run_id, lease, now=None):
         return record
 
 
-def iso(ts):
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(ts)) if ts else 'an unknown time'
-
-
 def describe_holder(holder):
     return '%s (run %s) since %s' % (holder.get('holder', '?'), holder.get('run_id', '?'), iso(holder.get('since')))
+
+
+class LockHeld(Exception):
+    """Another run holds the lock (past our wait); .holder is its record."""
+
+    def __init__(self, msg, holder):
+        super().__init__(msg)
+        self.holder = holder
+
+
+def acquire(state_dir, service, run_id, holder, wait, lease, check_mode, warn):
+    """Take the deploy lock of service for run_id (or renew it if run_id holds it already), waiting up to
+    `wait` seconds for a held one and breaking a stale one (warn(msg) says so). Returns dict(changed,
+    holder, broke_stale, broke_reason); raises LockHeld when another run still holds it."""
+    path = lock_path(state_dir, service)
+    current = read_holder(path)
+    if current and current.get('run_id') == run_id:
+        renewed = current if check_mode else renew(path, run_id, lease)
+        return dict(changed=False, holder=renewed, broke_stale=None)
+    if check_mode:
+        return dict(changed=True, holder=make_record(run_id, holder, lease, time.time()), broke_stale=None)
+    os.makedirs(state_dir, exist_ok=True)
+    deadline = time.monotonic() + wait
+    broke = why = None
+    host_boot = boot_id()
+    while True:
+        record = make_record(run_id, holder, lease, time.time())
+        if try_create(path, record):
+            return dict(changed=True, holder=record, broke_stale=broke, broke_reason=why)
+        current = read_holder(path)
+        if current is None:
+            continue  # released between our create and read: try again
+        verdict, reason = lock_verdict(current, time.time(), host_boot)
+        if verdict == 'stale':
+            if break_if_unchanged(path, current):
+                warn('breaking the stale deploy lock of %s held by %s: %s' % (service, describe_holder(current), reason))
+                broke, why = current, reason
+            continue
+        if time.monotonic() >= deadline:
+            raise LockHeld('another deploy of %s holds the lock: %s; %s (waited %ss; set cutover_lock_wait to wait longer)'
+                           % (service, describe_holder(current), reason, wait), current)
+        time.sleep(0.25)

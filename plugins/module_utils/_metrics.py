@@ -2,12 +2,20 @@
 # Copyright (c) 2026 Cutover contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The host's deploy metrics in the Prometheus text format (node_exporter's textfile collector reads
-it): rendered from every service's state file and the last run's step durations. Pure."""
+it): rendered from every service's state file and the last run's step durations by pure functions,
+and written by publish()."""
 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import json
+import os
 import time
+
+from ansible_collections.cutover.deploy.plugins.module_utils._files import flocked, read_text, write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
+from ansible_collections.cutover.deploy.plugins.module_utils._state import read_state
 
 FAMILIES = (
     ('cutover_releases_total', 'counter',
@@ -95,3 +103,47 @@ def clean_steps(steps):
         except (TypeError, ValueError):
             raise ValueError('steps.%s must be a number of seconds, got %r' % (step, seconds))
     return out
+
+
+# The file itself (the one impure part): shared by the metrics module and the step that ends a run.
+
+def steps_path(state_dir, service):
+    return os.path.join(state_dir, 'metrics', '%s.steps.json' % service)
+
+
+def services_in(state_dir):
+    """The services with a state file in state_dir."""
+    try:
+        names = os.listdir(state_dir)
+    except FileNotFoundError:
+        return []
+    return sorted(n[:-5] for n in names if n.endswith('.json') and not service_error(n[:-5]))
+
+
+def publish(path, state_dir, service, steps, check_mode):
+    """Record this run's steps for service, render every service, write the file if it changed (one writer
+    at a time: two services' runs ending together each render every service). Returns (changed, before,
+    after, services). Raises ValueError (a bad steps value), StateError, LockTimeout or OSError."""
+    steps = clean_steps(steps)
+    # check mode writes nothing, so it takes no lock and creates no lock file
+    guard = contextlib.nullcontext() if check_mode else flocked(os.path.join(state_dir, 'metrics', '.lock'), 30,
+                                                                'the metrics lock')
+    with guard:
+        step_files = {}
+        if service and steps:
+            step_files[steps_path(state_dir, service)] = json.dumps(steps, sort_keys=True) + '\n'
+        states, all_steps = {}, {}
+        for name in services_in(state_dir):
+            states[name] = read_state(state_dir, name)
+            text = step_files.get(steps_path(state_dir, name)) or read_text(steps_path(state_dir, name))
+            all_steps[name] = json.loads(text) if text else {}
+        after = render(states, all_steps)
+        before = read_text(path)
+        changed = before != after
+        if not check_mode:
+            for step_file, text in step_files.items():
+                if read_text(step_file) != text:
+                    write_atomic(step_file, text)
+            if changed:
+                write_atomic(path, after)
+    return changed, before, after, sorted(states)

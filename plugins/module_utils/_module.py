@@ -10,7 +10,7 @@ import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, renew
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, new_state, read_state
+from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, new_state, read_state, write_state_atomic
 
 
 def require_valid_service(module):
@@ -27,6 +27,17 @@ def load_state(module):
         return read_state(p['state_dir'], p['service']) or new_state(p['service'])
     except (OSError, StateError) as exc:
         module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
+
+
+def save_state(module, state):
+    """Write the service's state file (not in check mode), or fail clearly."""
+    p = module.params
+    if module.check_mode:
+        return
+    try:
+        write_state_atomic(p['state_dir'], p['service'], state)
+    except (OSError, StateError) as exc:
+        module.fail_json(msg='cannot write the state of %s in %s: %s' % (p['service'], p['state_dir'], exc))
 
 
 def lease_option():

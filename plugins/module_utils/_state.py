@@ -14,7 +14,7 @@ import json
 import os
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
-from ansible_collections.cutover.deploy.plugins.module_utils._lock import iso as iso_time
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso as iso_time
 
 DEFAULT_STATE_DIR = '/var/lib/cutover'
 
@@ -249,9 +249,11 @@ def plan_reconcile(state, containers, route_upstream, now=0):
       follow: the upstream the running live container actually publishes, when the state recorded
               another (an engine that re-published it on a new port): the state is corrected
       route: upstream the route must point back to
-      retire: the live container replaced by an adopted one: stopped gracefully (it may still be
-              finishing requests from before the swap) and kept for rollback, never removed here
-      remove: orphaned greens (running, never routed, not live)
+      retire: the live container replaced by an adopted one, and a running release that succeeded
+              before (a crash came between its replacement and its retirement): stopped gracefully in
+              the background (they may still be finishing requests) and kept for rollback, never
+              removed here
+      remove: orphaned greens (running, never routed, not live, not retiring)
       cancel: history numbers left 'running' by a dead run
       end_standby: the standby record is dropped (its window is over, or it is live again); a
               running standby past its window is retired, one inside it is left running
@@ -285,10 +287,15 @@ def plan_reconcile(state, containers, route_upstream, now=0):
             plan['retire'].append(standby)  # its window is over: stopped, kept for rollback like any old release
     if live is not None:
         # Only with a known live container: with neither a state nor a route to go by (a lost state
-        # file, no proxy) a running container may be serving, so nothing is removed.
-        plan['remove'] = [c['name'] for c in containers
-                          if c['running'] and c['name'] not in (live, waiting) and c['name'] not in plan['retire']
-                          and (target is None or c['name'] != target['name'])]
+        # file, no proxy) a running container may be serving, so nothing is removed. A container being
+        # retired is on its way out already, and one of a release that was live is kept for rollback.
+        leaving = set(c['container'] for c in state.get('retiring') or [])
+        good = set(rollback_candidates(state))
+        for c in containers:
+            if not c['running'] or c['name'] in (live, waiting) or c['name'] in plan['retire'] or c['name'] in leaving \
+                    or (target is not None and c['name'] == target['name']):
+                continue
+            plan['retire' if c['name'] in good else 'remove'].append(c['name'])
     plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
     return plan
 

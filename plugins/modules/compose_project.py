@@ -112,6 +112,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
+
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec, free_port
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
@@ -162,7 +164,7 @@ def main():
             env=dict(type='dict', default={}),
             tool=dict(type='str', default='docker-compose', choices=['docker-compose', 'podman-compose']),
             publish_address=dict(type='str', default='127.0.0.1'),
-            state_dir=dict(type='path', default='/var/lib/cutover'),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
         ),
         supports_check_mode=True,
     )

@@ -90,16 +90,11 @@ broke_reason:
   type: str
 '''
 
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._lock import (
-    boot_id, break_if_unchanged, describe_holder, lock_path, lock_verdict, make_record, read_holder, release,
-    renew, try_create,
-)
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire, lock_path, read_holder, release
 from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
 
 
 def main():
@@ -111,7 +106,7 @@ def main():
             holder=dict(type='str', default='unknown'),
             wait=dict(type='float', default=0),
             lease=dict(type='int', default=300),
-            state_dir=dict(type='path', default='/var/lib/cutover'),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
         ),
         supports_check_mode=True,
     )
@@ -121,44 +116,21 @@ def main():
         module.fail_json(msg='wait must be 0 or more (cutover_lock_wait), got %s' % p['wait'])
     if p['lease'] < 1:
         module.fail_json(msg='lease must be 1 or more seconds (cutover_lock_lease), got %s' % p['lease'])
-    path = lock_path(p['state_dir'], p['service'])
-    current = read_holder(path)
 
     if p['state'] == 'released':
+        path = lock_path(p['state_dir'], p['service'])
+        current = read_holder(path)
         if not current or current.get('run_id') != p['run_id']:
             module.exit_json(changed=False, holder=current, broke_stale=None)
         if not module.check_mode:
             release(path, p['run_id'])
         module.exit_json(changed=True, holder=None, broke_stale=None)
-
-    if current and current.get('run_id') == p['run_id']:
-        renewed = current if module.check_mode else renew(path, p['run_id'], p['lease'])
-        module.exit_json(changed=False, holder=renewed, broke_stale=None)
-    record = make_record(p['run_id'], p['holder'], p['lease'], time.time())
-    if module.check_mode:
-        module.exit_json(changed=True, holder=record, broke_stale=None)
-    os.makedirs(p['state_dir'], exist_ok=True)
-    deadline = time.monotonic() + p['wait']
-    broke = why = None
-    host_boot = boot_id()
-    while True:
-        record = make_record(p['run_id'], p['holder'], p['lease'], time.time())
-        if try_create(path, record):
-            module.exit_json(changed=True, holder=record, broke_stale=broke, broke_reason=why)
-        current = read_holder(path)
-        if current is None:
-            continue  # released between our create and read: try again
-        verdict, reason = lock_verdict(current, time.time(), host_boot)
-        if verdict == 'stale':
-            if break_if_unchanged(path, current):
-                module.warn('breaking the stale deploy lock of %s held by %s: %s'
-                            % (p['service'], describe_holder(current), reason))
-                broke, why = current, reason
-            continue
-        if time.monotonic() >= deadline:
-            module.fail_json(msg='another deploy of %s holds the lock: %s; %s (waited %ss; set cutover_lock_wait to wait longer)'
-                             % (p['service'], describe_holder(current), reason, p['wait']), holder=current)
-        time.sleep(0.25)
+    try:
+        result = acquire(p['state_dir'], p['service'], p['run_id'], p['holder'], p['wait'], p['lease'],
+                         module.check_mode, module.warn)
+    except LockHeld as exc:
+        module.fail_json(msg=str(exc), holder=exc.holder)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

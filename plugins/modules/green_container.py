@@ -144,6 +144,47 @@ options:
         secret values included, so a changed setting under an explicit O(release) is deployed, not skipped.
     type: bool
     default: false
+  state_dir:
+    description:
+      - Folder of the host's Cutover state files. Read to tell the live container and the standby from the
+        rest, to wait for a container being retired (see M(cutover.deploy.reap)) before it is started again,
+        and written by O(record).
+    type: path
+    default: /var/lib/cutover
+  record:
+    description:
+      - Begin the release in the service's history (outcome C(running)) once its container runs, as
+        M(cutover.deploy.release) C(action=begin) does, so the release is recorded in the same step. Nothing is
+        recorded when the container is the live one already (RV(already_live)).
+    type: dict
+    suboptions:
+      image:
+        description: The image reference to record (defaults to O(image); a rollback records the reference, not the id).
+        type: str
+      strategy:
+        description: The strategy to record.
+        type: str
+      kind:
+        description: C(deploy) or C(rollback).
+        type: str
+        default: deploy
+        choices: [deploy, rollback]
+      initiator:
+        description: Who started the run.
+        type: str
+      notes:
+        description: Free text recorded with the release.
+        type: str
+      commit_sha:
+        description: The source commit recorded with the release.
+        type: str
+      rollout:
+        description: The rollout (one playbook run across an inventory) the release belongs to.
+        type: str
+      history_limit:
+        description: History entries kept (the live release's entry always).
+        type: int
+        default: 100
 attributes:
   check_mode:
     support: full
@@ -220,6 +261,18 @@ actions:
   returned: success
   type: list
   elements: str
+already_live:
+  description: Whether the container is the one the state file marks live (nothing to cut over).
+  returned: success
+  type: bool
+standby:
+  description: Whether the container is the running standby (see M(cutover.deploy.reap) O(cutover.deploy.reap#module:standby)), reused as it runs.
+  returned: success
+  type: bool
+number:
+  description: The release number O(record) began (null when nothing was recorded).
+  returned: success
+  type: int
 '''
 
 import hashlib
@@ -229,9 +282,16 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
-    DockerException, Engine, describe, engine_argument_spec, free_port, secret_env,
+    Engine, describe, engine_argument_spec, free_port, secret_env,
 )
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import (
+    lease_option, load_state, renew_lease, require_valid_service, save_state,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    DEFAULT_STATE_DIR, active_standby, begin_release, live_container,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     container_labels, green_name,
 )
@@ -288,7 +348,7 @@ def create_and_start(engine, p, name, env, labels, attempts=5):
         try:
             container.start()
             return container
-        except DockerException as exc:
+        except engine.errors.DockerException as exc:
             taken = any(t in str(exc).lower() for t in PORT_TAKEN)
             if not taken or p['host_port'] or attempt == attempts:
                 engine.fail('starting container %s' % name, exc)
@@ -349,6 +409,17 @@ def main():
             )),
             stop_timeout=dict(type='int', default=10),
             restore=dict(type='bool', default=False),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
+            record=dict(type='dict', options=dict(
+                image=dict(type='str'),
+                strategy=dict(type='str'),
+                kind=dict(type='str', default='deploy', choices=['deploy', 'rollback']),
+                initiator=dict(type='str'),
+                notes=dict(type='str'),
+                commit_sha=dict(type='str'),
+                rollout=dict(type='str'),
+                history_limit=dict(type='int', default=100),
+            )),
             **pull_argument_spec()
         ),
         supports_check_mode=True,
@@ -404,15 +475,19 @@ def main():
         if info['release'] != release:
             return False
         return p['restore'] or (info['config'] == config and secret_env(c.attrs) == secret)
+    state = load_state(module)
     existing = [c for c in engine.service_containers(p['service']) if reusable(c)]
-    running = [c for c in existing if describe(c)['running']]
+    running = [c for c in existing if describe(c)['running'] and describe(c)['name'] not in retiring_names(state)]
+    result = dict(changed=False, release=release, actions=actions, already_live=False, standby=False, number=None)
     if running:
         info = describe(running[0])
-        module.exit_json(changed=False, elapsed=round(time.monotonic() - started, 3), container=info, upstream=info['upstream'], image_id=info['image_id'],
-                         release=release, actions=[])
-    if existing:
-        # A stopped container of this release (kept for rollback): start it, no new container.
+        result.update(already_live=info['name'] == live_container(state),
+                      standby=info['name'] == active_standby(state, time.time()))
+    elif existing:
+        # A stopped container of this release (kept for rollback), or one being retired: (once stopped)
+        # start it, no new container.
         target = existing[0]
+        state = wait_retired(module, engine, state, target)
         before = describe(target)
         if before['image_id'] != image_id and p['release'] and image_id:
             module.fail_json(msg='release %s already exists with image %s, not %s; give a new release'
@@ -421,29 +496,58 @@ def main():
         if not module.check_mode:
             engine.call('starting container %s' % before['name'], target.start)
             target.reload()
-        after = describe(target) if not module.check_mode else dict(before, status='running', running=True)
-        module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), container=after, upstream=after['upstream'], image_id=after['image_id'],
-                         release=release, actions=actions, diff=dict(before=before, after=after))
+        info = describe(target) if not module.check_mode else dict(before, status='running', running=True)
+        result.update(changed=True, diff=dict(before=before, after=info))
+    else:
+        taken = [describe(c)['name'] for c in engine.service_containers(p['service'])]
+        name = green_name(p['service'], time.time() * 1000, taken)
+        labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'],
+                                  config=config, secret_names=secret)
+        actions.append('create %s from %s' % (name, p['image']))
+        if module.check_mode:
+            info = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
+                        running=False, upstream=None)
+        else:
+            container = create_and_start(engine, p, name, env, labels)
+            container.reload()
+            info = describe(container)
+            if not info['upstream']:
+                module.fail_json(msg='container %s started but publishes no port for %d/tcp' % (name, p['container_port']),
+                                 container=info)
+        result.update(changed=True, diff=dict(before={}, after=info))
+    if p['record'] and not result['already_live']:
+        result['number'] = record_release(module, state, info, image_id, release)
+    module.exit_json(elapsed=round(time.monotonic() - started, 3), container=info, upstream=info['upstream'],
+                     image_id=info['image_id'], **result)
 
-    taken = [describe(c)['name'] for c in engine.service_containers(p['service'])]
-    name = green_name(p['service'], time.time() * 1000, taken)
-    labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'],
-                              config=config, secret_names=secret)
-    actions.append('create %s from %s' % (name, p['image']))
-    planned = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
-                   running=False, upstream=None)
-    if module.check_mode:
-        module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), container=planned, upstream=None, image_id=image_id, release=release,
-                         actions=actions, diff=dict(before={}, after=planned))
 
-    container = create_and_start(engine, p, name, env, labels)
-    container.reload()
-    info = describe(container)
-    if not info['upstream']:
-        module.fail_json(msg='container %s started but publishes no port for %d/tcp' % (name, p['container_port']),
-                         container=info)
-    module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), container=info, upstream=info['upstream'], image_id=info['image_id'],
-                     release=release, actions=actions, diff=dict(before={}, after=info))
+def wait_retired(module, engine, state, container, poll=0.2):
+    """A container being retired (its graceful stop handed to a helper) that a rollback needs back: wait for
+    the stop, kill it past its deadline, and drop its entry. Returns the state (written)."""
+    entry = next((e for e in retiring(state) if e['container'] == container.name), None)
+    if entry is None or module.check_mode:
+        return state
+    while container.status == 'running' and time.time() < entry['deadline']:
+        time.sleep(poll)
+        engine.call('inspecting %s' % container.name, container.reload)
+    if container.status == 'running':
+        engine.call('killing the retiring container %s' % container.name, container.stop, timeout=0)
+        container.reload()
+    state = with_retiring(state, [e for e in retiring(state) if e is not entry])
+    save_state(module, state)
+    return state
+
+
+def record_release(module, state, info, image_id, release):
+    """Begin the release in the history (outcome running); its number. Check mode writes nothing."""
+    p, rec = module.params, module.params['record']
+    entry = dict(image=rec['image'] or p['image'], image_id=info['image_id'] or image_id, release_id=release,
+                 container=info['name'], upstream=info['upstream'], container_port=p['container_port'],
+                 strategy=rec['strategy'] or p['strategy'], kind=rec['kind'], initiator=rec['initiator'],
+                 notes=rec['notes'], commit_sha=rec['commit_sha'], rollout=rec['rollout'], started=iso_now())
+    after, number = begin_release(state, entry, rec['history_limit'])
+    save_state(module, after)
+    return number
 
 
 if __name__ == '__main__':

@@ -124,7 +124,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, NotFound, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked
 from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._source import (
@@ -200,7 +200,7 @@ def find_image(engine, tag):
     for ref in (tag, 'localhost/' + tag):
         try:
             return engine.client.images.get(ref)
-        except NotFound:
+        except engine.errors.NotFound:
             continue
         except Exception as exc:  # pylint: disable=broad-except
             engine.fail('reading image %s' % ref, exc)

@@ -68,66 +68,19 @@ services:
   elements: str
 '''
 
-import contextlib
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked, read_text, write_atomic
-from ansible_collections.cutover.deploy.plugins.module_utils._metrics import clean_steps, render
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, read_state
-
-
-def steps_path(state_dir, service):
-    return os.path.join(state_dir, 'metrics', '%s.steps.json' % service)
-
-
-def services_in(state_dir):
-    """The services with a state file in state_dir."""
-    try:
-        names = os.listdir(state_dir)
-    except FileNotFoundError:
-        return []
-    return sorted(n[:-5] for n in names if n.endswith('.json') and not service_error(n[:-5]))
-
-
-def publish(module, p, steps):
-    """Record this run's steps, render every service, write the file if it changed; (changed,
-    before, after, services)."""
-    step_files = {}
-    if p['service'] and steps:
-        step_files[steps_path(p['state_dir'], p['service'])] = json.dumps(steps, sort_keys=True) + '\n'
-    states, all_steps = {}, {}
-    for service in services_in(p['state_dir']):
-        try:
-            states[service] = read_state(p['state_dir'], service)
-        except StateError as exc:
-            module.fail_json(msg=str(exc))
-        path = steps_path(p['state_dir'], service)
-        text = step_files.get(path) or read_text(path)
-        all_steps[service] = json.loads(text) if text else {}
-    after = render(states, all_steps)
-    before = read_text(p['path'])
-    changed = before != after
-    if not module.check_mode:
-        for path, text in step_files.items():
-            if read_text(path) != text:
-                write_atomic(path, text)
-        if changed:
-            try:
-                write_atomic(p['path'], after)
-            except OSError as exc:
-                module.fail_json(msg='path: cannot write the metrics file %s: %s' % (p['path'], exc))
-    return changed, before, after, sorted(states)
+from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR, StateError
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path', required=True),
-            state_dir=dict(type='path', default='/var/lib/cutover'),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
             service=dict(type='str'),
             steps=dict(type='dict', default={}),
         ),
@@ -137,19 +90,11 @@ def main():
     if p['service'] and service_error(p['service']):
         module.fail_json(msg='service: %s' % service_error(p['service']))
     try:
-        steps = clean_steps(p['steps'])
-    except ValueError as exc:
+        changed, before, after, services = publish(p['path'], p['state_dir'], p['service'], p['steps'], module.check_mode)
+    except (ValueError, StateError, LockTimeout) as exc:
         module.fail_json(msg=str(exc))
-
-    # one writer at a time: two services' runs ending together each render every service's state
-    # (check mode writes nothing, so it takes no lock and creates no lock file)
-    guard = contextlib.nullcontext() if module.check_mode else \
-        flocked(os.path.join(p['state_dir'], 'metrics', '.lock'), 30, 'the metrics lock')
-    try:
-        with guard:
-            changed, before, after, services = publish(module, p, steps)
-    except LockTimeout as exc:
-        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg='path: cannot write the metrics file %s: %s' % (p['path'], exc))
     result = dict(changed=changed, path=p['path'], services=services)
     if module._diff:
         result['diff'] = dict(before=before or '', after=after, before_header=p['path'], after_header=p['path'])

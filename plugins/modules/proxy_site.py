@@ -80,10 +80,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engi
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
-    PLACEHOLDER_UPSTREAM, CaddyHostSite, HAProxyContainerSite, HAProxyHostSite, NginxHostSite, ensure_site,
-)
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM, ensure_proxy, proxy_opts_error
 
 
 def main():
@@ -103,16 +100,13 @@ def main():
     renew_lease(module)
     if opts['type'] == 'none':
         module.exit_json(changed=False, actions=[], upstream=None, msg='proxy.type is none: nothing to ensure')
-    err = address_error('proxy.listen', opts['listen']) or route_error('route', p['route'] or p['service'])
+    route = p['route'] or p['service']
+    err = proxy_opts_error(opts, route)
     if err:
         module.fail_json(msg=err)
-    if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
-        module.fail_json(msg='proxy.runtime container is supported for proxy.type haproxy (valid for %s: host)'
-                         % opts['type'])
-    route = p['route'] or p['service']
     try:
         with proxy_guard(module.check_mode)():
-            changed, actions, diff = ensure(module, opts, p['service'])
+            changed, actions, diff = ensure_proxy(opts, p['service'], module.check_mode, lambda: Engine(module))
         upstream = None
         if not (module.check_mode and 'start' in actions):
             upstream = make_driver(opts).read(route)
@@ -121,21 +115,6 @@ def main():
     if upstream == PLACEHOLDER_UPSTREAM:
         upstream = None
     module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff)
-
-
-def ensure(module, opts, service):
-    """Ensure the proxy serves service (under the proxy lock); (changed, actions, diff)."""
-    if opts['type'] == 'npm':
-        return False, [], {}
-    if opts['type'] == 'caddy':
-        return CaddyHostSite(opts).ensure(service, opts['listen'], module.check_mode)
-    if opts['type'] == 'nginx':
-        site = NginxHostSite(opts)
-    elif opts['runtime'] == 'container':
-        site = HAProxyContainerSite(opts, Engine(module))
-    else:
-        site = HAProxyHostSite(opts)
-    return ensure_site(site, service, opts['listen'], module.check_mode)
 
 
 if __name__ == '__main__':

@@ -19,6 +19,14 @@ description:
     M(cutover.deploy.release) C(action=live) does) and only then removes anything, so one step
     persists green and retires blue in the load-bearing order, and a crash in between leaves a
     state that names the new container.
+  - With O(live), the old containers' graceful stop leaves the critical path. Stopped ones are removed
+    at once. Running ones are recorded in the state file as C(retiring), each with a deadline (the stop
+    timeout plus 5 s), and a detached helper process on the host has the engine stop them (SIGTERM,
+    then SIGKILL after O(stop_timeout)) and remove those not kept for rollback. The module returns
+    without waiting for them. Whatever runs next (M(cutover.deploy.prepare), M(cutover.deploy.reconcile))
+    drops the finished entries and kills a container still running past its deadline.
+  - O(unlock) and O(metrics) end the run in the same step: the host's metrics file is written and the deploy
+    lock named by O(lease) is released once everything else is done.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.lease
@@ -90,6 +98,24 @@ options:
       rolled_back_from:
         description: For a rollback, the release number being left; it is marked C(rolled_back).
         type: int
+  unlock:
+    description:
+      - Release the deploy lock named by O(lease) at the end (the last step of a deploy or rollback).
+    type: bool
+    default: false
+  metrics:
+    description:
+      - Write the host's metrics file at the end (what M(cutover.deploy.metrics) does), after the state is written.
+    type: dict
+    suboptions:
+      path:
+        description: The metrics file.
+        type: path
+        required: true
+      steps:
+        description: Seconds each step of this run took (see M(cutover.deploy.metrics)).
+        type: dict
+        default: {}
 attributes:
   check_mode:
     support: full
@@ -134,6 +160,15 @@ live_recorded:
   description: Whether O(live) changed the state file (false when that release was already live there).
   returned: success
   type: bool
+retiring:
+  description: Names of the running old containers whose stop (and removal, if not kept) runs in the background.
+  returned: success
+  type: list
+  elements: str
+unlocked:
+  description: Whether this step released the deploy lock (O(unlock)).
+  returned: success
+  type: bool
 '''
 
 import time
@@ -141,12 +176,18 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
-
-from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    StateError, active_standby, live_container, next_standby, record_live, rollback_candidates, select_reap,
-    with_standby, write_state_atomic,
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, release
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish
+from ansible_collections.cutover.deploy.plugins.module_utils._module import (
+    lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, stop_in_background
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    DEFAULT_STATE_DIR, StateError, active_standby, live_container, next_standby, record_live, rollback_candidates,
+    select_reap, with_standby,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 
 
 def persist_live(module, state, live):
@@ -155,21 +196,44 @@ def persist_live(module, state, live):
     known = {h['number'] for h in state.get('history') or []}
     if module.check_mode and live['number'] not in known:
         return state, True  # begun by this same check-mode run, so never written: it would be recorded
-    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
     try:
-        after = record_live(state, live['number'], live['container'], live['upstream'], now, live['rolled_back_from'])
+        after = record_live(state, live['number'], live['container'], live['upstream'], iso_now(), live['rolled_back_from'])
     except ValueError as exc:
         module.fail_json(msg='live: %s' % exc)
     if after is state:
         return state, False
     after = with_standby(after, next_standby(state, after, module.params['standby'], time.time()))
-    if not module.check_mode:
-        try:
-            write_state_atomic(module.params['state_dir'], module.params['service'], after)
-        except (OSError, StateError) as exc:
-            p = module.params
-            module.fail_json(msg='cannot write the state of %s in %s: %s' % (p['service'], p['state_dir'], exc))
+    save_state(module, after)
     return after, True
+
+
+def select(p, state, infos):
+    """(remove, stop, kept) of the service's containers under the module's options. Pure."""
+    if p['only'] is not None:
+        wanted = set(p['only'])
+        infos = [i for i in infos if i['name'] in wanted or any(w and i['id'].startswith(w) for w in wanted)]
+    if p['mode'] == 'stop':
+        kept = [i for i in infos if i['name'] in p['keep'] or i['id'] in p['keep']]
+        return [], [i for i in infos if i['running'] and i not in kept], kept
+    # with a history, only releases that were live are kept for rollback (never a failed green)
+    was_live = rollback_candidates(state) if state.get('history') else None
+    # the standby (the release just replaced, for a one-swap rollback) is left running like a kept one
+    standby = active_standby(state, time.time())
+    return select_reap(infos, p['keep'] + ([standby] if standby else []), live_container(state), p['keep_stopped'],
+                       was_live)
+
+
+def finish_run(module):
+    """O(metrics) and O(unlock): the end of a run, once the state is final. Returns whether it unlocked."""
+    p = module.params
+    if p['metrics']:
+        try:
+            publish(p['metrics']['path'], p['state_dir'], p['service'], p['metrics']['steps'], module.check_mode)
+        except (ValueError, StateError, LockTimeout, OSError) as exc:
+            module.warn('metrics: the metrics file %s was not written: %s' % (p['metrics']['path'], exc))
+    if not (p['unlock'] and p['lease']) or module.check_mode:
+        return False
+    return release(lock_path(p['lease']['state_dir'], p['lease']['service']), p['lease']['run_id'])
 
 
 def main():
@@ -181,7 +245,7 @@ def main():
             keep=dict(type='list', elements='str', default=[]),
             keep_stopped=dict(type='int', default=0),
             stop_timeout=dict(type='int', default=10),
-            state_dir=dict(type='path', default='/var/lib/cutover'),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
             only=dict(type='list', elements='str'),
             mode=dict(type='str', default='remove', choices=['remove', 'stop']),
             standby=dict(type='int', default=0),
@@ -190,6 +254,11 @@ def main():
                 container=dict(type='str', required=True),
                 upstream=dict(type='str', required=True),
                 rolled_back_from=dict(type='int'),
+            )),
+            unlock=dict(type='bool', default=False),
+            metrics=dict(type='dict', options=dict(
+                path=dict(type='path', required=True),
+                steps=dict(type='dict', default={}),
             )),
         ),
         supports_check_mode=True,
@@ -204,42 +273,43 @@ def main():
     if p['live']:
         # persist green as live before anything old is removed (the load-bearing order, in one step)
         state, live_recorded = persist_live(module, state, p['live'])
-    live = live_container(state)
-    # with a history, only releases that were live are kept for rollback (never a failed green)
-    was_live = rollback_candidates(state) if state.get('history') else None
 
     engine = Engine(module)
     infos, by_name = engine.service_inventory(p['service'])
-    if p['only'] is not None:
-        wanted = set(p['only'])
-        infos = [i for i in infos if i['name'] in wanted or any(w and i['id'].startswith(w) for w in wanted)]
-    if p['mode'] == 'stop':
-        remove, kept = [], [i for i in infos if i['name'] in p['keep'] or i['id'] in p['keep']]
-        stop = [i for i in infos if i['running'] and i not in kept]
-    else:
-        # the standby (the release just replaced, for a one-swap rollback) is left running like a kept one
-        standby = active_standby(state, time.time())
-        remove, stop, kept = select_reap(infos, p['keep'] + ([standby] if standby else []), live, p['keep_stopped'],
-                                         was_live)
-
+    remove, stop, kept = select(p, state, infos)
+    # after a cutover nothing waits on the old containers: a running one stops in the background
+    background = [i for i in remove + stop if i['running']] if p['live'] else []
+    if background:
+        state = add_retiring(state, [i['name'] for i in background if i in remove], True, p['stop_timeout'], time.time())
+        state = add_retiring(state, [i['name'] for i in background if i in stop], False, p['stop_timeout'], time.time())
+        save_state(module, state)
     if not module.check_mode:
         for info in stop:
-            engine.call('stopping %s' % info['name'], by_name[info['name']].stop, timeout=p['stop_timeout'])
+            if info not in background:
+                engine.call('stopping %s' % info['name'], by_name[info['name']].stop, timeout=p['stop_timeout'])
         for info in remove:
+            if info in background:
+                continue
             c = by_name[info['name']]
             if info['running']:
                 engine.call('stopping %s' % info['name'], c.stop, timeout=p['stop_timeout'])
             engine.call('removing %s' % info['name'], c.remove, v=False)
+        stop_in_background(engine, [(i['name'], i in remove) for i in background], p['stop_timeout'])
+    unlocked = finish_run(module)
 
     removed_names = [i['name'] for i in remove]
     stopped_names = [i['name'] for i in stop]
+    retiring_names = [i['name'] for i in background]
     before = sorted('%s (%s)' % (i['name'], i['status']) for i in infos)
-    after = sorted('%s (%s)' % (i['name'], 'exited' if i['name'] in stopped_names else i['status'])
-                   for i in infos if i['name'] not in removed_names)
+    after = sorted('%s (%s)' % (i['name'], 'retiring' if i['name'] in retiring_names else
+                                'exited' if i['name'] in stopped_names else i['status'])
+                   for i in infos if i['name'] not in removed_names or i['name'] in retiring_names)
+    actions = ['retire %s (stop in the background%s)' % (i['name'], ', then remove' if i in remove else '') for i in background]
+    actions += ['stop %s' % n for n in stopped_names if n not in retiring_names]
+    actions += ['remove %s' % n for n in removed_names if n not in retiring_names]
     module.exit_json(changed=bool(remove or stop) or live_recorded, live_recorded=live_recorded,
-                     removed=removed_names, stopped=stopped_names,
-                     kept=[i['name'] for i in kept], live=live,
-                     actions=['stop %s' % n for n in stopped_names] + ['remove %s' % n for n in removed_names],
+                     removed=removed_names, stopped=stopped_names, retiring=retiring_names,
+                     kept=[i['name'] for i in kept], live=live_container(state), unlocked=unlocked, actions=actions,
                      diff=dict(before='\n'.join(before) + '\n', after='\n'.join(after) + '\n'))
 
 

@@ -153,6 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    DEFAULT_STATE_DIR,
     begin_release, finish_release, history_table, previous_good, record_live, release_summary, write_state_atomic,
 )
 
@@ -168,7 +169,7 @@ def main():
         argument_spec=dict(
             lease=lease_option(),
             service=dict(type='str', required=True),
-            state_dir=dict(type='path', default='/var/lib/cutover'),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
             action=dict(type='str', default='read', choices=['read', 'begin', 'live', 'finish']),
             number=dict(type='int'),
             image=dict(type='str'),

@@ -41,7 +41,7 @@ class CallbackModule(CallbackBase):
     def _record(self, result, status):
         name = result._task.get_name()
         now = time.time()
-        self._write(dict(host=result._host.get_name(), task=name, status=status, time=now,
+        self._write(dict(host=result._host.get_name(), task=name, action=result._task.action, status=status, time=now,
                          duration=round(now - self._started.get(result._task._uuid, now), 4),
                          result=self._clean_copy(result)))
 

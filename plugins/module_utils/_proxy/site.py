@@ -23,6 +23,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
 
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
 
@@ -403,3 +404,29 @@ class CaddyHostSite:
         if http.get('servers') is None:
             return 'PUT', '/config/apps/http/servers', {name: desired}
         return 'PUT', '/config/apps/http/servers/%s' % name, desired
+
+
+def ensure_proxy(opts, service, check_mode, engine):
+    """Ensure the proxy of opts serves service (call under the proxy lock); (changed, actions, diff).
+    engine: a function returning the Engine, called only for a proxy that runs as a container."""
+    if opts['type'] == 'npm':
+        return False, [], {}  # run by the user; its route is checked when it is read
+    if opts['type'] == 'caddy':
+        return CaddyHostSite(opts).ensure(service, opts['listen'], check_mode)
+    if opts['type'] == 'nginx':
+        site = NginxHostSite(opts)
+    elif opts['runtime'] == 'container':
+        site = HAProxyContainerSite(opts, engine())
+    else:
+        site = HAProxyHostSite(opts)
+    return ensure_site(site, service, opts['listen'], check_mode)
+
+
+def proxy_opts_error(opts, route):
+    """What is wrong with the proxy options for a site, or None. Pure."""
+    err = address_error('proxy.listen', opts['listen']) or route_error('route', route)
+    if err:
+        return err
+    if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
+        return 'proxy.runtime container is supported for proxy.type haproxy (valid for %s: host)' % opts['type']
+    return None

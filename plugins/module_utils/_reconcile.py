@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge a service after an interrupted run: the I/O around the pure plan_reconcile (state file,
+engine, proxy route). Shared by the reconcile module and the prepare step."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import describe
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM
+from ansible_collections.cutover.deploy.plugins.module_utils._retire import (
+    add_retiring, finish_retiring, stop_in_background,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    finish_release, mark_live, plan_reconcile, with_standby, write_state_atomic,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
+
+
+def read_route(module, proxy, route, route_upstream):
+    """(driver or None, what the route points at or None). route_upstream: read on a shared load
+    balancer by the caller ('' for no route yet); else the proxy is read here."""
+    driver, upstream = None, None
+    if route_upstream is not None:
+        upstream = route_upstream or None
+    elif proxy['type'] != 'none':
+        try:
+            driver = make_driver(proxy)
+            upstream = driver.read(route)
+        except RouteNotFound:
+            driver = None  # no route yet: the proxy step creates it
+        except (ProxyError, ValueError) as exc:
+            if not module.check_mode:
+                module.fail_json(msg='reconcile cannot read the proxy route %s: %s' % (route, exc))
+            # check mode on a host whose proxy is not started yet: plan without the route
+            module.warn('check mode: the proxy route %s cannot be read yet (%s)' % (route, exc))
+            driver = None
+    return driver, (None if upstream == PLACEHOLDER_UPSTREAM else upstream)
+
+
+def reconcile(module, engine, state, service, route, proxy, route_upstream, state_dir, stop_timeout):
+    """Repair what an interrupted run left; returns dict(changed, plan, live, route_upstream, state)."""
+    containers, handles = engine.service_inventory(service)
+    now = time.time()
+    state, retire_actions = finish_retiring(engine, state, containers, handles, now, module.check_mode)
+    if retire_actions and not module.check_mode:
+        containers, handles = engine.service_inventory(service)
+    driver, route_upstream = read_route(module, proxy, route, route_upstream)
+    plan = plan_reconcile(state, containers, route_upstream, now)
+    plan['retired'] = retire_actions
+    changed = any(plan.values())
+    if module.check_mode or not changed:
+        return dict(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state)
+
+    stamp = iso_now()
+    history = state.get('history') or []
+    if plan['adopt']:
+        info = next(c for c in containers if c['name'] == plan['adopt'])
+        entry = next((h for h in reversed(history) if h.get('container') == info['name']), None)
+        if entry is not None:
+            state = mark_live(state, entry['number'], info['name'], info['upstream'], stamp)
+        else:
+            state = dict(state, live=dict(container=info['name'], upstream=info['upstream'], number=None,
+                                          release_id=info['release'], image=info['image'], image_id=info['image_id'],
+                                          since=stamp))
+        module.warn('adopted %s as the live container of %s: the route already pointed at it' % (info['name'], service))
+    adopted_number = (state.get('live') or {}).get('number') if plan['adopt'] else None
+    for number in plan['cancel']:
+        if number != adopted_number:
+            state = finish_release(state, number, 'cancelled', stamp, 'the run that started it ended before it finished')
+    if plan['end_standby']:
+        state = with_standby(state, None)
+    if plan['follow']:
+        module.warn('the live container of %s is published on %s, not %s as recorded: following it'
+                    % (service, plan['follow'], state['live'].get('upstream')))
+        state = dict(state, live=dict(state['live'], upstream=plan['follow']))
+    if plan['start']:
+        live_handle = handles[plan['start']]
+        engine.call('starting the live container %s' % plan['start'], live_handle.start)
+        live_handle.reload()
+        upstream = describe(live_handle)['upstream']
+        # An ephemeral host port is chosen again at each start: follow it in the state and the route.
+        if upstream and upstream != state['live'].get('upstream'):
+            state = dict(state, live=dict(state['live'], upstream=upstream))
+            if route_upstream is not None:
+                plan['route'] = upstream
+    # replaced and standby-expired containers stop in the background, kept for rollback
+    state = add_retiring(state, plan['retire'], False, stop_timeout, time.time())
+    write_state_atomic(state_dir, service, state)
+
+    if plan['start'] and driver is not None and not plan['route']:
+        try:
+            with proxy_guard(module.check_mode)():
+                driver.revive(route, state['live']['upstream'])
+        except (ProxyError, LockTimeout) as exc:
+            module.warn('the proxy could not be told that %s is back: %s (its health check will find it)' % (plan['start'], exc))
+    if plan['route'] and driver is not None:
+        try:
+            run_swap(driver, route, plan['route'], 30, guard=proxy_guard(module.check_mode))
+        except (ProxyError, LockTimeout) as exc:
+            module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
+    stop_in_background(engine, [(name, False) for name in plan['retire']], stop_timeout)
+    for name in plan['remove']:
+        # orphaned greens never served a request: no graceful stop to wait for
+        engine.call('removing orphaned container %s' % name, handles[name].remove, force=True)
+    return dict(changed=True, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state)

@@ -1,0 +1,233 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: prepare
+short_description: Take the deploy lock, ensure the proxy route and converge a service, in one step
+version_added: 0.3.0
+description:
+  - The first step of a deploy, rollback or status run on a host, in one module run. It takes the service's
+    deploy lock (as M(cutover.deploy.deploy_lock) does), ensures the proxy runs and serves the route (as
+    M(cutover.deploy.proxy_site) does), and repairs what an interrupted run left behind (as
+    M(cutover.deploy.reconcile) does). It returns the service's live release and history.
+  - When the lock is held by another run, it fails naming the holder, or, with O(lock.required=false),
+    reports the state without repairing anything (RV(locked) is false).
+  - Behind a shared load balancer (O(route_upstream) given) the route lives on another host: the caller
+    takes the lock and ensures the route there first, and O(lock) is left unset.
+  - On failure after the lock was taken, the lock stays held by O(lock.run_id); the roles release it at the end
+    of the run, whatever happened.
+author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.engine
+  - cutover.deploy.proxy
+options:
+  service:
+    description: Service name.
+    type: str
+    required: true
+  route:
+    description: The service's route on the proxy. Defaults to O(service).
+    type: str
+  state_dir:
+    description: Folder of the state and lock files.
+    type: path
+    default: /var/lib/cutover
+  stop_timeout:
+    description: Seconds between SIGTERM and SIGKILL when a replaced container is retired.
+    type: int
+    default: 10
+  lock:
+    description: The deploy lock to take first. Unset, no lock is taken (the caller holds it).
+    type: dict
+    suboptions:
+      run_id:
+        description: This run's id (it releases the lock later).
+        type: str
+        required: true
+      holder:
+        description: Who holds it, shown to a blocked run.
+        type: str
+        default: unknown
+      wait:
+        description: Seconds to wait for a held lock.
+        type: float
+        default: 0
+      lease:
+        description: Seconds the lock lives without renewal (each later step renews it).
+        type: int
+        default: 300
+      required:
+        description: With C(false), a lock held by another run means report only, not a failure.
+        type: bool
+        default: true
+  ensure_proxy:
+    description: Ensure the proxy runs and serves the route before reading it (with O(proxy.type) other than C(none)).
+    type: bool
+    default: true
+  route_upstream:
+    description:
+      - The route's upstream as read on a shared load balancer (see M(cutover.deploy.reconcile)); the proxy is then
+        neither ensured nor contacted here.
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Takes no lock, starts and writes nothing; reports the proxy actions and the repair plan.
+  diff_mode:
+    support: full
+    description: The proxy's configuration files before and after.
+  idempotent:
+    support: full
+    description: A converged service with its proxy in place reports C(changed=false).
+'''
+
+EXAMPLES = r'''
+- name: Take the lock, ensure HAProxy serves web and converge it
+  cutover.deploy.prepare:
+    service: web
+    lock:
+      run_id: "{{ run_id }}"
+      holder: "ops via {{ inventory_hostname }}"
+    proxy:
+      type: haproxy
+      listen: 127.0.0.1:8080
+  register: before
+'''
+
+RETURN = r'''
+locked:
+  description: Whether this run holds the lock now (always true without O(lock)).
+  returned: always
+  type: bool
+holder:
+  description: The lock record in force.
+  returned: always
+  type: dict
+msg:
+  description: Why nothing was repaired, when the lock is held by another run (O(lock.required=false)).
+  returned: when not locked
+  type: str
+proxy_actions:
+  description: What ensuring the proxy did (or would do).
+  returned: always
+  type: list
+  elements: str
+plan:
+  description: The repair plan (see M(cutover.deploy.reconcile)); empty when not locked.
+  returned: always
+  type: dict
+live:
+  description: The live release after the repair.
+  returned: always
+  type: dict
+route_upstream:
+  description: What the route pointed at before the repair.
+  returned: always
+  type: str
+previous_good:
+  description: The release a rollback returns to (see M(cutover.deploy.release)).
+  returned: always
+  type: dict
+history:
+  description: The release history, oldest first.
+  returned: always
+  type: list
+  elements: dict
+table:
+  description: The live release and history as text lines.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: This host's row of a fleet status.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire
+from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import ensure_proxy, proxy_opts_error
+from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    DEFAULT_STATE_DIR, history_table, previous_good, release_summary,
+)
+
+
+def described(state):
+    """What every outcome returns about the service's releases."""
+    return dict(live=state.get('live'), previous_good=previous_good(state), history=state.get('history') or [],
+                table=history_table(state), summary=release_summary(state))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engine_argument_spec(),
+            proxy=dict(type='dict', default={}, options=proxy_option_spec()),
+            service=dict(type='str', required=True),
+            route=dict(type='str'),
+            state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
+            stop_timeout=dict(type='int', default=10),
+            lock=dict(type='dict', options=dict(
+                run_id=dict(type='str', required=True),
+                holder=dict(type='str', default='unknown'),
+                wait=dict(type='float', default=0),
+                lease=dict(type='int', default=300),
+                required=dict(type='bool', default=True),
+            )),
+            ensure_proxy=dict(type='bool', default=True),
+            route_upstream=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    require_valid_service(module)
+    route = p['route'] or p['service']
+    proxy = p['proxy']
+    err = proxy_opts_error(proxy, route) if proxy['type'] != 'none' else None
+    if err:
+        module.fail_json(msg=err)
+    result = dict(changed=False, locked=True, holder=None, proxy_actions=[], plan={}, route_upstream=None)
+
+    lock = p['lock']
+    if lock:
+        if lock['wait'] < 0 or lock['lease'] < 1:
+            module.fail_json(msg='lock.wait must be 0 or more and lock.lease 1 or more (cutover_lock_wait, cutover_lock_lease)')
+        try:
+            taken = acquire(p['state_dir'], p['service'], lock['run_id'], lock['holder'], lock['wait'], lock['lease'],
+                            module.check_mode, module.warn)
+        except LockHeld as exc:
+            if lock['required']:
+                module.fail_json(msg=str(exc), holder=exc.holder)
+            module.exit_json(**dict(result, locked=False, holder=exc.holder, msg=str(exc), **described(load_state(module))))
+        result.update(holder=taken['holder'], broke_stale=taken['broke_stale'])
+
+    engine = Engine(module)
+    if p['ensure_proxy'] and proxy['type'] != 'none' and p['route_upstream'] is None:
+        try:
+            with proxy_guard(module.check_mode)():
+                changed, actions, diff = ensure_proxy(proxy, p['service'], module.check_mode, lambda: engine)
+        except (ProxyError, ValueError, LockTimeout) as exc:
+            module.fail_json(msg='ensuring the proxy route %s: %s' % (route, exc), service=p['service'])
+        result.update(changed=changed, proxy_actions=actions)
+        if diff:
+            result['diff'] = diff
+    repaired = reconcile(module, engine, load_state(module), p['service'], route, proxy, p['route_upstream'],
+                         p['state_dir'], p['stop_timeout'])
+    result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],
+                  route_upstream=repaired['route_upstream'], **described(repaired['state']))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
