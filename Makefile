@@ -68,7 +68,9 @@ test: engines collection  ## everything CI runs: lint, unit, integration (with t
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests/unit tests/integration
 	$(MAKE) --no-print-directory sanity
 
-bench: engines collection  ## the zero-downtime benchmark; results under bench/results/
+bench: engines collection  ## the zero-downtime benchmark beside community.docker's redeploy; results under bench/results/
+	@[ -d .cache/ansible-pkg/ansible_collections/community/docker ] || \
+	  $(VENV)/bin/pip install -q --no-deps --target .cache/ansible-pkg 'ansible>=10,<11'  # community.docker, for the side-by-side
 	$(PY) bench/run.py
 
 bench-rollback: engines collection  ## rollback wall time with and without cutover_standby

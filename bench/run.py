@@ -28,15 +28,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import Load, free_port  # noqa: E402
 from bench.plotting import pyplot  # noqa: E402
-from tests.helpers import REPO, run_playbook  # noqa: E402
+from tests.helpers import COLLECTIONS, REPO, run_playbook  # noqa: E402
 
 RESULTS = REPO / 'bench' / 'results'
+# community.docker, from the `ansible` package on PyPI (make bench installs it here): the side-by-side
+PLAIN_COLLECTIONS = REPO / '.cache' / 'ansible-pkg'
 STEP_TASKS = {
     'green': 'Start green beside the live container', 'gate': 'Gate green on health', 'swap': 'Swap the route to green',
     'persist_reap': 'Persist green as live, then remove the old containers',
     'r_stop': 'Stop the old containers', 'r_start': 'Start the new container', 'r_gate': 'Gate the new container on health',
     'r_route': 'Point the route at the new container', 'r_persist': 'Persist the new container as live, then remove the old containers',
 }
+
+
+# action plugins that run on the controller, not as a module on the host
+CONTROLLER_ACTIONS = ('cutover.deploy.validate_inputs', 'cutover.deploy.validate_strategy', 'cutover.deploy.settings')
+
+
+def host_module_runs(run):
+    """Module runs on the host in a recorded run: Cutover's modules that ran (not skipped), less the
+    controller-side checks. Each costs a Python start-up and an AnsiballZ payload on the host."""
+    return sum(1 for r in run.results if r['status'] in ('ok', 'failed') and (r.get('action') or '').startswith('cutover.deploy.')
+               and r['action'] not in CONTROLLER_ACTIONS)
+
+
+def plain_playbook(tmp, port):
+    """The hand-rolled redeploy Cutover replaces: community.docker's docker_container recreating the app's one
+    container on a fixed published port (stop, remove, create, start), with no gate and no proxy."""
+    play = [dict(hosts='localhost', gather_facts=False, tasks=[{
+        'name': 'Redeploy the app (community.docker.docker_container)',
+        'community.docker.docker_container': {
+            'name': 'bench-plain', 'image': '{{ image }}', 'state': 'started', 'restart_policy': 'unless-stopped',
+            'published_ports': ['127.0.0.1:%d:8080' % port], 'env': '{{ env }}', 'stop_timeout': '{{ stop_timeout }}',
+            'comparisons': {'env': 'strict'}}}])]
+    path = tmp / 'plain.yml'
+    path.write_text(json.dumps(play))
+    return path
 
 
 def pct(values, q):
@@ -53,6 +80,8 @@ def window(load, t0, t1):
 
 
 def one_deploy(site_vars, image, n, strategy, boot_delay=0.0):
+    if strategy == 'docker_container':
+        return one_plain_deploy(site_vars, image, n)
     v = dict(site_vars, cutover_image=image, cutover_strategy=strategy)
     v['cutover_public_env'] = dict(v['cutover_public_env'], DEPLOY_N=str(n))
     started = time.monotonic()
@@ -69,22 +98,40 @@ def one_deploy(site_vars, image, n, strategy, boot_delay=0.0):
     gate = run.task('Gate green on health' if strategy == 'blue-green' else 'Gate the new container on health')['result']
     swap = run.task('Swap the route to green' if strategy == 'blue-green' else 'Point the route at the new container')['result']
     drain = swap.get('drain_seconds') or 0
-    return dict(wall=round(wall, 3), steps=steps, gate_wait=gate['elapsed'], drain=drain,
+    return dict(wall=round(wall, 3), steps=steps, gate_wait=gate['elapsed'], drain=drain, module_runs=host_module_runs(run),
                 swap_ms=round((swap.get('swap_seconds') or 0) * 1000, 2),
                 # the gate waits only for the part of the boot that Cutover's own steps did not already cover
                 overhead=round(wall - max(boot_delay, gate['elapsed']) - drain, 3))
 
 
-def run_strategy(strategy, count, boot_delay, tmp, rate):
+def one_plain_deploy(site_vars, image, n):
+    env = dict(site_vars['cutover_public_env'], DEPLOY_N=str(n))
+    started = time.monotonic()
+    run = run_playbook(site_vars['plain_playbook'], dict(image=image, env=env, stop_timeout=site_vars['cutover_stop_timeout']),
+                       env=dict(ANSIBLE_COLLECTIONS_PATH='%s:%s' % (COLLECTIONS, PLAIN_COLLECTIONS)))
+    wall = time.monotonic() - started
+    if run.rc != 0:
+        raise SystemExit('bench: docker_container redeploy %d failed:\n%s' % (n, run.stdout[-3000:]))
+    return dict(wall=round(wall, 3), steps={}, gate_wait=0, drain=0, swap_ms=0, overhead=None, module_runs=host_module_runs(run))
+
+
+def run_strategy(strategy, count, boot_delay, tmp, rate, ignore_term=False, idle=0):
     port = free_port()
-    site_vars = dict(cutover_service='bench-%s' % strategy.replace('-', ''), cutover_container_port=8080,
+    label = '%s%s' % (strategy.replace('-', '').replace('_', ''), '-ignoreterm' if ignore_term else '')
+    tmp = tmp / label
+    site_vars = dict(cutover_service='bench-%s' % label, cutover_container_port=8080,
                      cutover_health=dict(path='/health', interval=0.2), cutover_state_dir=str(tmp / strategy / 'state'),
                      cutover_proxy=dict(type='haproxy', listen='127.0.0.1:%d' % port, config_dir=str(tmp / strategy / 'hp'),
                                         admin_socket=str(tmp / strategy / 'run' / 'admin.sock'),
                                         state_file=str(tmp / strategy / 'state' / 'hp')),
-                     cutover_stop_timeout=5, cutover_drain_timeout=10, cutover_keep_releases=1,
-                     cutover_public_env=dict(BOOT_DELAY=str(boot_delay)))
+                     cutover_stop_timeout=10, cutover_drain_timeout=10, cutover_keep_releases=1,
+                     cutover_public_env=dict(BOOT_DELAY=str(boot_delay), IGNORE_TERM='1' if ignore_term else '0'))
+    if strategy == 'docker_container':
+        tmp.mkdir(parents=True, exist_ok=True)
+        site_vars['plain_playbook'] = plain_playbook(tmp, port)
     one_deploy(site_vars, 'demoapp:v1', 0, strategy)
+    # idle deploys first (no load): Cutover's own overhead with nothing else on the machine
+    idle_deploys = [one_deploy(site_vars, 'demoapp:v%d' % (1 + n % 2), 100 + n, strategy, boot_delay) for n in range(1, idle + 1)]
     deploys = []
     with Load('127.0.0.1', port, workers=2, keepalive=True, max_requests=2000000, max_seconds=1800, rate=rate) as keep, \
             Load('127.0.0.1', port, workers=2, keepalive=False, max_requests=2000000, max_seconds=1800, rate=rate) as fresh:
@@ -97,12 +144,13 @@ def run_strategy(strategy, count, boot_delay, tmp, rate):
             d.update(n=n, start=round(t0, 3), end=round(t1, 3),
                      keepalive=window(keep, t0, t1), newconn=window(fresh, t0 - (fresh.t0 - keep.t0), t1 - (fresh.t0 - keep.t0)))
             deploys.append(d)
-            print('  %-10s %2d/%d  wall %5.1fs  overhead %4.1fs  swap %6.1f ms  failed keep-alive %d, new-conn %d'
-                  % (strategy, n, count, d['wall'], d['overhead'], d['swap_ms'], d['keepalive']['failed'], d['newconn']['failed']),
+            print('  %-28s %2d/%d  wall %5.1fs  overhead %4ss  module runs %2d  failed keep-alive %d, new-conn %d'
+                  % (label, n, count, d['wall'], d['overhead'], d['module_runs'], d['keepalive']['failed'], d['newconn']['failed']),
                   flush=True)
     idle = dict(keepalive=window(keep, 0, idle_end), newconn=window(fresh, 0, idle_end))
     cleanup(site_vars)
-    return dict(strategy=strategy, deploys=deploys, idle=idle, events=dict(keepalive=keep.events, newconn=fresh.events),
+    return dict(strategy=strategy, label=label, ignore_term=ignore_term, deploys=deploys, idle_deploys=idle_deploys, idle=idle,
+                events=dict(keepalive=keep.events, newconn=fresh.events),
                 totals=dict(keepalive=keep.summary(), newconn=fresh.summary()))
 
 
@@ -113,6 +161,9 @@ def cleanup(site_vars):
     client = docker.from_env()
     for c in client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % site_vars['cutover_service']}):
         c.remove(force=True)
+    if 'plain_playbook' in site_vars:
+        for c in client.containers.list(all=True, filters={'name': 'bench-plain'}):
+            c.remove(force=True)
     pid_file = Path(site_vars['cutover_proxy']['admin_socket']).parent / 'haproxy.pid'
     for pid in pid_file.read_text().split() if pid_file.exists() else []:
         try:
@@ -121,21 +172,45 @@ def cleanup(site_vars):
             pass
 
 
+def median_of(deploys, key):
+    values = [x[key] for x in deploys if x.get(key) is not None]
+    return round(statistics.median(values), 3) if values else None
+
+
 def summarize(res):
     d = res['deploys']
     return dict(
-        strategy=res['strategy'], deploys=len(d),
+        strategy=res['strategy'], label=res['label'], ignore_term=res['ignore_term'], deploys=len(d),
+        module_runs=median_of(d, 'module_runs'), idle_deploys=len(res['idle_deploys']),
+        idle_wall_s_p50=median_of(res['idle_deploys'], 'wall'), idle_overhead_s_p50=median_of(res['idle_deploys'], 'overhead'),
         failed_keepalive=sum(x['keepalive']['failed'] for x in d), failed_newconn=sum(x['newconn']['failed'] for x in d),
         requests_keepalive=sum(x['keepalive']['requests'] for x in d), requests_newconn=sum(x['newconn']['requests'] for x in d),
         swap_ms_p50=statistics.median(x['swap_ms'] for x in d), swap_ms_max=max(x['swap_ms'] for x in d),
-        wall_s_p50=statistics.median(x['wall'] for x in d), overhead_s_p50=statistics.median(x['overhead'] for x in d),
-        overhead_s_max=max(x['overhead'] for x in d), gate_wait_s_p50=statistics.median(x['gate_wait'] for x in d),
+        wall_s_p50=median_of(d, 'wall'), overhead_s_p50=median_of(d, 'overhead'),
+        overhead_s_max=max((x['overhead'] for x in d if x['overhead'] is not None), default=None),
+        gate_wait_s_p50=median_of(d, 'gate_wait'),
         latency_idle_keepalive=res['idle']['keepalive'],
         latency_deploy_keepalive_p99_ms_max=max(x['keepalive']['p99_ms'] or 0 for x in d),
         latency_deploy_keepalive_max_ms=max(x['keepalive']['max_ms'] or 0 for x in d),
         steps_s_p50={k: round(statistics.median(x['steps'][k] for x in d if k in x['steps']), 3)
                      for k in STEP_TASKS if any(k in x['steps'] for x in d)},
     )
+
+
+def ratios(summary):
+    """The side-by-side figures: Cutover's blue-green wall against the docker_container redeploy of the same
+    app under the same load, per app."""
+    lines = []
+    for app in (False, True):
+        rows = {r['strategy']: r for r in summary if r['ignore_term'] == app}
+        if 'blue-green' in rows and 'docker_container' in rows and rows['docker_container']['wall_s_p50']:
+            bg, plain = rows['blue-green'], rows['docker_container']
+            lines.append('app %s SIGTERM: blue-green wall p50 %.1f s / docker_container %.1f s = %.2fx; failed requests %d+%d vs %d+%d; '
+                         'module runs %s; idle overhead p50 %s s'
+                         % ('ignores' if app else 'honours', bg['wall_s_p50'], plain['wall_s_p50'],
+                            bg['wall_s_p50'] / plain['wall_s_p50'], bg['failed_keepalive'], bg['failed_newconn'],
+                            plain['failed_keepalive'], plain['failed_newconn'], bg['module_runs'], bg['idle_overhead_s_p50']))
+    return lines
 
 
 def plot(results, path):
@@ -160,7 +235,7 @@ def plot(results, path):
         for d in res['deploys']:
             ax.axvspan(d['start'], d['end'], color='grey', alpha=0.08)
         ax.set_title('%s: %d deploys under load (grey = a deploy running), requests per 100 ms'
-                     % (res['strategy'], len(res['deploys'])))
+                     % (res['label'], len(res['deploys'])))
         ax.set_xlabel('seconds')
         ax.legend(loc='upper right')
     fig.tight_layout()
@@ -171,15 +246,21 @@ def main():
     parser = argparse.ArgumentParser(description='Cutover zero-downtime benchmark')
     parser.add_argument('--deploys', type=int, default=20)
     parser.add_argument('--boot-delay', type=float, default=2)
-    parser.add_argument('--strategies', default='blue-green,recreate')
+    parser.add_argument('--strategies', default='blue-green,recreate,docker_container',
+                        help='docker_container: the plain community.docker redeploy, side by side')
+    parser.add_argument('--apps', default='honours-term,ignores-term',
+                        help='the app honours SIGTERM, or ignores it (as many apps run as PID 1 do)')
+    parser.add_argument('--idle-deploys', type=int, default=3, help='deploys with no load first (the idle overhead)')
     parser.add_argument('--rate', type=float, default=100, help='requests/s per worker (2 workers per client)')
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='cutover-bench-'))
     results = []
     try:
-        for strategy in args.strategies.split(','):
-            print('bench: %d %s deploys under load ...' % (args.deploys, strategy), flush=True)
-            results.append(run_strategy(strategy, args.deploys, args.boot_delay, tmp, args.rate))
+        for app in args.apps.split(','):
+            for strategy in args.strategies.split(','):
+                print('bench: %d %s deploys under load, app %s ...' % (args.deploys, strategy, app), flush=True)
+                results.append(run_strategy(strategy, args.deploys, args.boot_delay, tmp, args.rate,
+                                            ignore_term=app == 'ignores-term', idle=args.idle_deploys))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -191,6 +272,8 @@ def main():
     (RESULTS / ('bench-%s.json' % stamp)).write_text(json.dumps(out, indent=2))
     plot(results, RESULTS / ('bench-%s.png' % stamp))
     print(json.dumps(summary, indent=2))
+    for line in ratios(summary):
+        print('bench: ' + line)
     print('bench: results in bench/results/bench-%s.json and .png' % stamp)
 
 

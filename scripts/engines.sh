@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start (or check) the container engines and proxies' prerequisites this machine needs for
 # Cutover's demo and tests. No systemd here, so we start the daemons ourselves, idempotently.
-# Handles the three traps from ENVIRONMENT.md: rlimits (no CAP_SYS_RESOURCE), crun vs cgroup
+# Handles the three traps from the team's machine notes (shared/ENVIRONMENT.md): rlimits (no CAP_SYS_RESOURCE), crun vs cgroup
 # layout (use runc), no registry (images are built locally by scripts/build-images.sh).
 #   usage: scripts/engines.sh [docker] [podman]    (default: both)
 set -euo pipefail

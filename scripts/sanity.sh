@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run `ansible-test sanity` on the collection as built and installed (.cache/collections), with
 # no ignore file. This machine cannot download ansible-test's pip bootstrap script, so we place
-# a stand-in in ansible-test's cache first (see ENVIRONMENT.md, "ansible-test here").
+# a stand-in in ansible-test's cache first (see the team's machine notes, shared/ENVIRONMENT.md, "ansible-test here").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=$(realpath "${VENV:-.venv}")

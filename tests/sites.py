@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
@@ -43,8 +44,21 @@ class Site:
     def route(self):
         return HAProxy(self.proxy['admin_socket']).read(self.service)
 
-    def running(self):
+    def running(self, settle=True):
+        """The service's running containers; with settle, once those being retired (their graceful stop
+        runs in the background after a deploy) have stopped, up to their deadline."""
+        if settle:
+            self.wait_retired()
         return sorted(c.name for c in self.engine.containers(self.service) if c.status == 'running')
+
+    def wait_retired(self):
+        entries = self.state().get('retiring') or []
+        end = max([e['deadline'] for e in entries] or [0]) + 1
+        names = {e['container'] for e in entries}
+        while time.time() < end:
+            if not any(c.name in names and c.status == 'running' for c in self.engine.containers(self.service)):
+                return
+            time.sleep(0.1)
 
     def stop_proxy(self):
         pid_file = Path(self.proxy['admin_socket']).parent / 'haproxy.pid'

@@ -20,7 +20,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     LABEL_CONFIG, LABEL_PORT, LABEL_RELEASE, LABEL_SECRET_ENV, LABEL_SERVICE,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import (
-    auth_config, describe_registry, image_registry, insecure_allowed, install_ca_cert, registry_host,
+    auth_config, describe_registry, insecure_allowed, install_ca_cert, registry_of,
 )
 
 # The docker SDK costs ~0.2 s to import: it is imported when a module first talks to the engine
@@ -236,7 +236,7 @@ class Engine:
         tls_verify=false when the engine would verify anyway. Returns the actions taken."""
         if not registry:
             return []
-        host = registry_host(registry.get('url') or image_registry(ref))
+        host = registry_of(registry, ref)
         if registry.get('tls_verify') is False:
             info = self.call('reading the engine configuration', self.client.info)
             if insecure_allowed(info.get('RegistryConfig'), host) is False:

@@ -61,9 +61,3 @@ def container_labels(service, release, strategy, image, container_port, extra=No
         LABEL_PORT: str(container_port),
     })
     return labels
-
-
-def default_release(image_id):
-    """A release id derived from the image id, so the same image is the same release."""
-    digest = image_id.split(':', 1)[-1]
-    return digest[:12]

@@ -47,6 +47,7 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     """Repair what an interrupted run left; returns dict(changed, plan, live, route_upstream, state)."""
     containers, handles = engine.service_inventory(service)
     now = time.time()
+    before = state
     state, retire_actions = finish_retiring(engine, state, containers, handles, now, module.check_mode)
     if retire_actions and not module.check_mode:
         containers, handles = engine.service_inventory(service)
@@ -55,6 +56,8 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     plan['retired'] = retire_actions
     changed = any(plan.values())
     if module.check_mode or not changed:
+        if not module.check_mode and state != before:
+            write_state_atomic(state_dir, service, state)  # finished retirements dropped
         return dict(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state)
 
     stamp = iso_now()

@@ -55,6 +55,11 @@ def registry_host(url):
     return url.split('/', 1)[0]
 
 
+def registry_of(registry, image):
+    """host[:port] of the registry a pull of image talks to: registry.url when given, else the image's own."""
+    return registry_host((registry or {}).get('url') or image_registry(image))
+
+
 def registry_errors(registry, image, field='registry'):
     """Problems with the registry settings, each naming its field (pure). image may be None (not
     known yet: the url is then checked on its own)."""
@@ -84,7 +89,7 @@ def auth_config(registry, image):
     if not registry or not registry.get('username'):
         return None
     return dict(username=registry['username'], password=registry['password'],
-                serveraddress=registry_host(registry.get('url') or image_registry(image)))
+                serveraddress=registry_of(registry, image))
 
 
 def insecure_allowed(registry_config, host):
@@ -109,14 +114,14 @@ def insecure_allowed(registry_config, host):
 
 def describe_registry(registry, image):
     """'registry HOST as USER' for messages (never the password)."""
-    host = registry_host((registry or {}).get('url') or image_registry(image))
+    host = registry_of(registry, image)
     user = (registry or {}).get('username')
     return 'registry %s%s' % (host, ' as user %s' % user if user else '')
 
 
 def ca_cert_paths(image, registry):
     """Where the registry's CA goes so the engine on this host trusts it."""
-    host = registry_host(registry.get('url') or image_registry(image))
+    host = registry_of(registry, image)
     return [os.path.join(d, host, 'ca.crt') for d in CERTS_DIRS]
 
 

@@ -104,14 +104,14 @@ def stop_in_background(engine, jobs, stop_timeout):
 
 def finish_retiring(engine, state, containers, handles, now, check_mode=False):
     """Carry out plan_retiring: kill what outlived its deadline, remove what was to be removed, drop
-    the finished entries. Returns (state, actions)."""
+    the finished entries. Returns (state, actions); dropping the entry of a container the helper
+    stopped is bookkeeping, not an action."""
     plan = plan_retiring(state, containers, now)
     actions = []
     for entry in plan['force'] + plan['done']:
         name = entry['container']
         handle = handles.get(name)
         if handle is None:
-            actions.append('%s retired' % name)
             continue
         if entry in plan['force']:
             actions.append('kill %s (still running past its retirement deadline)' % name)
@@ -121,6 +121,4 @@ def finish_retiring(engine, state, containers, handles, now, check_mode=False):
             actions.append('remove %s' % name)
             if not check_mode:
                 engine.call('removing the retired container %s' % name, handle.remove, v=False)
-        elif entry in plan['done']:
-            actions.append('%s retired' % name)
     return with_retiring(state, plan['waiting']), actions

@@ -62,12 +62,12 @@ def source_errors(source, prefix='cutover_source'):
         errors.append('%s.repo %s is invalid: use a git URL (https://, ssh://, user@host:path) or a path on the host'
                       % (prefix, _show(mask_credentials(repo) if isinstance(repo, str) else repo)))
     ref = source.get('ref', DEFAULTS['ref'])
-    if not isinstance(ref, str) or not re.match(r'^[A-Za-z0-9][A-Za-z0-9._/@{}^~-]*$', ref) or '..' in ref:
+    if not isinstance(ref, str) or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._/@{}^~-]*', ref) or '..' in ref:
         errors.append('%s.ref %s is invalid: use a branch, a tag or a commit' % (prefix, _show(ref)))
     for key in ('context', 'dockerfile'):
         errors.append(relative_path_error('%s.%s' % (prefix, key), source.get(key, DEFAULTS[key])))
     args = source.get('build_args', {})
-    if not isinstance(args, dict) or not all(isinstance(k, str) and re.match(r'^[A-Za-z_][A-Za-z0-9_]*$', k)
+    if not isinstance(args, dict) or not all(isinstance(k, str) and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', k)
                                              for k in args):
         errors.append('%s.build_args must map names (letters, digits, _) to values' % prefix)
     if source.get('password') is not None and not source.get('username'):
@@ -85,13 +85,13 @@ def compose_errors(source, prefix='cutover_source'):
     if not isinstance(files, list) or not files or not all(isinstance(f, str) and f.startswith('/') for f in files):
         errors.append('%s.files %s is invalid: use a list of compose files on the host, by absolute path' % (prefix, _show(files)))
     name = source.get('service')
-    if not isinstance(name, str) or not re.match(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', name):
+    if not isinstance(name, str) or not re.fullmatch(r'[a-zA-Z0-9][a-zA-Z0-9_.-]*', name):
         errors.append('%s.service %s is invalid: name the compose service the route goes to' % (prefix, _show(name)))
     project = source.get('project')
-    if project is not None and (not isinstance(project, str) or not re.match(r'^[a-z0-9][a-z0-9_-]*$', project)):
+    if project is not None and (not isinstance(project, str) or not re.fullmatch(r'[a-z0-9][a-z0-9_-]*', project)):
         errors.append('%s.project %s is invalid: use lowercase letters, digits, - and _' % (prefix, _show(project)))
     env = source.get('env', {})
-    if not isinstance(env, dict) or not all(isinstance(k, str) and re.match(r'^[A-Za-z_][A-Za-z0-9_]*$', k) for k in env):
+    if not isinstance(env, dict) or not all(isinstance(k, str) and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', k) for k in env):
         errors.append('%s.env must map variable names to values (for the compose files\' ${VAR})' % prefix)
     return errors
 

@@ -72,10 +72,10 @@ options:
     default: {}
   source:
     description:
-      - The deploy's source (C(cutover_source)) without its credentials, checked when given. C(type) C(image) or
-        C(git); for git, C(repo) a URL or a path, C(ref) a branch, tag or commit, C(context) and C(dockerfile)
-        paths inside the repository (no C(..), not absolute), C(build_args) a mapping of names; no other keys.
-        With C(type) C(git), O(image) must not be given.
+      - The deploy's source (C(cutover_source)) without its credentials, checked when given. C(type) C(image), C(git)
+        or C(compose); for git, C(repo) a URL or a path, C(ref) a branch, tag or commit, C(context) and C(dockerfile)
+        paths inside the repository (no C(..), not absolute), C(build_args) a mapping of names; for compose, C(files),
+        C(service), C(env) and C(project); no other keys. With C(type) C(git) or C(compose), O(image) must not be given.
     type: raw
   canary:
     description:

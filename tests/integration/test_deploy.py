@@ -186,7 +186,7 @@ def test_standby_rollback_is_one_swap_and_a_later_run_retires_it(docker_site):
     time.sleep(1.5)
     again = s.deploy('v3', cutover_standby=1)  # v3 is already live: this run only retires the standby
     assert_ok(again)
-    assert again.task('Converge what an interrupted run left behind')['result']['plan']['retire'] == [v1]
+    assert again.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind')['result']['plan']['retire'] == [v1]
     assert v1 not in s.running() and v1 in [c.name for c in s.engine.containers(s.service)]
     assert 'standby' not in s.state()
 
@@ -225,11 +225,11 @@ def test_stale_lock_is_broken_with_a_warning(docker_site):
 
 
 KILL_AFTER = [
-    'Start green beside the live container',
-    'Record the release as running',
+    'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind',
+    'Start green beside the live container',  # the release is begun here too
     'Gate green on health',
     'Swap the route to green',
-    'Persist green as live, then remove the old containers',
+    'Persist green as live, then remove the old containers',  # killed while the old one is retiring
 ]
 
 
@@ -302,18 +302,29 @@ BAD_INPUTS = [
 ]
 
 
-def test_bad_input_is_rejected_before_any_container_starts(docker_site):
+def test_bad_input_is_rejected_before_any_container_starts(docker_site, tmp_path):
+    """Every bad input at once: one deploy run over an inventory of local hosts, one bad input each (host
+    variables, so the base settings cannot be passed with -e, which would win). Each host fails with a
+    message naming the variable, and nothing on the machine changed."""
+    import sys
     s = docker_site
-    for extra, word in BAD_INPUTS:
-        run = s.deploy('v1', **extra)
-        assert run.rc != 0, extra
-        msg = run.failed[0]['result']['msg'] if run.failed else run.stdout + run.stderr
+    hosts = {}
+    for i, (extra, word) in enumerate(BAD_INPUTS):
+        hosts['bad%d' % i] = dict(s.vars, cutover_image=s.engine.image('v1'), ansible_connection='local',
+                                  ansible_python_interpreter=sys.executable, **extra)
+    inventory = tmp_path / 'inventory.json'
+    inventory.write_text(json.dumps({'all': {'hosts': hosts}}))
+    run = run_playbook(DEPLOY, inventory=inventory, args=['--forks', '10'])
+    assert run.rc != 0
+    for i, (extra, word) in enumerate(BAD_INPUTS):
+        failed = [r for r in run.failed if r.get('host') == 'bad%d' % i]
+        assert failed, (extra, run.stdout[-2000:])
+        msg = failed[0]['result'].get('msg', '')
         assert word in msg, (extra, msg[:500])
-        assert s.engine.containers(s.service) == [], extra
-        assert not (s.state_dir / ('%s.json' % s.service)).exists(), extra
-        # nothing on the host changed: no state folder, no proxy config, no proxy started
-        assert not s.state_dir.exists(), extra
-        assert not Path(s.proxy['config_dir']).exists(), extra
+    assert s.engine.containers(s.service) == []
+    # nothing on the host changed: no state folder, no proxy config, no proxy started
+    assert not s.state_dir.exists()
+    assert not Path(s.proxy['config_dir']).exists()
 
 
 def test_metrics_file_follows_the_history(docker_site):

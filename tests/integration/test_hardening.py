@@ -82,7 +82,7 @@ def test_killed_app_is_served_again_with_no_play_running(site):
           % (back, summary['failed'], summary['requests']))
     status = run_playbook(STATUS, site.vars)
     assert_ok(status)
-    assert status.task('Converge what an interrupted run left behind')['result']['changed'] is False
+    assert status.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind')['result']['changed'] is False
 
 
 def test_docker_daemon_restart_keeps_the_route(docker_site):

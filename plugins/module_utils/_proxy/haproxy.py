@@ -26,9 +26,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
     Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
 )
 
-# srv_admin_state bits that keep a server from taking new requests (CMAINT only records that the
-# configuration said "disabled"; it stays set once the slot is made ready at run time).
-_NOT_SERVING = 0x01 | 0x02 | 0x08 | 0x10 | 0x20 | 0x40
+# srv_admin_state bits that keep a server from taking new requests (CMAINT, which only records that
+# the configuration said "disabled", stays set once the slot is made ready at run time, so it is not here).
 _MAINT = 0x01 | 0x02 | 0x20 | 0x40
 _DRAIN = 0x08 | 0x10
 
