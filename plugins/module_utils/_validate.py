@@ -272,12 +272,38 @@ NUMBER_RANGES = dict(stop_timeout=(0, True), drain_timeout=(0, True), keep_relea
                      gate_timeout=(0, False))
 
 
+# the gate's numbers: (lowest allowed, whether the lowest itself is allowed, whole numbers only)
+HEALTH_RANGES = dict(interval=(0, False, False), timeout=(0, False, False), successes=(1, True, True))
+
+
+def health_value_errors(health, prefix='cutover_'):
+    """The health settings' values, checked before green starts (the gate would refuse them only after). Pure."""
+    errors = []
+    for name, (low, inclusive, whole) in sorted(HEALTH_RANGES.items()):
+        if name not in health:
+            continue
+        number = _number(health[name])
+        if number is None or number < low or (number == low and not inclusive) or (whole and number != int(number)):
+            errors.append('%shealth.%s %s is invalid: use a %s %s %s' % (
+                prefix, name, _show(health[name]), 'whole number' if whole else 'number',
+                'of at least' if inclusive else 'above', low))
+    status = health.get('status')
+    if status is not None:
+        codes = status if isinstance(status, list) else [status]
+        if not codes or not all(_number(c) is not None and 100 <= _number(c) <= 599 and _number(c) == int(_number(c))
+                                for c in codes):
+            errors.append('%shealth.status %s is invalid: use an HTTP status code or a list of them (100-599)'
+                          % (prefix, _show(status)))
+    return errors
+
+
 def settings_errors(v, prefix='cutover_'):
     """Kinds, keys and ranges of the settings every role shares. Pure."""
     errors = []
     unknown = sorted(set(v.get('health') or {}) - set(HEALTH_KEYS))
     if unknown:
         errors.append('%shealth has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(HEALTH_KEYS)))
+    errors += health_value_errors(v.get('health') or {}, prefix)
     proxy = v.get('proxy') or {}
     kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'host'
     if kind not in PROXY_KINDS:

@@ -299,6 +299,7 @@ BAD_INPUTS = [
     (dict(cutover_labels={'x\ny': 'z'}), 'cutover_labels'),
     (dict(cutover_health=dict(path='/health', body_regex='(')), 'cutover_health.body_regex'),
     (dict(cutover_health=dict(path='/health\r\nX-Evil: 1')), 'cutover_health.path'),
+    (dict(cutover_health=dict(path='/health', interval=0)), 'cutover_health.interval'),
 ]
 
 

@@ -147,3 +147,23 @@ def test_git_source_paths_must_stay_in_the_repository():
 def test_git_source_and_image_are_exclusive():
     errors = v.deploy_input_errors(dict(service='web', image='web:1', source=dict(type='git', repo='/srv/web.git')))
     assert any('cutover_image and cutover_source type git are exclusive' in e for e in errors), errors
+
+
+HEALTH_TABLE = [
+    ({'interval': 0}, 'cutover_health.interval 0 is invalid: use a number above 0'),
+    ({'interval': -1}, 'cutover_health.interval'),
+    ({'timeout': 'soon'}, 'cutover_health.timeout'),
+    ({'successes': 0}, 'cutover_health.successes 0 is invalid: use a whole number of at least 1'),
+    ({'successes': 1.5}, 'cutover_health.successes'),
+    ({'status': 700}, 'cutover_health.status'),
+    ({'status': []}, 'cutover_health.status'),
+    ({'status': ['ok']}, 'cutover_health.status'),
+]
+
+
+def test_health_values_are_checked_before_green_starts():
+    for health, message in HEALTH_TABLE:
+        errors = v.settings_errors(dict(health=health))
+        assert len(errors) == 1 and errors[0].startswith(message), (health, errors)
+    assert v.settings_errors(dict(health=dict(path='/h', interval=0.2, timeout='30', successes=2, status=[200, 204]))) == []
+    assert v.settings_errors(dict(health=dict(status=200))) == []
