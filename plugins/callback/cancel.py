@@ -66,12 +66,16 @@ def cancel_command(argv, playbooks, held, executable=sys.executable):
 
 
 def lock_args(result):
-    """(state, service, run_id, state_dir) of a deploy_lock task result, or None for any other task."""
-    action = getattr(result._task, 'resolved_action', None) or result._task.action
-    if action not in ('cutover.deploy.deploy_lock', 'deploy_lock'):
-        return None
+    """(state, service, run_id, state_dir) of a task result that takes or releases the deploy lock
+    (deploy_lock; prepare, which takes it; reap with unlock, which releases it), or None for any other."""
+    action = (getattr(result._task, 'resolved_action', None) or result._task.action).replace('cutover.deploy.', '')
     args = result._result.get('invocation', {}).get('module_args') or {}
-    if not args.get('run_id') or not args.get('service'):
+    if action == 'prepare' and (args.get('lock') or {}).get('run_id') and args.get('service'):
+        return 'acquired', args['service'], args['lock']['run_id'], args.get('state_dir')
+    if action == 'reap' and result._result.get('unlocked') and args.get('lease'):
+        lease = args['lease']
+        return 'released', lease['service'], lease['run_id'], lease['state_dir']
+    if action != 'deploy_lock' or not args.get('run_id') or not args.get('service'):
         return None
     return args.get('state', 'acquired'), args['service'], args['run_id'], args.get('state_dir')
 
@@ -110,7 +114,8 @@ class CallbackModule(CallbackBase):
             return
         state, service, run_id, state_dir = lock
         host = result._host.get_name()
-        holder = (result._result.get('holder') or {}).get('run_id')
+        holder = ((result._result.get('holder') or {}).get('run_id')
+                  if result._result.get('locked', True) else None)  # prepare reports a lock held by another run
         if state == 'released':
             self.held.pop(host, None)
         elif holder == run_id:  # status only reports when another run holds the lock

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: prepare
 short_description: Take the deploy lock, ensure the proxy route and converge a service, in one step
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - The first step of a deploy, rollback or status run on a host, in one module run. It takes the service's
     deploy lock (as M(cutover.deploy.deploy_lock) does), ensures the proxy runs and serves the route (as
