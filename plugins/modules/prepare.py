@@ -16,8 +16,8 @@ description:
     M(cutover.deploy.reconcile) does). It returns the service's live release and history.
   - When the lock is held by another run, it fails naming the holder, or, with O(lock.required=false),
     reports the state without repairing anything (RV(locked) is false).
-  - Behind a shared load balancer (O(route_upstream) given) the route lives on another host: the caller
-    takes the lock and ensures the route there first, and O(lock) is left unset.
+  - Behind a shared load balancer (O(route_upstream) given) the route lives on another host, so the caller
+    takes the lock and ensures the route there first (O(lock) then only renews it).
   - On failure after the lock was taken, the lock stays held by O(lock.run_id); the roles release it at the end
     of the run, whatever happened.
 author: Cutover contributors (@cutover)

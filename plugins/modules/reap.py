@@ -25,7 +25,7 @@ description:
     then SIGKILL after O(stop_timeout)) and remove those not kept for rollback. The module returns
     without waiting for them. Whatever runs next (M(cutover.deploy.prepare), M(cutover.deploy.reconcile))
     drops the finished entries and kills a container still running past its deadline.
-  - O(unlock) and O(metrics) end the run in the same step: the host's metrics file is written and the deploy
+  - O(unlock) and O(metrics) end the run in the same step; the host's metrics file is written and the deploy
     lock named by O(lease) is released once everything else is done.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
