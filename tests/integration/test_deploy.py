@@ -312,7 +312,8 @@ def test_bad_input_is_rejected_before_any_container_starts(docker_site, tmp_path
     hosts = {}
     for i, (extra, word) in enumerate(BAD_INPUTS):
         hosts['bad%d' % i] = dict(s.vars, cutover_image=s.engine.image('v1'), ansible_connection='local',
-                                  ansible_python_interpreter=sys.executable, **extra)
+                                  ansible_python_interpreter=sys.executable)
+        hosts['bad%d' % i].update(extra)
     inventory = tmp_path / 'inventory.json'
     inventory.write_text(json.dumps({'all': {'hosts': hosts}}))
     run = run_playbook(DEPLOY, inventory=inventory, args=['--forks', '10'])
