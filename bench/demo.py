@@ -98,7 +98,7 @@ def main():
         keep.wait_for(200)
         fresh.wait_for(200)
     swap = run.task('Swap the route to green')['result']
-    gate = run.task('Gate green on health')['result']
+    gate = run.task('Gate the new container on health')['result']
     print()
     print('Zero-downtime report: blue-green %s -> %s through HAProxy, non-retrying clients' % (current, target))
     print('  %-15s %9s %7s %-26s %8s %8s %8s' % ('client', 'requests', 'failed', 'answered by', 'p50 ms', 'p99 ms', 'max ms'))

@@ -111,7 +111,7 @@ def deploy(inventory, tag, hosts, boot_delay, env, **extra):
         raise SystemExit('bench-fleet: deploy of %s failed:\n%s' % (tag, run.stdout[-4000:]))
     per_host = {}
     for r in run.results:
-        if r['status'] == 'ok' and r['task'].endswith('Gate green on health'):
+        if r['status'] == 'ok' and r['task'].endswith('Gate the new container on health'):
             per_host.setdefault(r['host'], {})['gate'] = r['result']['elapsed']
         if r['status'] == 'ok' and r['task'].endswith('Swap the route to green'):
             per_host.setdefault(r['host'], {})['drain'] = r['result'].get('drain_seconds') or 0

@@ -23,7 +23,7 @@ from bench.loadgen import Load, free_port  # noqa: E402
 from bench.run import RESULTS, cleanup, one_deploy  # noqa: E402
 from tests.helpers import REPO, run_playbook  # noqa: E402
 
-ROLLBACK_STEPS = {'green': 'Start green beside the live container', 'gate': 'Gate green on health',
+ROLLBACK_STEPS = {'green': 'Start green beside the live container', 'gate': 'Gate the new container on health',
                   'swap': 'Swap the route to green', 'persist_reap': 'Persist green as live, then remove the old containers'}
 
 

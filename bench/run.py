@@ -34,7 +34,7 @@ RESULTS = REPO / 'bench' / 'results'
 # community.docker, from the `ansible` package on PyPI (make bench installs it here): the side-by-side
 PLAIN_COLLECTIONS = REPO / '.cache' / 'ansible-pkg'
 STEP_TASKS = {
-    'green': 'Start green beside the live container', 'gate': 'Gate green on health', 'swap': 'Swap the route to green',
+    'green': 'Start green beside the live container', 'gate': 'Gate the new container on health', 'swap': 'Swap the route to green',
     'persist_reap': 'Persist green as live, then remove the old containers',
     'r_stop': 'Stop the old containers', 'r_start': 'Start the new container', 'r_gate': 'Gate the new container on health',
     'r_route': 'Point the route at the new container', 'r_persist': 'Persist the new container as live, then remove the old containers',

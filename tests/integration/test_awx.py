@@ -72,7 +72,7 @@ def test_failed_gate_is_a_failed_job_naming_the_reason(docker_site, tmp_path):
     events = list(r.events)
     assert r.status == 'failed'
     failed = [e['event_data'] for e in events if e['event'] == 'runner_on_failed']
-    gate = [f for f in failed if f['task'].endswith('Gate green on health') or 'health' in f['res'].get('msg', '')]
+    gate = [f for f in failed if f['task'].endswith('Gate the new container on health') or 'health' in f['res'].get('msg', '')]
     assert gate, [f['task'] for f in failed]
     assert '/no-such-page' in gate[0]['res']['msg'] or '404' in gate[0]['res']['msg']
     assert get_body(site.port) == 'demoapp v1'

@@ -101,7 +101,7 @@ def test_failed_gate_keeps_v1_serving_under_load(site):
         fresh.wait_for(100)
     assert run.rc != 0
     msg = run.task('Stop the deploy')['result']['msg']
-    assert 'Gate green on health' in msg and 'still live and routed' in msg and v1 in msg
+    assert 'Gate the new container on health' in msg and 'still live and routed' in msg and v1 in msg
     for load in (keep, fresh):
         s = load.summary()
         assert s['failed'] == 0 and set(s['versions']) == {'v1'}, s
@@ -227,7 +227,7 @@ def test_stale_lock_is_broken_with_a_warning(docker_site):
 KILL_AFTER = [
     'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind',
     'Start green beside the live container',  # the release is begun here too
-    'Gate green on health',
+    'Gate the new container on health',
     'Swap the route to green',
     'Persist green as live, then remove the old containers',  # killed while the old one is retiring
 ]

@@ -113,7 +113,7 @@ def test_status_during_a_deploy_gate_reports_only(docker_site, tmp_path):
         load.wait_for(50)
         deploy = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image('v2'),
                                                      cutover_public_env={'BOOT_DELAY': '6'}))
-        assert wait_record(record, 'Gate green on health', status='start')
+        assert wait_record(record, 'Gate the new container on health', status='start')
         status = run_playbook(STATUS, s.vars)
         assert deploy.wait(120) == 0, [(r['task'], r['status']) for r in read_records(record)][-8:]
         load.wait_for(50)
@@ -291,7 +291,7 @@ def test_lock_file_record_is_a_lease_with_the_boot_id(docker_site, tmp_path):
     record.touch()
     proc = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image('v2'),
                                                cutover_public_env={'BOOT_DELAY': '3'}))
-    assert wait_record(record, 'Gate green on health', status='start')
+    assert wait_record(record, 'Gate the new container on health', status='start')
     holder = json.loads((s.state_dir / ('%s.lock' % s.service)).read_text())
     assert proc.wait(120) == 0
     assert holder['boot_id'] == Path('/proc/sys/kernel/random/boot_id').read_text().strip()
@@ -324,7 +324,7 @@ def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_pa
             with log.open('w') as out:
                 deploy = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image('v2'),
                                                              cutover_public_env={'BOOT_DELAY': '60'}), log=out)
-                assert wait_record(record, 'Gate green on health', status='start')
+                assert wait_record(record, 'Gate the new container on health', status='start')
                 assert len([c for c in s.running() if c != v1]) == 1, s.running()
                 deploy.send_signal(signum)
                 rc = deploy.wait(120)

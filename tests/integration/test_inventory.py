@@ -126,7 +126,7 @@ def test_sigkill_over_ssh_the_next_deploy_breaks_the_lock(control_master, sshd, 
         killed = start_playbook(DEPLOY, record, dict(tag='v2', cutover_public_env={'BOOT_DELAY': '20'}),
                                 inventory=inventory)
         end = time.monotonic() + 60
-        while time.monotonic() < end and not any(r['task'].endswith('Gate green on health')
+        while time.monotonic() < end and not any(r['task'].endswith('Gate the new container on health')
                                                  for r in read_records(record)):
             time.sleep(0.05)
         os.killpg(killed.pid, signal.SIGKILL)
