@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS
 from ansible_collections.cutover.deploy.plugins.module_utils._strategy import StrategyError, resolve_strategy
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import ARGUMENT_SPEC as INPUTS_SPEC, check_inputs
 
@@ -16,7 +17,6 @@ PODMAN_SOCKET = 'unix:///run/podman/podman.sock'
 # ansible's to_uuid namespace, so a run id made here matches one the roles made before
 ANSIBLE_UUID_NAMESPACE = uuid.UUID('361E6D51-FAEC-444A-9079-341386DA8E2E')
 MIN_LOCK_LEASE = 120
-CANARY_STEPS, CANARY_INTERVAL = [10, 50], 30  # _canary.DEFAULTS' steps and interval, for the lease
 
 # validate_inputs' spec, and what the deploy checks and the derivations add
 ARGUMENT_SPEC = dict(
@@ -60,7 +60,7 @@ def lock_lease(numbers, strategy, canary):
     derived = float(numbers.get('drain_timeout', 30)) + 2 * float(numbers.get('stop_timeout', 10)) + 60
     if strategy == 'canary':
         canary = canary or {}
-        derived += len(canary.get('steps') or CANARY_STEPS) * float(canary.get('interval', CANARY_INTERVAL))
+        derived += len(canary.get('steps') or CANARY_DEFAULTS['steps']) * float(canary.get('interval', CANARY_DEFAULTS['interval']))
     return max(MIN_LOCK_LEASE, int(derived))
 
 
