@@ -54,8 +54,15 @@ class EngineUnderTest:
         return self.client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % service})
 
     def remove_service(self, service):
+        import docker
         for c in self.containers(service):
-            c.remove(force=True)
+            try:
+                c.remove(force=True)
+            except docker.errors.NotFound:
+                pass  # removed meanwhile (a retiring container's helper removes it once stopped)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: its removal is already in progress (the helper again)
+                    raise
 
 
 @pytest.fixture(params=['docker', 'podman'])

@@ -209,7 +209,9 @@ def main():
         except LockHeld as exc:
             if lock['required']:
                 module.fail_json(msg=str(exc), holder=exc.holder)
-            module.exit_json(**dict(result, locked=False, holder=exc.holder, msg=str(exc), **described(load_state(module))))
+            result.update(described(load_state(module)))
+            result.update(locked=False, holder=exc.holder, msg=str(exc))
+            module.exit_json(**result)
         result.update(holder=taken['holder'], broke_stale=taken['broke_stale'])
 
     engine = Engine(module)

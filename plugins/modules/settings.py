@@ -22,34 +22,34 @@ author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.pull.registry
 options:
-  service: {description: C(cutover_service)., type: raw, required: true}
-  release: {description: C(cutover_release)., type: raw}
-  proxy: {description: C(cutover_proxy)., type: raw, default: {}}
-  volumes: {description: C(cutover_volumes)., type: raw, default: []}
-  env: {description: C(cutover_env) (never logged)., type: raw, default: {}}
-  public_env: {description: C(cutover_public_env)., type: raw, default: {}}
-  labels: {description: C(cutover_labels)., type: raw, default: {}}
-  health: {description: C(cutover_health)., type: raw, default: {}}
-  pull: {description: C(cutover_pull)., type: raw}
-  image: {description: C(cutover_image)., type: raw}
-  publish_address: {description: C(cutover_publish_address)., type: raw}
-  rollout: {description: The rollout settings (serial, max_fail_percentage, batch_pause, failure_action, id)., type: raw, default: {}}
-  canary: {description: C(cutover_canary)., type: raw}
-  source: {description: C(cutover_source) without its credentials., type: raw}
-  engine: {description: C(cutover_engine)., type: raw, default: {}}
-  numbers: {description: The numeric settings by name without the prefix (stop_timeout, drain_timeout, ...)., type: raw, default: {}}
-  host: {description: The inventory host the settings are for., type: raw}
-  inventory_hosts: {description: Every host of the inventory (a shared load balancer must be one)., type: raw}
-  prefix: {description: The prefix of the variable names in messages., type: str, default: cutover_}
-  deploy: {description: Also check the image, the container port and the strategy., type: bool, default: false}
-  container_port: {description: C(cutover_container_port)., type: raw}
-  strategy: {description: C(cutover_strategy)., type: raw, default: ''}
-  exclusive_volumes: {description: C(cutover_exclusive_volumes)., type: bool, default: false}
-  run_id: {description: This run's id when the play already has one (else a new one)., type: str}
-  rollout_id: {description: The rollout's id when it has one (else the AWX job's, or a new one)., type: str}
-  awx_job_id: {description: The AWX job id, when run by AWX., type: raw}
-  initiator: {description: Who started the run (the AWX user; else the controller's user)., type: str}
-  state_dir: {description: C(cutover_state_dir)., type: raw}
+  service: {description: 'C(cutover_service).', type: raw, required: true}
+  release: {description: 'C(cutover_release).', type: raw}
+  proxy: {description: 'C(cutover_proxy).', type: raw, default: {}}
+  volumes: {description: 'C(cutover_volumes).', type: raw, default: []}
+  env: {description: 'C(cutover_env) (never logged).', type: raw, default: {}}
+  public_env: {description: 'C(cutover_public_env).', type: raw, default: {}}
+  labels: {description: 'C(cutover_labels).', type: raw, default: {}}
+  health: {description: 'C(cutover_health).', type: raw, default: {}}
+  pull: {description: 'C(cutover_pull).', type: raw}
+  image: {description: 'C(cutover_image).', type: raw}
+  publish_address: {description: 'C(cutover_publish_address).', type: raw}
+  rollout: {description: 'The rollout settings (serial, max_fail_percentage, batch_pause, failure_action, id).', type: raw, default: {}}
+  canary: {description: 'C(cutover_canary).', type: raw}
+  source: {description: 'C(cutover_source) without its credentials.', type: raw}
+  engine: {description: 'C(cutover_engine).', type: raw, default: {}}
+  numbers: {description: 'The numeric settings by name without the prefix (stop_timeout, drain_timeout, ...).', type: raw, default: {}}
+  host: {description: 'The inventory host the settings are for.', type: raw}
+  inventory_hosts: {description: 'Every host of the inventory (a shared load balancer must be one).', type: raw}
+  prefix: {description: 'The prefix of the variable names in messages.', type: str, default: cutover_}
+  deploy: {description: 'Also check the image, the container port and the strategy.', type: bool, default: false}
+  container_port: {description: 'C(cutover_container_port).', type: raw}
+  strategy: {description: 'C(cutover_strategy).', type: raw, default: ''}
+  exclusive_volumes: {description: 'C(cutover_exclusive_volumes).', type: bool, default: false}
+  run_id: {description: 'This run''s id when the play already has one (else a new one).', type: str}
+  rollout_id: {description: 'The rollout''s id when it has one (else the AWX job''s, or a new one).', type: str}
+  awx_job_id: {description: 'The AWX job id, when run by AWX.', type: raw}
+  initiator: {description: 'Who started the run (the AWX user; else the controller''s user).', type: str}
+  state_dir: {description: 'C(cutover_state_dir).', type: raw}
 attributes:
   check_mode:
     support: full
