@@ -1,8 +1,10 @@
 """Cutover's zero-downtime benchmark (`make bench`; results in bench/results/).
 
-On one host (the local Docker engine, HAProxy started by the proxy role): deploy v1, then N
-consecutive deploys under a constant bounded load through the proxy, from two non-retrying clients
-at once (keep-alive and new-connection); first blue-green, then recreate. Every deploy is a new
+On one host (the local Docker engine, HAProxy started by the proxy role): deploy v1, a few idle deploys,
+then N consecutive deploys under a constant bounded load through the proxy, from two non-retrying clients
+at once (keep-alive and new-connection); blue-green, recreate, and side by side community.docker's
+docker_container redeploy of the same app (no proxy: the load goes to its published port), each for an app
+that honours SIGTERM and one that ignores it. Per deploy it also counts Cutover's module runs on the host. Every deploy is a new
 release (a DEPLOY_N variable changes), and the app takes BOOT_DELAY seconds to boot.
 
 Per deploy it records: failed requests per client, p50/p99/max latency during the deploy vs idle,
