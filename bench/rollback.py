@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import Load, free_port  # noqa: E402
-from bench.run import RESULTS, cleanup, one_deploy  # noqa: E402
+from bench.run import RESULTS, cleanup, host_module_runs, one_deploy  # noqa: E402
 from tests.helpers import REPO, run_playbook  # noqa: E402
 
 ROLLBACK_STEPS = {'green': 'Start green beside the live container', 'gate': 'Gate the new container on health',
@@ -34,10 +34,13 @@ def one_rollback(site_vars, load):
     if run.rc != 0:
         raise SystemExit('bench: rollback failed:\n%s' % run.stdout[-3000:])
     green = run.task(ROLLBACK_STEPS['green'])['result']
-    steps = {key: run.task(name)['duration'] for key, name in ROLLBACK_STEPS.items()}
+    # a step that did not run (the gate, for a running standby) is left out
+    steps = {key: r['duration'] for key, name in ROLLBACK_STEPS.items() for r in run.results
+             if r['status'] in ('ok', 'failed') and r['task'].split(' : ')[-1] == name}
     t0, t1 = t0 - load.t0, time.monotonic() - load.t0
     failed = sum(1 for e in load.events if t0 <= e[0] <= t1 and e[1] is None)
-    return dict(wall=round(wall, 3), started_a_container=bool(green.get('changed')), steps=steps, failed=failed)
+    return dict(wall=round(wall, 3), started_a_container=bool(green.get('changed')), steps=steps, failed=failed,
+                module_runs=host_module_runs(run))
 
 
 def run_mode(standby, rounds, boot_delay, tmp, rate):
@@ -55,16 +58,19 @@ def run_mode(standby, rounds, boot_delay, tmp, rate):
         one_deploy(site_vars, 'demoapp:v1', 0, 'blue-green')
         with Load('127.0.0.1', port, workers=2, keepalive=True, max_requests=2000000, max_seconds=1800, rate=rate) as load:
             for n in range(1, rounds + 1):
-                one_deploy(site_vars, 'demoapp:v2', n, 'blue-green', boot_delay)
-                r = one_rollback(site_vars, load)
+                deployed = one_deploy(site_vars, 'demoapp:v2', n, 'blue-green', boot_delay)
+                r = dict(one_rollback(site_vars, load), deploy_wall=deployed['wall'])
                 rollbacks.append(r)
-                print('  standby %3ds  %d/%d  rollback wall %5.1fs  started a container: %-5s  failed %d'
-                      % (standby, n, rounds, r['wall'], r['started_a_container'], r['failed']), flush=True)
+                print('  standby %3ds  %d/%d  rollback wall %5.1fs (deploy %4.1fs)  module runs %d  started a container: %-5s  '
+                      'failed %d' % (standby, n, rounds, r['wall'], r['deploy_wall'], r['module_runs'], r['started_a_container'],
+                                     r['failed']), flush=True)
             totals = load.summary()
     finally:
         cleanup(site_vars)
     walls = [r['wall'] for r in rollbacks]
+    deploy_p50 = statistics.median(r['deploy_wall'] for r in rollbacks)
     return dict(standby=standby, rollbacks=rollbacks, wall_p50=round(statistics.median(walls), 2), wall_max=max(walls),
+                deploy_wall_p50=round(deploy_p50, 2), rollback_to_deploy=round(statistics.median(walls) / deploy_p50, 2),
                 failed=sum(r['failed'] for r in rollbacks), requests=totals['requests'])
 
 
@@ -84,8 +90,9 @@ def main():
     out = dict(when=stamp, rounds=args.rounds, boot_delay_s=args.boot_delay, rate_per_worker=args.rate, modes=modes)
     (RESULTS / ('rollback-%s.json' % stamp)).write_text(json.dumps(out, indent=2))
     for m in modes:
-        print('standby %3ds: rollback wall p50 %.2f s, max %.2f s; %d failed of %d requests'
-              % (m['standby'], m['wall_p50'], m['wall_max'], m['failed'], m['requests']))
+        print('standby %3ds: rollback wall p50 %.2f s, max %.2f s (%.2fx the deploy, p50 %.2f s); %d failed of %d requests'
+              % (m['standby'], m['wall_p50'], m['wall_max'], m['rollback_to_deploy'], m['deploy_wall_p50'], m['failed'],
+                 m['requests']))
     print('bench: results in bench/results/rollback-%s.json' % stamp)
 
 
