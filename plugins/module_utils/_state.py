@@ -148,6 +148,19 @@ def new_state(service):
 DEFAULT_HISTORY_LIMIT = 100
 
 
+def release_entry_options():
+    """The argument spec of what a history entry records about who and why, shared by release (action=begin)
+    and green_container's record option."""
+    return dict(
+        strategy=dict(type='str'),
+        kind=dict(type='str', default='deploy', choices=['deploy', 'rollback']),
+        initiator=dict(type='str'),
+        notes=dict(type='str'),
+        commit_sha=dict(type='str'),
+        rollout=dict(type='str'),
+    )
+
+
 def begin_release(state, entry, history_limit=DEFAULT_HISTORY_LIMIT):
     """Append a history entry (outcome running) and return (state, number). Pure.
 

@@ -289,7 +289,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, active_standby, begin_release, live_container,
+    DEFAULT_HISTORY_LIMIT, DEFAULT_STATE_DIR, active_standby, begin_release, live_container, release_entry_options,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
@@ -412,13 +412,8 @@ def main():
             state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
             record=dict(type='dict', options=dict(
                 image=dict(type='str'),
-                strategy=dict(type='str'),
-                kind=dict(type='str', default='deploy', choices=['deploy', 'rollback']),
-                initiator=dict(type='str'),
-                notes=dict(type='str'),
-                commit_sha=dict(type='str'),
-                rollout=dict(type='str'),
-                history_limit=dict(type='int', default=100),
+                history_limit=dict(type='int', default=DEFAULT_HISTORY_LIMIT),
+                **release_entry_options()
             )),
             **pull_argument_spec()
         ),

@@ -153,6 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    release_entry_options,
     DEFAULT_STATE_DIR,
     begin_release, finish_release, history_table, previous_good, record_live, release_summary, write_state_atomic,
 )
@@ -178,16 +179,11 @@ def main():
             container=dict(type='str'),
             upstream=dict(type='str'),
             container_port=dict(type='int'),
-            strategy=dict(type='str'),
-            kind=dict(type='str', default='deploy', choices=['deploy', 'rollback']),
-            initiator=dict(type='str'),
-            notes=dict(type='str'),
-            commit_sha=dict(type='str'),
-            rollout=dict(type='str'),
             outcome=dict(type='str', choices=['failed', 'rolled_back', 'cancelled']),
             reason=dict(type='str'),
             rolled_back_from=dict(type='int'),
             history_limit=dict(type='int', default=100),
+            **release_entry_options()
         ),
         supports_check_mode=True,
     )
