@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import urllib.error
 
-from ansible.module_utils.urls import open_url
-
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 
 
@@ -34,6 +32,10 @@ class HttpError(ProxyError):
 
 def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True, unix_socket=None):
     """Send one request; returns the decoded JSON answer (or None). Raises HttpError/ProxyError."""
+    # imported here: ansible's urls module (with its TLS stack) costs about 0.1 s, and most module runs
+    # (HAProxy's Runtime API is a unix socket) never make an HTTP request
+    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
     data = json.dumps(payload).encode() if payload is not None else None
     all_headers = {'Content-Type': 'application/json', 'Accept': 'application/json'}
     all_headers.update(headers or {})
