@@ -90,6 +90,7 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self.held = {}  # host -> the deploy lock this run holds there
         self.interrupted = None
+        self._interrupt_raised = False
         self._take_over_signals()
         atexit.register(self.cancel_if_interrupted)
 
@@ -108,7 +109,31 @@ class CallbackModule(CallbackBase):
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
 
+    def stop_if_interrupted(self):
+        """Raise the interrupt once more at the next task or result. The KeyboardInterrupt that ansible's handler
+        raises is lost when the signal lands inside a finalizer or an at-fork hook (Python prints 'Exception
+        ignored in ...' and goes on), and the run would then finish the deploy the user stopped."""
+        if self.interrupted and not self._interrupt_raised:
+            self._interrupt_raised = True
+            raise KeyboardInterrupt()
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.stop_if_interrupted()
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self.stop_if_interrupted()
+
+    def v2_runner_on_skipped(self, result):
+        self.stop_if_interrupted()
+
+    def v2_runner_on_unreachable(self, result):
+        self.stop_if_interrupted()
+
     def v2_runner_on_ok(self, result):
+        self.record_lock(result)
+        self.stop_if_interrupted()
+
+    def record_lock(self, result):
         lock = lock_args(result)
         if lock is None or context.CLIARGS.get('check'):
             return

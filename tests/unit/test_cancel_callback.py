@@ -27,3 +27,18 @@ def test_drops_what_would_skip_or_fake_the_cancel_play():
             '--start-at-task', 'Gate green on health', '--check', '-C', '-e', 'a=1']
     cmd = cancel_command(argv, ['site.yml'], HELD, executable='py')
     assert cmd[2:-3] == ['-e', 'a=1']
+
+
+def test_an_interrupt_python_swallowed_is_raised_again_once_at_the_next_task(monkeypatch):
+    """A KeyboardInterrupt raised while Python runs a finalizer or an at-fork hook is printed and dropped; the
+    callback raises it again at the next task or result, once, so the run stops and the cancel play runs."""
+    import pytest  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.callback import cancel  # pylint: disable=import-outside-toplevel
+    monkeypatch.setattr(cancel.CallbackModule, '_take_over_signals', lambda self: None)
+    monkeypatch.setattr(cancel.atexit, 'register', lambda func: None)
+    callback = cancel.CallbackModule()
+    callback.v2_playbook_on_task_start(None, False)  # not interrupted: nothing happens
+    callback.interrupted = 'SIGINT'
+    with pytest.raises(KeyboardInterrupt):
+        callback.v2_playbook_on_task_start(None, False)
+    callback.v2_runner_on_skipped(None)  # raised once: the unwinding run is not interrupted again
