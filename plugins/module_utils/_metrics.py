@@ -120,10 +120,25 @@ def services_in(state_dir):
     return sorted(n[:-5] for n in names if n.endswith('.json') and not service_error(n[:-5]))
 
 
+def _read_service(state_dir, name, step_files):
+    """(state, steps) of one service; raises ValueError (StateError is one) for a file that does not parse."""
+    state = read_state(state_dir, name)
+    text = step_files.get(steps_path(state_dir, name)) or read_text(steps_path(state_dir, name))
+    try:
+        steps = json.loads(text) if text else {}
+    except ValueError as exc:
+        raise ValueError('%s is not JSON: %s' % (steps_path(state_dir, name), exc))
+    if not isinstance(steps, dict):
+        raise ValueError('%s is not a JSON object' % steps_path(state_dir, name))
+    return state, clean_steps(steps)
+
+
 def publish(path, state_dir, service, steps, check_mode):
     """Record this run's steps for service, render every service, write the file if it changed (one writer
-    at a time: two services' runs ending together each render every service). Returns (changed, before,
-    after, services). Raises ValueError (a bad steps value), StateError, LockTimeout or OSError."""
+    at a time: two services' runs ending together each render every service). A service whose state or steps
+    file does not parse is left out, not fatal: one bad file must not hide every other service's metrics.
+    Returns (changed, before, after, services, skipped) with skipped {service: reason}. Raises ValueError
+    (a bad steps value of this run), LockTimeout or OSError."""
     steps = clean_steps(steps)
     # check mode writes nothing, so it takes no lock and creates no lock file
     guard = contextlib.nullcontext() if check_mode else flocked(os.path.join(state_dir, 'metrics', '.lock'), 30,
@@ -132,11 +147,12 @@ def publish(path, state_dir, service, steps, check_mode):
         step_files = {}
         if service and steps:
             step_files[steps_path(state_dir, service)] = json.dumps(steps, sort_keys=True) + '\n'
-        states, all_steps = {}, {}
+        states, all_steps, skipped = {}, {}, {}
         for name in services_in(state_dir):
-            states[name] = read_state(state_dir, name)
-            text = step_files.get(steps_path(state_dir, name)) or read_text(steps_path(state_dir, name))
-            all_steps[name] = json.loads(text) if text else {}
+            try:
+                states[name], all_steps[name] = _read_service(state_dir, name, step_files)
+            except ValueError as exc:
+                skipped[name] = str(exc)
         after = render(states, all_steps)
         before = read_text(path)
         changed = before != after
@@ -146,4 +162,10 @@ def publish(path, state_dir, service, steps, check_mode):
                     write_atomic(step_file, text)
             if changed:
                 write_atomic(path, after)
-    return changed, before, after, sorted(states)
+    return changed, before, after, sorted(states), skipped
+
+
+def warn_skipped(module, skipped):
+    """One warning per service publish() left out."""
+    for name, reason in sorted(skipped.items()):
+        module.warn('metrics: service %s is left out of the metrics file: %s' % (name, reason))

@@ -36,6 +36,17 @@ options:
         for O(service) until its next run. Steps given as null or empty did not run and are left out.
     type: dict
     default: {}
+  errors:
+    description:
+      - What a metrics file that cannot be written does to the task. V(fail) fails it; V(warn) turns it
+        into a warning and reports RV(written=false), so the end of a deploy never fails a host that
+        deployed (the roles use V(warn)).
+      - Either way a service whose state or steps file does not parse is left out of the file with a
+        warning, and the other services are written.
+    type: str
+    choices: [fail, warn]
+    default: fail
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
@@ -66,14 +77,32 @@ services:
   returned: success
   type: list
   elements: str
+skipped:
+  description: The services left out because their state or steps file does not parse, with the reason.
+  returned: success
+  type: dict
+  version_added: 0.3.0
+written:
+  description: Whether the file now holds these metrics (false only with O(errors=warn) after a failure).
+  returned: success
+  type: bool
+  version_added: 0.3.0
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout
-from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish, warn_skipped
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR, StateError
+from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
+
+
+def not_written(module, msg):
+    """The end of a run that could not write the file: a failure, or with errors=warn a warning."""
+    if module.params['errors'] == 'fail':
+        module.fail_json(msg=msg)
+    module.warn('metrics: the metrics file %s was not written: %s' % (module.params['path'], msg))
+    module.exit_json(changed=False, path=module.params['path'], services=[], skipped={}, written=False)
 
 
 def main():
@@ -83,6 +112,7 @@ def main():
             state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
             service=dict(type='str'),
             steps=dict(type='dict', default={}),
+            errors=dict(type='str', default='fail', choices=['fail', 'warn']),
         ),
         supports_check_mode=True,
     )
@@ -90,12 +120,14 @@ def main():
     if p['service'] and service_error(p['service']):
         module.fail_json(msg='service: %s' % service_error(p['service']))
     try:
-        changed, before, after, services = publish(p['path'], p['state_dir'], p['service'], p['steps'], module.check_mode)
-    except (ValueError, StateError, LockTimeout) as exc:
-        module.fail_json(msg=str(exc))
+        changed, before, after, services, skipped = publish(p['path'], p['state_dir'], p['service'], p['steps'],
+                                                            module.check_mode)
     except OSError as exc:
-        module.fail_json(msg='path: cannot write the metrics file %s: %s' % (p['path'], exc))
-    result = dict(changed=changed, path=p['path'], services=services)
+        not_written(module, 'path: cannot write the metrics file %s: %s' % (p['path'], exc))
+    except (ValueError, LockTimeout) as exc:
+        not_written(module, str(exc))
+    warn_skipped(module, skipped)
+    result = dict(changed=changed, path=p['path'], services=services, skipped=skipped, written=True)
     if module._diff:
         result['diff'] = dict(before=before or '', after=after, before_header=p['path'], after_header=p['path'])
     module.exit_json(**result)

@@ -178,7 +178,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, release
-from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish, warn_skipped
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
@@ -228,7 +228,9 @@ def finish_run(module):
     p = module.params
     if p['metrics']:
         try:
-            publish(p['metrics']['path'], p['state_dir'], p['service'], p['metrics']['steps'], module.check_mode)
+            skipped = publish(p['metrics']['path'], p['state_dir'], p['service'], p['metrics']['steps'],
+                              module.check_mode)[4]
+            warn_skipped(module, skipped)
         except (ValueError, StateError, LockTimeout, OSError) as exc:
             module.warn('metrics: the metrics file %s was not written: %s' % (p['metrics']['path'], exc))
     if not (p['unlock'] and p['lease']) or module.check_mode:

@@ -331,13 +331,23 @@ def test_bad_input_is_rejected_before_any_container_starts(docker_site, tmp_path
 
 def test_metrics_file_follows_the_history(docker_site):
     """The host's Prometheus file after a mix of outcomes: it parses, its counters match the history,
-    and it names the live release and the last run's steps."""
+    and it names the live release and the last run's steps. Another service's corrupt state file on the host
+    is left out with a warning naming it, and never fails a run nor keeps the lock; nor does a metrics file
+    that cannot be written."""
     from prometheus_client.parser import text_string_to_metric_families
     site = docker_site
     assert_ok(site.deploy('v1'))
+    (site.state_dir / 'other.json').write_text('{not json')
+    lock = site.state_dir / ('%s.lock' % site.service)
     failing = site.deploy('v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout=2)
-    assert failing.rc != 0
-    assert_ok(site.deploy('v2'))
+    assert failing.rc != 0 and not lock.exists()
+    deployed = site.deploy('v2')
+    assert_ok(deployed)
+    assert 'service other is left out of the metrics file' in deployed.stdout + deployed.stderr
+    assert not lock.exists()
+    unwritable = run_playbook(STATUS, dict(site.vars, cutover_metrics_file='/proc/no-such-dir/cutover.prom'))
+    assert_ok(unwritable)
+    assert 'was not written' in unwritable.stdout + unwritable.stderr and not lock.exists()
     assert_ok(run_playbook(STATUS, site.vars))  # a status run rewrites it and counts nothing
     metrics = site.state_dir / 'metrics' / 'cutover.prom'
     values = {}

@@ -78,3 +78,27 @@ def test_steps_that_did_not_run_are_left_out():
         assert 'steps.gate' in str(exc)
     else:
         raise AssertionError('a bad step was accepted')
+
+
+def test_a_file_that_does_not_parse_leaves_only_its_own_service_out(tmp_path):
+    """publish() on a real state directory: another service's corrupt state file, and a steps file that is not
+    JSON, each leave their own service out with the file named; this service's metrics are still written."""
+    from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.module_utils._state import write_state_atomic  # pylint: disable=import-outside-toplevel
+    state_dir, path = tmp_path / 'state', tmp_path / 'cutover.prom'
+    state_dir.mkdir()
+    write_state_atomic(str(state_dir), 'web', deploy(new_state('web'), 'succeeded', '2026-11-23T10:00:00Z',
+                                                     '2026-11-23T10:00:05Z'))
+    write_state_atomic(str(state_dir), 'api', deploy(new_state('api'), 'succeeded', '2026-11-23T10:00:00Z',
+                                                     '2026-11-23T10:00:05Z'))
+    (state_dir / 'other.json').write_text('{not json')
+    changed, _before, after, services, skipped = publish(str(path), str(state_dir), 'web', {'gate': 1.5}, False)
+    assert changed and services == ['api', 'web'] and sorted(skipped) == ['other']
+    assert 'other.json' in skipped['other']
+    assert path.read_text() == after and ('cutover_live_release', (('service', 'web'),)) in samples(after)
+
+    bad_steps = state_dir / 'metrics' / 'api.steps.json'
+    bad_steps.write_text('[1, 2')
+    _changed, _before, after, services, skipped = publish(str(path), str(state_dir), 'web', {}, False)
+    assert services == ['web'] and sorted(skipped) == ['api', 'other'] and str(bad_steps) in skipped['api']
+    assert ('cutover_live_release', (('service', 'api'),)) not in samples(after)
