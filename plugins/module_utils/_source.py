@@ -19,6 +19,13 @@ GIT_KEYS = ('type', 'repo', 'ref', 'context', 'dockerfile', 'build_args', 'usern
             'known_hosts')
 COMPOSE_KEYS = ('type', 'files', 'service', 'env', 'project')
 DEFAULTS = dict(ref='HEAD', context='.', dockerfile='Dockerfile', build_args={})
+# compose env names that would configure the compose tool itself (its Python, the dynamic loader, its engine
+# client, TLS and proxies, its search path) rather than feed the compose files' ${VAR}: the tool runs as the
+# deploy user, often root, so these are refused
+TOOL_ENV_NAMES = ('PATH', 'HOME', 'SHELL', 'ENV', 'BASH_ENV', 'IFS', 'TMPDIR', 'GCONV_PATH', 'LOCPATH', 'NLSPATH',
+                  'HOSTALIASES', 'RES_OPTIONS', 'LOCALDOMAIN', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY')
+TOOL_ENV_PREFIXES = ('LD_', 'PYTHON', 'DOCKER_', 'COMPOSE_', 'PODMAN_', 'CONTAINERS_', 'BUILDAH_', 'BUILDKIT_',
+                     'SSL_', 'REQUESTS_', 'CURL_', 'XDG_', 'MALLOC_', 'GLIBC_')
 _USERINFO = re.compile(r'(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@', re.IGNORECASE)
 
 
@@ -93,7 +100,18 @@ def compose_errors(source, prefix='cutover_source'):
     env = source.get('env', {})
     if not isinstance(env, dict) or not all(isinstance(k, str) and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', k) for k in env):
         errors.append('%s.env must map variable names to values (for the compose files\' ${VAR})' % prefix)
+    else:
+        errors += ['%s.env.%s is refused: it would configure the compose tool itself, not the compose files; '
+                   'refused are %s and names starting with %s' % (prefix, name, ', '.join(TOOL_ENV_NAMES),
+                                                                 ', '.join(TOOL_ENV_PREFIXES))
+                   for name in sorted(env) if tool_env_name(name)]
     return errors
+
+
+def tool_env_name(name):
+    """Whether a compose env name is one the tool, not the compose files, would act on (any case). Pure."""
+    upper = name.upper()
+    return upper in TOOL_ENV_NAMES or upper.startswith(TOOL_ENV_PREFIXES)
 
 
 def with_defaults(source):

@@ -47,7 +47,12 @@ options:
     description: The compose project name. Defaults to O(service).
     type: str
   env:
-    description: Variables for the compose files' C(${VAR}) substitution. Not for secrets, since they are logged.
+    description:
+      - Variables for the compose files' C(${VAR}) substitution. Not for secrets, since they are logged.
+      - They reach the compose tool's environment, so names the tool itself acts on are refused. These are
+        C(PATH), C(HOME), C(SHELL), C(ENV), C(BASH_ENV), C(IFS), C(TMPDIR), the proxy variables, and names
+        starting with C(LD_), C(PYTHON), C(DOCKER_), C(COMPOSE_), C(PODMAN_), C(CONTAINERS_), C(BUILDAH_),
+        C(BUILDKIT_), C(SSL_), C(REQUESTS_), C(CURL_), C(XDG_), C(MALLOC_) or C(GLIBC_), in any case.
     type: dict
     default: {}
   tool:
@@ -181,9 +186,12 @@ def main():
     texts = []
     for path in p['files']:
         try:
-            texts.append(read_text(path))
+            text = read_text(path)
         except OSError as exc:
             module.fail_json(msg='source.files: cannot read the compose file %s on the host: %s' % (path, exc))
+        if text is None:
+            module.fail_json(msg='source.files: the compose file %s does not exist on the host' % path)
+        texts.append(text)
     tool = module.get_bin_path(p['tool'])
     if tool is None:
         module.fail_json(msg='%s is not installed on the host (Debian: apt-get install %s)' % (p['tool'], p['tool']))

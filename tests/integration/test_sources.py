@@ -135,5 +135,13 @@ def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(sit
         assert refused.rc != 0
         assert 'strategy "blue-green" is not supported for source "compose"' in refused.stdout, refused.stdout[-2000:]
         assert get_body(s.port) == 'demoapp v2'
+
+        # env that would configure the tool itself is refused on the controller; a missing file on the host
+        refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1', PYTHONPATH=str(tmp_path))))
+        assert refused.rc != 0 and 'cutover_source.env.PYTHONPATH is refused' in refused.stdout, refused.stdout[-2000:]
+        missing = s.deploy(None, cutover_source=dict(source, files=[str(tmp_path / 'gone.yml')], env=dict(APP_TAG='v1')))
+        assert missing.rc != 0, missing.stdout[-2000:]
+        assert 'the compose file %s does not exist on the host' % (tmp_path / 'gone.yml') in missing.stdout
+        assert get_body(s.port) == 'demoapp v2' and len(s.state()['history']) == 2
     finally:
         compose_down(s, s.service, [compose, override])

@@ -36,3 +36,16 @@ def test_compose_source_is_checked_on_the_controller():
     for words in ('cutover_source.files', 'absolute path', 'cutover_source.service', 'cutover_source.project',
                   "unknown keys ['extra']", 'cutover_image and cutover_source type compose are exclusive'):
         assert words in text, (words, text)
+
+
+def test_env_names_that_configure_the_compose_tool_are_refused():
+    """The compose env reaches the tool's own process (it feeds the files' ${VAR}); names its interpreter, the
+    loader, its engine client or its search path act on are refused, in any case; the rest pass."""
+    def errors(env):
+        return deploy_input_errors(dict(service='shop', source=dict(type='compose', files=['/srv/c.yml'], service='web',
+                                                                    env=env)))
+    for name in ('PYTHONPATH', 'PYTHONSTARTUP', 'LD_PRELOAD', 'ld_library_path', 'PATH', 'DOCKER_CONFIG',
+                 'DOCKER_HOST', 'COMPOSE_FILE', 'CONTAINERS_CONF', 'SSL_CERT_FILE', 'https_proxy', 'BASH_ENV'):
+        text = ' | '.join(errors({name: 'x', 'TAG': 'v1'}))
+        assert 'cutover_source.env.%s is refused' % name in text and 'TAG' not in text.split('refused are')[0], text
+    assert errors({'TAG': 'v1', 'DB_PASSWORD': 's', 'APP_DOCKERFILE': 'Dockerfile', 'MY_PATH': '/srv'}) == []
