@@ -27,6 +27,7 @@ TOOL_ENV_NAMES = ('PATH', 'HOME', 'SHELL', 'ENV', 'BASH_ENV', 'IFS', 'TMPDIR', '
 TOOL_ENV_PREFIXES = ('LD_', 'PYTHON', 'DOCKER_', 'COMPOSE_', 'PODMAN_', 'CONTAINERS_', 'BUILDAH_', 'BUILDKIT_',
                      'SSL_', 'REQUESTS_', 'CURL_', 'XDG_', 'MALLOC_', 'GLIBC_')
 _USERINFO = re.compile(r'(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@', re.IGNORECASE)
+_URL_USERINFO = re.compile(r'\s*([a-z][a-z0-9+.-]*)://([^/@\s]+)@', re.IGNORECASE)
 
 
 def _show(value):
@@ -68,6 +69,10 @@ def source_errors(source, prefix='cutover_source'):
     if not isinstance(repo, str) or not repo.strip() or repo.startswith('-') or '\n' in repo:
         errors.append('%s.repo %s is invalid: use a git URL (https://, ssh://, user@host:path) or a path on the host'
                       % (prefix, _show(mask_credentials(repo) if isinstance(repo, str) else repo)))
+    elif url_secret(repo):
+        errors.append('%s.repo %s has credentials in its URL: they would reach logs and the command line of git, '
+                      'which any local user can read; use %s.username and %s.password (HTTPS) or %s.ssh_key'
+                      % (prefix, _show(mask_credentials(repo)), prefix, prefix, prefix))
     ref = source.get('ref', DEFAULTS['ref'])
     if not isinstance(ref, str) or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._/@{}^~-]*', ref) or '..' in ref:
         errors.append('%s.ref %s is invalid: use a branch, a tag or a commit' % (prefix, _show(ref)))
@@ -150,6 +155,26 @@ def image_tag(service, commit):
 def mask_credentials(text):
     """The text with any user:password@ of a URL replaced by ***@. Pure."""
     return _USERINFO.sub(r'\1***@', text or '')
+
+
+def url_secret(repo):
+    """The secret part of a URL's userinfo, or None: all of it for http(s) (a token alone is a credential), the
+    password after ':' for any other scheme (ssh://git@host has a user name and no secret). Pure."""
+    match = _URL_USERINFO.match(repo) if isinstance(repo, str) else None
+    if not match:
+        return None
+    scheme, userinfo = match.group(1).lower(), match.group(2)
+    if scheme in ('http', 'https'):
+        return userinfo
+    password = userinfo.partition(':')[2]
+    return password or None
+
+
+def mask_url_secret(module, repo):
+    """Register the secret of repo's URL (if any) with the module, so no result or invocation shows it."""
+    secret = url_secret(repo)
+    if secret:
+        module.no_log_values.add(secret)
 
 
 def https_auth_env(username, password):

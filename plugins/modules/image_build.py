@@ -10,10 +10,14 @@ module: image_build
 short_description: Build a service's image from a Dockerfile in a git repository, on the host
 version_added: 0.2.0
 description:
-  - Fetches O(ref) (a branch, a tag, a commit, or C(HEAD)) of the git repository O(repo) into the service's
-    clone on the host (O(work_dir)/<service>), checks it out, and builds O(dockerfile) in O(context) with the
+  - Fetches O(ref) (a branch, a tag, a commit, or C(HEAD)) of the git repository O(repo) into that
+    repository's clone on the host (O(work_dir)/repo-<digest of O(repo)>, one per repository, shared by the
+    services built from it), checks it out, and builds O(dockerfile) in O(context) with the
     host's engine (Docker or Podman, through the same API). The image is tagged C(<service>:<commit>), the
     commit shortened to 12 hex digits, and labelled with the full commit.
+  - A commit id the server does not advertise is looked up after fetching all of O(repo)'s branches and tags
+    (pruned, so a deleted tag is gone here too), and is built only when one of them reaches it, so no commit
+    left over from an earlier fetch is ever built.
   - An image of that commit built with the same O(context), O(dockerfile) and O(build_args) is reused as
     it is. There is no rebuild and no change, so a deploy of an unchanged commit is "already live".
   - O(context) and O(dockerfile) must stay inside the clone. Absolute paths and C(..) are refused before
@@ -29,7 +33,7 @@ extends_documentation_fragment:
   - cutover.deploy.engine
 options:
   service:
-    description: Service name; the image is C(<service>:<commit>) and the clone O(work_dir)/<service>.
+    description: Service name; the image is C(<service>:<commit>).
     type: str
     required: true
   repo:
@@ -67,7 +71,7 @@ options:
         first key seen is trusted and remembered in O(work_dir)/known_hosts.
     type: str
   work_dir:
-    description: Folder of the services' clones on the host.
+    description: Folder of the repositories' clones on the host.
     type: path
     default: /var/lib/cutover/sources
 attributes:
@@ -117,6 +121,7 @@ built:
   type: bool
 '''
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -128,7 +133,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engi
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked
 from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._source import (
-    escape_error, https_auth_env, image_tag, mask_credentials, settings_digest, source_errors, with_defaults,
+    escape_error, https_auth_env, image_tag, mask_credentials, mask_url_secret, settings_digest, source_errors,
+    with_defaults,
 )
 
 COMMIT_LABEL = 'io.cutover.source.commit'
@@ -176,10 +182,15 @@ def git_env(p, private):
 def fetch_commit(git, repo, ref):
     """Fetch `ref` from `repo` into the clone and return its commit id."""
     if git.run('fetch', '--quiet', '--force', '--no-tags', repo, ref, may_fail=True)[0] != 0:
-        # a commit id the server does not advertise: fetch everything, then look it up
-        git.run('fetch', '--quiet', '--force', '--tags', repo, '+refs/heads/*:refs/cutover/heads/*')
+        # a commit id the server does not advertise: fetch every branch and tag, pruned, then take the commit
+        # only if one of those refs reaches it (the clone may hold objects no ref of the repo has any more)
+        git.run('fetch', '--quiet', '--force', '--prune', '--no-tags', repo, '+refs/heads/*:refs/cutover/heads/*',
+                '+refs/tags/*:refs/cutover/tags/*')
         rc, commit = git.run('rev-parse', '--verify', '--quiet', '%s^{commit}' % ref, may_fail=True)
-        if rc != 0:
+        if rc == 0:
+            rc, reaching = git.run('for-each-ref', '--count=1', '--contains', commit, '--format=%(refname)',
+                                   'refs/cutover/', may_fail=True)
+        if rc != 0 or not reaching:
             git.module.fail_json(msg='ref %r is not a branch, tag or commit of %s' % (ref, mask_credentials(repo)))
         return commit
     return git.run('rev-parse', '--verify', 'FETCH_HEAD^{commit}')[1]
@@ -250,13 +261,15 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    mask_url_secret(module, p['repo'])
     require_valid_service(module)
     src = with_defaults({k: p[k] for k in ('repo', 'ref', 'context', 'dockerfile', 'build_args', 'username', 'password')})
     errors = source_errors(dict(src, type='git'), 'source')
     if errors:
         module.fail_json(msg='; '.join(errors))
     digest = settings_digest(src)
-    clone = os.path.join(p['work_dir'], p['service'])
+    # one clone per repository: a service moved to another repository never finds the old one's objects
+    clone = os.path.join(p['work_dir'], 'repo-' + hashlib.sha256(p['repo'].encode()).hexdigest()[:16])
     engine = Engine(module)
     os.makedirs(p['work_dir'], mode=0o700, exist_ok=True)
     private = tempfile.mkdtemp(prefix='.cutover-git-', dir=p['work_dir'])
@@ -270,7 +283,7 @@ def main():
             module.exit_json(changed=not reuse, built=False, commit=commit, image=image_ref(existing, tag) if reuse else tag,
                              image_id=existing.id if reuse else None, diff=dict(before='', after='' if reuse else 'build %s\n' % tag))
         try:
-            with flocked(clone + '.lock', FETCH_LOCK_TIMEOUT, 'the clone of %s' % p['service']):
+            with flocked(clone + '.lock', FETCH_LOCK_TIMEOUT, 'the clone of %s' % mask_credentials(p['repo'])):
                 if not os.path.isdir(os.path.join(clone, '.git')):
                     os.makedirs(clone, mode=0o700, exist_ok=True)
                     Git(module, clone, env).run('init', '--quiet')

@@ -137,11 +137,14 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._source import mask_url_secret
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import ARGUMENT_SPEC, check_inputs
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    source = module.params['source']
+    mask_url_secret(module, source.get('repo') if isinstance(source, dict) else None)
     ok, msg = check_inputs(module.params)
     if not ok:
         module.fail_json(msg=msg)

@@ -90,6 +90,21 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     assert service_images(s) == images  # nothing was built
     assert get_body(s.port) == 'demoapp git2'
 
+    # the service moves to another repository, which lacks the commit the first one's clone still holds
+    other_work, other = tmp_path / 'other-work', tmp_path / 'other.git'
+    other_work.mkdir()
+    git(other_work, 'init', '-q', '-b', 'main')
+    commit_version(other_work, 'other', 'an unrelated history')
+    git(tmp_path, 'clone', '-q', '--bare', str(other_work), str(other))
+    moved = s.deploy(None, cutover_source=dict(source, repo=str(other), ref=first))
+    assert moved.rc != 0 and 'is not a branch, tag or commit of %s' % other in moved.stdout, moved.stdout[-2000:]
+    # credentials in the URL are refused on the controller, and never shown, even at -vvv
+    leaky = s.deploy(None, cutover_source=dict(source, repo='https://deploy:hunter2@127.0.0.1:9/app.git'),
+                     playbook_args=('-vvv',))
+    assert leaky.rc != 0 and 'has credentials in its URL' in leaky.stdout, leaky.stdout[-2000:]
+    assert 'hunter2' not in leaky.stdout + leaky.stderr
+    assert service_images(s) == images and s.state()['history'][-1]['commit_sha'] == second
+
 
 def compose_down(site, project, files):
     tool = 'podman-compose' if site.engine.name == 'podman' else 'docker-compose'

@@ -144,6 +144,24 @@ def test_git_source_paths_must_stay_in_the_repository():
     assert env['GIT_CONFIG_KEY_0'] == 'http.extraHeader' and env['GIT_CONFIG_VALUE_0'] == 'Authorization: Basic ZGVwbG95OnRvaw=='
 
 
+def test_credentials_in_a_git_url_are_refused_and_never_shown():
+    """A token or password in repo's URL would reach -vvv invocations, AWX job events and git's command line
+    (/proc/*/cmdline): refused, with the fields to use instead; a user name alone over SSH is fine."""
+    from ansible_collections.cutover.deploy.plugins.module_utils._source import (  # pylint: disable=import-outside-toplevel
+        source_errors, url_secret)
+    for repo, secret in (('https://u:hunter2@git.example.com/x.git', 'hunter2'),
+                         ('HTTPS://ghp_token123@github.com/a/b.git', 'ghp_token123'),
+                         ('http://u:p@h/x', 'u:p'),
+                         ('ssh://git:hunter2@h/x.git', 'hunter2')):
+        assert secret in url_secret(repo), repo  # http(s): all of the userinfo; else the password
+        text = ' | '.join(source_errors(dict(type='git', repo=repo)))
+        assert 'cutover_source.repo' in text and 'has credentials in its URL' in text, text
+        assert 'cutover_source.username and cutover_source.password' in text and secret not in text, text
+    for repo in ('ssh://git@h/x.git', 'git@github.com:a/b.git', 'https://git.example.com/x.git', '/srv/x.git',
+                 'file:///srv/x.git'):
+        assert url_secret(repo) is None and source_errors(dict(type='git', repo=repo)) == [], repo
+
+
 def test_git_source_and_image_are_exclusive():
     errors = v.deploy_input_errors(dict(service='web', image='web:1', source=dict(type='git', repo='/srv/web.git')))
     assert any('cutover_image and cutover_source type git are exclusive' in e for e in errors), errors
