@@ -6,6 +6,7 @@ name check, the state read, and the renewal of the deploy lock's lease."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, renew
@@ -18,6 +19,27 @@ def require_valid_service(module):
     err = service_error(module.params['service'])
     if err:
         module.fail_json(msg='service: ' + err)
+
+
+def non_finite_option(spec, params, prefix=''):
+    """(name, value) of the first float option (nested ones too) that is NaN or infinite, or None. Ansible's
+    float type takes both, and NaN passes every range check while infinity never ends a wait. Pure."""
+    for name, option in sorted(spec.items()):
+        value = (params or {}).get(name)
+        if option.get('type') == 'float' and isinstance(value, float) and not math.isfinite(value):
+            return prefix + name, value
+        if option.get('options') and isinstance(value, dict):
+            found = non_finite_option(option['options'], value, '%s%s.' % (prefix, name))
+            if found:
+                return found
+    return None
+
+
+def require_finite_numbers(module):
+    """Fail the module, naming the option, when a number option is NaN or infinite."""
+    found = non_finite_option(module.argument_spec, module.params)
+    if found:
+        module.fail_json(msg='%s %s is invalid: use a finite number' % found)
 
 
 def load_state(module):

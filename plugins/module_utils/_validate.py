@@ -14,6 +14,7 @@ proxy's config or command.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS
@@ -187,13 +188,15 @@ SERIAL_PERCENT_RE = re.compile(r'([1-9][0-9]?|100)%')
 
 
 def _number(value):
-    """value as a float when it is a number (or a numeric string, as -e gives them), else None."""
+    """value as a float when it is a finite number (or a numeric string, as -e gives them), else None: NaN
+    passes every comparison's test and infinity never ends a wait, so neither is a valid setting."""
     if isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def serial_error(field, value):

@@ -123,7 +123,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
     DEFAULTS, counters, judge_step, step_traffic, step_weights, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
@@ -168,6 +168,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    require_finite_numbers(module)
     lease = renew_lease(module)
     err = route_error('route', p['route']) or address_error('upstream', p['upstream']) \
         or address_error('live_upstream', p['live_upstream'])

@@ -93,7 +93,7 @@ broke_reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire, lock_path, read_holder, release
-from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import require_finite_numbers, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
 
 
@@ -111,6 +111,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    require_finite_numbers(module)
     require_valid_service(module)
     if p['wait'] < 0:
         module.fail_json(msg='wait must be 0 or more (cutover_lock_wait), got %s' % p['wait'])

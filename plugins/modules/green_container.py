@@ -285,7 +285,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
     Engine, describe, engine_argument_spec, free_port, secret_env,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
-    lease_option, load_state, renew_lease, require_valid_service, save_state,
+    lease_option, load_state, renew_lease, require_finite_numbers, require_valid_service, save_state,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
@@ -421,6 +421,7 @@ def main():
     )
     started = time.monotonic()
     p = module.params
+    require_finite_numbers(module)
     require_valid_service(module)
     lease = renew_lease(module)
     if not p['image'].strip():

@@ -146,7 +146,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._health import (
@@ -177,6 +177,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    require_finite_numbers(module)
     lease = renew_lease(module)
     for field in ('probe_timeout', 'interval', 'timeout', 'liveness_window', 'successes'):
         if p[field] <= 0:

@@ -153,7 +153,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire
-from ansible_collections.cutover.deploy.plugins.module_utils._module import load_state, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import (
+    load_state, require_finite_numbers, require_valid_service,
+)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import ensure_proxy, proxy_opts_error
@@ -191,6 +193,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    require_finite_numbers(module)
     require_valid_service(module)
     route = p['route'] or p['service']
     proxy = p['proxy']

@@ -111,7 +111,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
@@ -130,6 +130,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    require_finite_numbers(module)
     renew_lease(module)
     err = route_error('route', p['route']) or address_error('upstream', p['upstream'])
     if err:

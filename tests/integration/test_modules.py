@@ -146,6 +146,7 @@ def test_green_container_settings_reach_the_engine(docker_engine, service, tmp_p
     (dict(pull='sometimes'), ['pull', 'missing', 'always', 'never']),
     (dict(restart_policy='forever'), ['restart_policy', 'unless-stopped']),
     (dict(image='demoapp:does-not-exist', pull='never'), ['demoapp:does-not-exist', 'pull=never']),
+    (dict(cpus='nan'), ['cpus nan is invalid', 'finite number']),
 ])
 def test_green_container_bad_input_changes_nothing(docker_engine, service, args, words):
     res = run_module('green_container', dict(green(docker_engine, service), **args))
@@ -206,6 +207,11 @@ def test_health_gate_engine_healthcheck(docker_engine, service):
         test=['CMD', 'wget', '-q', '-O-', 'http://127.0.0.1:8080/health'], interval=1, retries=2)))
     res = run_module('health_gate', dict(container=g['container']['name'], timeout=30, interval=0.5))
     assert res['status'] == 'ok' and res['probe'] == 'healthcheck', res
+
+
+def test_health_gate_refuses_a_wait_that_never_ends():
+    res = run_module('health_gate', dict(container='no-such-container-xyz', timeout='inf'))
+    assert res['status'] == 'failed' and 'timeout inf is invalid: use a finite number' in res['msg'], res['msg']
 
 
 def test_health_gate_missing_container():

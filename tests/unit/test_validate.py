@@ -185,3 +185,39 @@ def test_health_values_are_checked_before_green_starts():
         assert len(errors) == 1 and errors[0].startswith(message), (health, errors)
     assert v.settings_errors(dict(health=dict(path='/h', interval=0.2, timeout='30', successes=2, status=[200, 204]))) == []
     assert v.settings_errors(dict(health=dict(status=200))) == []
+
+
+@pytest.mark.parametrize('settings, field', [
+    (dict(health=dict(interval=float('inf'))), 'cutover_health.interval'),
+    (dict(health=dict(timeout='nan')), 'cutover_health.timeout'),
+    (dict(numbers=dict(gate_timeout=float('inf'))), 'cutover_gate_timeout'),
+    (dict(numbers=dict(lock_wait='.inf')), 'cutover_lock_wait'),
+    (dict(numbers=dict(drain_timeout=float('nan'))), 'cutover_drain_timeout'),
+])
+def test_nan_and_infinity_are_refused_in_settings(settings, field):
+    """NaN passes every range test (each comparison is false) and infinity never ends a wait."""
+    assert any(e.startswith(field + ' ') for e in v.settings_errors(settings)), v.settings_errors(settings)
+
+
+@pytest.mark.parametrize('canary, field', [
+    (dict(min_success_rate=float('nan')), 'cutover_canary.min_success_rate'),
+    (dict(interval=float('inf')), 'cutover_canary.interval'),
+    (dict(max_response_ms='nan'), 'cutover_canary.max_response_ms'),
+    (dict(steps=[float('inf')]), 'cutover_canary.steps'),
+    (dict(steps=[10, float('nan')]), 'cutover_canary.steps'),
+])
+def test_nan_and_infinity_are_refused_in_the_canary(canary, field):
+    errors = v.canary_errors(canary)
+    assert any(e.startswith(field + ' ') for e in errors), errors
+
+
+def test_module_float_options_must_be_finite():
+    """Modules run by hand skip the controller's checks, so each refuses NaN and infinity itself, naming the option
+    (nested ones by their path)."""
+    from ansible_collections.cutover.deploy.plugins.module_utils._module import non_finite_option  # pylint: disable=import-outside-toplevel
+    spec = dict(timeout=dict(type='float'), name=dict(type='str'),
+                canary=dict(type='dict', options=dict(interval=dict(type='float'), steps=dict(type='list'))))
+    assert non_finite_option(spec, dict(timeout=1.5, name='inf', canary=dict(interval=3.0, steps=[10]))) is None
+    assert non_finite_option(spec, dict(timeout=float('inf'), canary=None)) == ('timeout', float('inf'))
+    name, value = non_finite_option(spec, dict(timeout=2.0, canary=dict(interval=float('nan'))))
+    assert name == 'canary.interval' and value != value
