@@ -21,9 +21,14 @@ description:
     the lock is released and the metrics file is updated.
   - A run cancelled after the swap already serves green; then green is kept as live, as after any
     interrupted run.
-  - The cancel play gets the same inventory, extra vars and connection options as the interrupted run. Only
-    variables set inside a playbook of your own (play vars) do not reach it. Put the Cutover settings in the
-    inventory or in extra vars.
+  - The cancel play gets the interrupted run's inventory, extra vars, connection and become options, read
+    from its parsed arguments, and its vault secrets, handed over in private files (so nobody is asked
+    again). It never inherits C(--check), C(--tags), C(--skip-tags), C(--start-at-task) or C(--step), in any
+    spelling. It cannot ask for a connection or become password (C(-k), C(-K)); use a key or a password file.
+  - Variables set inside a playbook of your own (play vars), and C(group_vars) or C(host_vars) folders
+    beside that playbook, do not reach it. Put the Cutover settings in the inventory (or its C(group_vars))
+    or in extra vars.
+  - While it runs, in a session of its own, further Ctrl-C and SIGTERM are ignored, for at most 600 seconds.
   - A SIGKILL (what AWX's cancel sends) cannot be handled, so the next run repairs what it left.
 requirements:
   - enable it, for example in C(ansible.cfg), C([defaults] callbacks_enabled = cutover.deploy.cancel)
@@ -32,9 +37,11 @@ requirements:
 import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 
 from ansible import context
@@ -42,27 +49,53 @@ from ansible.plugins.callback import CallbackBase
 
 CANCEL_PLAYBOOK = 'cutover.deploy.cancel'
 CANCEL_TIMEOUT = 600  # seconds; the cancel play stops and removes one container per host
-# options of the interrupted run the cancel play must not inherit, and whether each takes a value
-DROPPED_OPTIONS = {'--start-at-task': True, '--step': False, '-t': True, '--tags': True, '--skip-tags': True,
-                   '-C': False, '--check': False}
+# what the cancel play takes over from the interrupted run, read from its parsed arguments (context.CLIARGS),
+# never filtered from its argv, where abbreviations (--tag, --start-at) and clusters (-tTAG, -vC) hide: the
+# inventory, extra vars, connection and privilege options, as (CLIARGS key, long option). Left out on purpose:
+# the playbooks, --check, --tags, --skip-tags, --start-at-task, --step (each would fake or skip the cancel),
+# the vault options (the run's secrets are handed over instead), and -k/-K (nobody is there to answer).
+CARRIED_OPTIONS = (
+    ('inventory', '--inventory'), ('extra_vars', '--extra-vars'), ('subset', '--limit'),
+    ('remote_user', '--user'), ('private_key_file', '--private-key'), ('connection', '--connection'),
+    ('timeout', '--timeout'), ('ssh_common_args', '--ssh-common-args'), ('sftp_extra_args', '--sftp-extra-args'),
+    ('scp_extra_args', '--scp-extra-args'), ('ssh_extra_args', '--ssh-extra-args'),
+    ('connection_password_file', '--connection-password-file'), ('become', '--become'),
+    ('become_method', '--become-method'), ('become_user', '--become-user'),
+    ('become_password_file', '--become-password-file'), ('forks', '--forks'), ('module_path', '--module-path'),
+)
 
 
-def cancel_command(argv, playbooks, held, executable=sys.executable):
+def cancel_command(cliargs, playbook_cli, held, vault_ids=(), executable=sys.executable):
     """The ansible-playbook command that cancels on the hosts in `held` ({host: lock args}): the interrupted
-    run's own options (inventory, extra vars, connection), its playbooks replaced by the cancel play."""
-    kept = []
-    args = iter(argv[1:])
-    for arg in args:
-        name = arg.split('=', 1)[0]
-        if name in DROPPED_OPTIONS:
-            if DROPPED_OPTIONS[name] and '=' not in arg:
-                next(args, None)  # its value
-            continue
-        if arg in playbooks:
-            continue
-        kept.append(arg)
+    run's inventory, extra vars and connection options from its parsed arguments, `vault_ids` (['id@file'])
+    for its vault secrets, and the cancel play in place of its playbooks. Pure."""
+    cmd = [executable, os.path.abspath(playbook_cli)]
+    for key, option in CARRIED_OPTIONS:
+        value = cliargs.get(key)
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        for one in values:
+            if one is True:
+                cmd.append(option)
+            elif one not in (None, False, ''):
+                cmd.append('%s=%s' % (option, one))  # '=' keeps a value such as '-o X' from reading as an option
+    if cliargs.get('verbosity'):
+        cmd.append('-' + 'v' * int(cliargs['verbosity']))
+    cmd += ['--vault-id=%s' % v for v in vault_ids]
     extra = {'_cutover_cancel': held, 'cutover_hosts': ','.join(sorted(held))}
-    return [executable, os.path.abspath(argv[0])] + kept + ['-e', json.dumps(extra, sort_keys=True), CANCEL_PLAYBOOK]
+    return cmd + ['--extra-vars=%s' % json.dumps(extra, sort_keys=True), CANCEL_PLAYBOOK]
+
+
+def write_vault_ids(secrets, folder):
+    """Each (vault id, secret) of the interrupted run in a 0600 file of `folder`, as ['id@file'] for --vault-id:
+    the cancel play then decrypts what the run decrypted, however its password was given (prompt, file,
+    script), with nobody asked again."""
+    ids = []
+    for number, (vault_id, secret) in enumerate(secrets):
+        path = os.path.join(folder, 'vault-%d' % number)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'wb') as f:
+            f.write(secret.bytes)
+        ids.append('%s@%s' % (vault_id or 'default', path))
+    return ids
 
 
 def lock_args(result):
@@ -89,6 +122,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.held = {}  # host -> the deploy lock this run holds there
+        self.loader = None  # the run's data loader, set when the playbook starts
         self.interrupted = None
         self._interrupt_raised = False
         self._take_over_signals()
@@ -146,23 +180,40 @@ class CallbackModule(CallbackBase):
         elif holder == run_id:  # status only reports when another run holds the lock
             self.held[host] = dict(service=service, run_id=run_id, state_dir=state_dir)
 
+    def v2_playbook_on_start(self, playbook):
+        self.loader = playbook._loader  # pylint: disable=protected-access; its vault secrets, for the cancel play
+
     def cancel_if_interrupted(self):
         if not self.interrupted or not self.held:
             return
-        cmd = cancel_command(sys.argv, list(context.CLIARGS.get('args') or ()), self.held)
+        # a second Ctrl-C, or the SIGTERM that follows a first one, must not kill the cancel half-way
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         self._display.display('Cutover: %s received; cancelling the run on %s (removing the new container, keeping '
-                              'the live release routed, recording the release as cancelled)'
-                              % (self.interrupted, ', '.join(sorted(self.held))), stderr=True)
-        rc = self.run_cancel_play(cmd)
+                              'the live release routed, recording the release as cancelled; further signals are '
+                              'ignored until it ends, at most %d s)'
+                              % (self.interrupted, ', '.join(sorted(self.held)), CANCEL_TIMEOUT), stderr=True)
+        if context.CLIARGS.get('ask_pass') or context.CLIARGS.get('become_ask_pass'):
+            self._display.warning('Cutover: the cancel play cannot ask for the connection or become password '
+                                  '(-k, -K); use a password file or a key so that it can connect')
+        folder = tempfile.mkdtemp(prefix='cutover-cancel-')
+        try:
+            vault = getattr(self.loader, '_vault', None)
+            cmd = cancel_command(context.CLIARGS, sys.argv[0], self.held,
+                                 write_vault_ids(getattr(vault, 'secrets', None) or (), folder))
+            rc = self.run_cancel_play(cmd)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         if rc != 0:
             self._display.warning('Cutover: the cancel play did not finish (%s); the next run of the service repairs '
                                   'what is left' % rc)
 
     def run_cancel_play(self, cmd):
-        """Its exit code (or why it could not run); its output is relayed through this run's display."""
+        """Its exit code (or why it could not run); its output is relayed through this run's display. It runs
+        in a session of its own, so the terminal's next Ctrl-C does not reach it."""
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, errors='replace')
+                                    text=True, errors='replace', start_new_session=True)
         except OSError as exc:
             return exc
         timer = threading.Timer(CANCEL_TIMEOUT, proc.kill)  # bounded: a hung host cannot hold the exit forever

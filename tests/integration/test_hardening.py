@@ -85,6 +85,7 @@ def test_killed_app_is_served_again_with_no_play_running(site):
     assert status.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind')['result']['changed'] is False
 
 
+@pytest.mark.exclusive
 def test_docker_daemon_restart_keeps_the_route(docker_site):
     """dockerd stopped and started again: the container comes back on its pinned port and is served;
     status then finds nothing to repair."""
@@ -309,10 +310,11 @@ def test_host_haproxy_drops_root(docker_site):
 
 
 def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_path):
-    """Ctrl-C (SIGINT), then SIGTERM, of ansible-playbook while green is gated, with the cutover.deploy.cancel
-    callback enabled (as the README asks, and as the tests' environment does): before the run exits, green is
-    removed, v1 serves on with no failed request, the release is recorded as cancelled, the lock is gone, and
-    the next deploy proceeds at once."""
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it), then SIGTERM, of ansible-playbook while green
+    is gated, with the cutover.deploy.cancel callback enabled (as the README asks, and as the tests' environment
+    does): before the run exits, green is removed, v1 serves on with no failed request, the release is
+    recorded as cancelled, the lock is gone, and the next deploy proceeds at once. A second Ctrl-C while the
+    cancel play runs changes none of that."""
     s = docker_site
     assert_ok(s.deploy('v1'))
     v1 = s.state()['live']['container']
@@ -326,7 +328,12 @@ def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_pa
                                                              cutover_public_env={'BOOT_DELAY': '60'}), log=out)
                 assert wait_record(record, 'Gate the new container on health', status='start')
                 assert len([c for c in s.running() if c != v1]) == 1, s.running()
-                deploy.send_signal(signum)
+                if signum == signal.SIGINT:
+                    os.killpg(deploy.pid, signum)
+                    assert wait_record(record, 'Carry on as the interrupted run (its run id holds its deploy lock)')
+                    os.killpg(deploy.pid, signum)  # impatient: a second Ctrl-C while the cancel play runs
+                else:
+                    deploy.send_signal(signum)
                 rc = deploy.wait(120)
             output = log.read_text()
             assert rc != 0, output[-3000:]

@@ -10,23 +10,50 @@ HELD = {'web1': {'service': 'web', 'run_id': 'r1', 'state_dir': '/var/lib/cutove
         'web2': {'service': 'web', 'run_id': 'r2', 'state_dir': '/var/lib/cutover'}}
 
 
+def parsed(argv):
+    """context.CLIARGS as ansible-playbook's own parser makes it from argv."""
+    from ansible.cli.playbook import PlaybookCLI  # pylint: disable=import-outside-toplevel
+    cli = PlaybookCLI(['ansible-playbook'] + argv)
+    cli.init_parser()
+    return vars(cli.post_process_args(cli.parser.parse_args(argv)))
+
+
 def test_keeps_inventory_connection_and_extra_vars_and_replaces_the_playbook():
-    argv = ['/venv/bin/ansible-playbook', '-i', 'hosts.ini', 'cutover.deploy.deploy', '-u', 'deploy',
-            '--private-key=/k', '-e', 'cutover_service=web', '-e', '@vars.yml', '--limit', 'web*']
-    cmd = cancel_command(argv, ['cutover.deploy.deploy'], HELD, executable='/venv/bin/python')
+    cliargs = parsed(['-i', 'hosts.ini', 'cutover.deploy.deploy', '-u', 'deploy', '--private-key=/k', '-e',
+                      'cutover_service=web', '-e', '@/srv/vars.yml', '--limit', 'web*', '-b', '-vv',
+                      '--ssh-common-args', '-o ProxyJump=bastion'])
+    cmd = cancel_command(cliargs, '/venv/bin/ansible-playbook', HELD, ['default@/tmp/v0'], executable='/venv/bin/python')
     assert cmd[:2] == ['/venv/bin/python', '/venv/bin/ansible-playbook']
-    assert cmd[2:-3] == ['-i', 'hosts.ini', '-u', 'deploy', '--private-key=/k', '-e', 'cutover_service=web',
-                         '-e', '@vars.yml', '--limit', 'web*']
-    assert cmd[-1] == 'cutover.deploy.cancel' and cmd[-3] == '-e'
-    extra = json.loads(cmd[-2])
+    for option in ('--user=deploy', '--private-key=/k', '--extra-vars=cutover_service=web',
+                   '--extra-vars=@/srv/vars.yml', '--limit=web*', '--become', '-vv',
+                   '--ssh-common-args=-o ProxyJump=bastion', '--vault-id=default@/tmp/v0'):
+        assert option in cmd, (option, cmd)
+    assert any(a.startswith('--inventory=') and a.endswith('hosts.ini') for a in cmd), cmd
+    assert cmd.index('--extra-vars=cutover_service=web') < cmd.index('--extra-vars=@/srv/vars.yml')  # order kept
+    assert cmd[-1] == 'cutover.deploy.cancel' and 'cutover.deploy.deploy' not in cmd
+    extra = json.loads(cmd[-2].split('=', 1)[1])
     assert extra == {'_cutover_cancel': HELD, 'cutover_hosts': 'web1,web2'}
 
 
-def test_drops_what_would_skip_or_fake_the_cancel_play():
-    argv = ['ansible-playbook', 'site.yml', '--tags', 'deploy', '-t', 'x', '--skip-tags=slow', '--step',
-            '--start-at-task', 'Gate green on health', '--check', '-C', '-e', 'a=1']
-    cmd = cancel_command(argv, ['site.yml'], HELD, executable='py')
-    assert cmd[2:-3] == ['-e', 'a=1']
+def test_drops_what_would_skip_or_fake_the_cancel_play_in_any_spelling():
+    """Abbreviated long options and short clusters, which argparse accepts, must not slip through either."""
+    for argv in (['site.yml', '--tags', 'deploy', '--skip-tags=slow', '--step', '--start-at-task', 'Gate', '--check'],
+                 ['site.yml', '-tdeploy', '--tag', 'x', '--skip', 'slow', '--start-at', 'Gate', '-vC'],
+                 ['site.yml', '--che', '-t', 'a,b', '--vault-password-file', '/v', '--vault-id', 'prod@prompt']):
+        cmd = cancel_command(parsed(argv + ['-e', 'a=1']), 'ansible-playbook', HELD, executable='py')
+        text = ' '.join(cmd)
+        for word in ('tag', 'skip', 'step', 'start', 'check', '-C', 'deploy', 'Gate', 'vault', 'site.yml'):
+            assert word not in text.replace('cutover.deploy.cancel', ''), (word, argv, cmd)
+        assert '--extra-vars=a=1' in cmd
+
+
+def test_the_run_s_vault_secrets_are_handed_over_in_private_files(tmp_path):
+    from ansible.parsing.vault import VaultSecret  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.callback.cancel import write_vault_ids  # pylint: disable=import-outside-toplevel
+    ids = write_vault_ids([('default', VaultSecret(b'hunter2')), ('prod', VaultSecret(b's3cret'))], str(tmp_path))
+    assert [i.split('@')[0] for i in ids] == ['default', 'prod']
+    first = tmp_path / ids[0].split('@', 1)[1].rsplit('/', 1)[1]
+    assert first.read_bytes() == b'hunter2' and oct(first.stat().st_mode & 0o777) == '0o600'
 
 
 def test_an_interrupt_python_swallowed_is_raised_again_once_at_the_next_task(monkeypatch):
