@@ -20,6 +20,7 @@ The lock is a file `<service>.lock` holding a JSON record. Its rules:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -76,15 +77,22 @@ def process_alive(pid, start):
         return False
 
 
-def lock_verdict(holder, now, current_boot_id, alive=process_alive):
-    """('held' or 'stale', why) for an existing lock record. Pure given alive()."""
-    if holder.get('boot_id') and current_boot_id and holder['boot_id'] != current_boot_id:
+def lock_verdict(holder, now, current_boot_id, alive=process_alive, monotonic_now=None):
+    """('held' or 'stale', why) for an existing lock record. Pure given alive(). In the boot it was renewed in,
+    a lease is measured on the monotonic clock, which a wall-clock jump (NTP, a hand-set date) does not move."""
+    same_boot = bool(holder.get('boot_id') and current_boot_id and holder['boot_id'] == current_boot_id)
+    if holder.get('boot_id') and current_boot_id and not same_boot:
         return 'stale', 'the host rebooted since it was taken'
     proc = holder.get('process')
     if proc:
         if alive(proc[0], proc[1]):
             return 'held', 'its process %s is running' % proc[0]
         return 'stale', 'its process %s is gone' % proc[0]
+    if same_boot and monotonic_now is not None and isinstance(holder.get('renewed_monotonic'), (int, float)):
+        left = holder['renewed_monotonic'] + holder.get('lease', 0) - monotonic_now
+        if left > 0:
+            return 'held', 'its lease runs for %d s more' % math.ceil(left)
+        return 'stale', 'its lease of %s s ran out without renewal' % holder.get('lease', 0)
     if now < holder.get('expires', 0):
         return 'held', 'its lease runs until %s' % iso(holder['expires'])
     return 'stale', 'its lease expired at %s without renewal' % iso(holder.get('expires', 0))
@@ -92,7 +100,7 @@ def lock_verdict(holder, now, current_boot_id, alive=process_alive):
 
 def make_record(run_id, holder, lease, now):
     return dict(run_id=run_id, holder=holder, since=now, renewed=now, expires=now + lease, lease=lease,
-                boot_id=boot_id(), process=play_process(), host_pid=os.getpid())
+                renewed_monotonic=time.monotonic(), boot_id=boot_id(), process=play_process(), host_pid=os.getpid())
 
 
 def lock_path(state_dir, service):
@@ -163,7 +171,7 @@ def renew(path, run_id, lease, now=None):
         current = read_holder(path)
         if not current or current.get('run_id') != run_id:
             return None
-        record = dict(current, renewed=now, expires=now + lease, lease=lease)
+        record = dict(current, renewed=now, expires=now + lease, lease=lease, renewed_monotonic=time.monotonic())
         write_atomic(path, json.dumps(record))
         return record
 
@@ -202,7 +210,7 @@ def acquire(state_dir, service, run_id, holder, wait, lease, check_mode, warn):
         current = read_holder(path)
         if current is None:
             continue  # released between our create and read: try again
-        verdict, reason = lock_verdict(current, time.time(), host_boot)
+        verdict, reason = lock_verdict(current, time.time(), host_boot, monotonic_now=time.monotonic())
         if verdict == 'stale':
             if break_if_unchanged(path, current):
                 warn('breaking the stale deploy lock of %s held by %s: %s' % (service, describe_holder(current), reason))

@@ -6,7 +6,9 @@ name check, the state read, and the renewal of the deploy lock's lease."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, renew
@@ -96,6 +98,34 @@ class LeaseKeeper:
                                       'broke it): stopping before changing anything; raise cutover_lock_lease'
                                   % (lease['run_id'], lease['service']))
         self.last = now
+
+    @contextlib.contextmanager
+    def held_while(self, what):
+        """Keep renewing the lease, every third of it, while `what` (a compose up, an image pull) runs: a call
+        that outlasts the lease would otherwise leave a lock another run may break under a running step. A
+        lock lost meanwhile fails the module once the call returns (a thread cannot fail it)."""
+        if not self.lease or self.module.check_mode:
+            yield
+            return
+        lease, stop, lost = self.lease, threading.Event(), []
+
+        def keep():
+            while not stop.wait(max(1.0, lease['seconds'] / 3.0)):
+                if renew(lock_path(lease['state_dir'], lease['service']), lease['run_id'], lease['seconds']) is None:
+                    lost.append(True)
+                    return
+
+        thread = threading.Thread(target=keep, name='cutover-lease', daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        if lost:
+            self.module.fail_json(msg='run %s lost the deploy lock of %s while %s ran (another run broke it)'
+                                  % (lease['run_id'], lease['service'], what))
+        self.renew()
 
 
 def renew_lease(module):

@@ -228,9 +228,8 @@ def main():
     environ = dict(env)
     if p['tool'] == 'docker-compose':
         environ['DOCKER_HOST'] = p['engine_host']
-    lease.renew()
-    rc, out, err = module.run_command(cmd, cwd=os.path.dirname(p['files'][0]), environ_update=environ)
-    lease.renew()
+    with lease.held_while('%s up' % p['tool']):
+        rc, out, err = module.run_command(cmd, cwd=os.path.dirname(p['files'][0]), environ_update=environ)
     containers, routed = project_containers()
     if rc != 0 or routed is None:
         module.fail_json(msg='%s up failed (rc %s)%s: %s' % (p['tool'], rc, '' if routed is not None else

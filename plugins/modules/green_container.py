@@ -456,8 +456,8 @@ def main():
 
     engine = Engine(module)
     actions = engine.prepare_registry(p['image'], p['registry'], module.check_mode)
-    image, pulled = engine.image_for(p['image'], p['pull'], module.check_mode, p['registry'])  # check mode never pulls
-    lease.renew()  # a pull can take longer than the lease
+    with lease.held_while('the pull of %s' % p['image']):  # check mode never pulls
+        image, pulled = engine.image_for(p['image'], p['pull'], module.check_mode, p['registry'])
     if pulled:
         actions.append('pull %s' % p['image'])
     image_id = image.id if image is not None else None

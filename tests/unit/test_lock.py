@@ -65,3 +65,50 @@ def test_a_renewed_record_is_not_broken(tmp_path):
 def test_play_process_ignores_sshd():
     # this test process runs under pytest, not ansible-playbook: no play process, whatever sshd is above
     assert _lock.play_process() is None
+
+
+def test_a_wall_clock_jump_neither_breaks_nor_keeps_a_lease():
+    """In the boot a lease was renewed in, it runs on the monotonic clock: a date set hours ahead does not
+    make a live run's lock breakable, nor one set back keep a dead run's lock."""
+    record = dict(_lock.make_record('run-1', 'me', 60, 1000.0), process=None, boot_id='b1', renewed_monotonic=500.0)
+    hours_later = 1000.0 + 7200
+    assert _lock.lock_verdict(record, hours_later, 'b1', monotonic_now=530.0)[0] == 'held'
+    assert _lock.lock_verdict(record, 1000.0 - 7200, 'b1', monotonic_now=561.0)[0] == 'stale'
+    # another boot, or a record from before this field: the boot id and the wall clock decide, as before
+    assert _lock.lock_verdict(record, 1030.0, 'b2', monotonic_now=530.0)[0] == 'stale'
+    old = {k: v for k, v in record.items() if k != 'renewed_monotonic'}
+    assert _lock.lock_verdict(old, hours_later, 'b1', monotonic_now=530.0)[0] == 'stale'
+
+
+def test_the_lease_is_renewed_while_a_long_call_runs(tmp_path):
+    """LeaseKeeper.held_while renews in the background (every third of the lease, at least 1 s) and fails
+    the module after the call if the lock was lost meanwhile."""
+    import time  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.module_utils._module import LeaseKeeper  # pylint: disable=import-outside-toplevel
+
+    class Module:
+        check_mode = False
+
+        def __init__(self):
+            self.params = dict(lease=dict(state_dir=str(tmp_path), service='web', run_id='run-1', seconds=3))
+            self.failed = None
+
+        def fail_json(self, msg):
+            self.failed = msg
+            raise SystemExit(1)
+
+    path = _lock.lock_path(str(tmp_path), 'web')
+    _lock.try_create(path, _lock.make_record('run-1', 'me', 3, time.time()))
+    first = _lock.read_holder(path)['renewed_monotonic']
+    module = Module()
+    with LeaseKeeper(module).held_while('a long pull'):
+        time.sleep(2.5)  # longer than one renewal period (1 s here)
+        assert _lock.read_holder(path)['renewed_monotonic'] > first
+    assert module.failed is None
+    try:
+        with LeaseKeeper(module).held_while('a long pull'):
+            _lock.release(path, 'run-1')
+            time.sleep(1.5)
+    except SystemExit:
+        pass
+    assert module.failed and 'lost the deploy lock of web while a long pull ran' in module.failed
