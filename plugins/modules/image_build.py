@@ -140,6 +140,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._source import (
 COMMIT_LABEL = 'io.cutover.source.commit'
 SETTINGS_LABEL = 'io.cutover.source.settings'
 FETCH_LOCK_TIMEOUT = 600
+PRIVATE_PREFIX = '.cutover-git-'  # + the pid of the run that made it: a killed run's key is removed later
 
 
 class Git:
@@ -177,6 +178,24 @@ def git_env(p, private):
         ssh += ['-o', 'StrictHostKeyChecking=accept-new', '-o', 'UserKnownHostsFile=%s' % os.path.join(p['work_dir'], 'known_hosts')]
     env['GIT_SSH_COMMAND'] = ' '.join(shlex.quote(a) for a in ssh)
     return env
+
+
+def abandoned_private_dirs(names, alive):
+    """The private folders (an SSH key, known_hosts) a killed run of this module left behind: those whose
+    run's pid (in the name) is gone, and those of an older release without one. Pure given alive(pid)."""
+    found = []
+    for name in names:
+        if not name.startswith(PRIVATE_PREFIX):
+            continue
+        pid = name[len(PRIVATE_PREFIX):].split('-', 1)[0]
+        if not pid.isdigit() or not alive(int(pid)):
+            found.append(name)
+    return sorted(found)
+
+
+def remove_abandoned_private_dirs(work_dir):
+    for name in abandoned_private_dirs(os.listdir(work_dir), lambda pid: os.path.exists('/proc/%d' % pid)):
+        shutil.rmtree(os.path.join(work_dir, name), ignore_errors=True)
 
 
 def fetch_commit(git, repo, ref):
@@ -272,7 +291,8 @@ def main():
     clone = os.path.join(p['work_dir'], 'repo-' + hashlib.sha256(p['repo'].encode()).hexdigest()[:16])
     engine = Engine(module)
     os.makedirs(p['work_dir'], mode=0o700, exist_ok=True)
-    private = tempfile.mkdtemp(prefix='.cutover-git-', dir=p['work_dir'])
+    remove_abandoned_private_dirs(p['work_dir'])
+    private = tempfile.mkdtemp(prefix='%s%d-' % (PRIVATE_PREFIX, os.getpid()), dir=p['work_dir'])
     try:
         env = git_env(p, private)
         if module.check_mode:
@@ -289,6 +309,7 @@ def main():
                     Git(module, clone, env).run('init', '--quiet')
                 git = Git(module, clone, env)
                 commit = fetch_commit(git, src['repo'], src['ref'])
+                git.run('gc', '--auto', '--quiet', may_fail=True)  # packs and prunes when git judges it due
                 tag = image_tag(p['service'], commit)
                 existing = find_image(engine, tag)
                 if existing is not None and existing.labels.get(SETTINGS_LABEL) == digest:

@@ -221,3 +221,9 @@ def test_module_float_options_must_be_finite():
     assert non_finite_option(spec, dict(timeout=float('inf'), canary=None)) == ('timeout', float('inf'))
     name, value = non_finite_option(spec, dict(timeout=2.0, canary=dict(interval=float('nan'))))
     assert name == 'canary.interval' and value != value
+
+
+def test_a_killed_build_s_private_folder_is_found_and_a_running_one_kept():
+    from ansible_collections.cutover.deploy.plugins.modules.image_build import abandoned_private_dirs  # pylint: disable=import-outside-toplevel
+    names = ['.cutover-git-100-abc', '.cutover-git-200-def', '.cutover-git-x1y2z3', 'repo-0123456789abcdef', 'known_hosts']
+    assert abandoned_private_dirs(names, alive=lambda pid: pid == 200) == ['.cutover-git-100-abc', '.cutover-git-x1y2z3']
