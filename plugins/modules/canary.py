@@ -26,6 +26,10 @@ description:
     as C(rolled_back).
   - After the last step green keeps its share. The caller's swap (M(cutover.deploy.proxy_swap)) makes it
     the only serving slot with its full weight, then drains blue.
+  - Before every weight change, and every second of a step, it checks that its run still holds the deploy
+    lock and is alive (its play process on this host, or over SSH a reader of its output). When the run is
+    gone (its play was killed), green's weight goes to 0, blue gets its full weight back, and the module
+    ends, so no orphaned canary weights a release nobody will record. The next run removes green.
   - HAProxy only. Other proxies have no weights here, and the module fails naming the proxy type.
     On a shared load balancer (O(proxy.member)) only that member's two slots are weighted, out of the
     same full weight as every other member's, so the host's share of the backend stays the same.
@@ -115,6 +119,8 @@ passed:
   type: bool
 '''
 
+import select
+import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -123,11 +129,38 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
     DEFAULTS, counters, judge_step, step_traffic, step_weights, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, process_alive, read_holder
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, canary_errors, route_error
+
+
+def output_unread(fd):
+    """True when nobody reads fd any more: the write end of a pipe whose reader closed it polls as an error.
+    Over SSH that is this module's stdout once the controller's session is gone."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def run_gone(lease):
+    """Why the run this canary belongs to is gone (so no weight may change any more), or None: its lock is no
+    longer its own, its play process on this host has ended (a local run killed), or nobody reads this
+    module's output (an SSH session that is gone). Reads the lock file (given a lease), /proc and stdout."""
+    holder = read_holder(lock_path(lease['state_dir'], lease['service'])) if lease else None
+    if lease and (not holder or holder.get('run_id') != lease['run_id']):
+        return 'run %s no longer holds the deploy lock of %s' % (lease['run_id'], lease['service'])
+    process = (holder or {}).get('process')
+    if process and not process_alive(process[0], process[1]):
+        return 'the play process %s of run %s has ended' % (process[0], lease['run_id'])
+    if output_unread(sys.stdout.fileno()):
+        return 'nobody reads this run\'s output any more (its controller is gone)'
+    return None
 
 
 def response_ms(slot, rows):
@@ -194,7 +227,21 @@ def main():
                          plan=['green %s in slot %s, then %s %% for %ss each' % (p['upstream'], green['name'],
                                ', '.join(str(s) for s in settings['steps']), settings['interval'])])
 
+    def stand_down_if_run_gone():
+        """An orphaned canary (its play killed) must not go on weighting a release nobody will record:
+        green gets no new requests, blue its full weight, and the module ends; the next run removes green."""
+        gone = run_gone(p['lease'])  # without a lease (a shared load balancer's host), only the output tells
+        if gone is None:
+            return
+        with proxy_guard(False)():
+            driver.set_weight(route, green['name'], 0)
+            driver.set_weight(route, blue['name'], full)
+            driver.save_state()
+        module.fail_json(msg='canary stopped: %s; green %s gets no new requests and %s has its full weight again'
+                             % (gone, p['upstream'], p['live_upstream']), steps=analysis, passed=False, changed=True)
+
     def set_weights(percent):
+        stand_down_if_run_gone()
         blue_weight, green_weight = step_weights(percent, full)
         with proxy_guard(False)():
             driver.set_weight(route, blue['name'], blue_weight)
@@ -215,6 +262,7 @@ def main():
             blue_start, green_start = read(blue, rows), read(green, rows)
             end = time.monotonic() + settings['interval']
             while time.monotonic() < end:
+                stand_down_if_run_gone()
                 lease.renew(every=10)
                 time.sleep(min(1.0, max(0.0, end - time.monotonic())))
             rows = driver.server_stats(route)

@@ -55,3 +55,16 @@ def test_judge_step_against_the_thresholds_and_blue():
 def test_step_weights_keep_the_hosts_full_weight():
     assert c.step_weights(10) == (90, 10)
     assert c.step_weights(50, full=256) == (128, 128)
+
+
+def test_a_pipe_nobody_reads_is_noticed():
+    """How a canary left running over SSH notices its session is gone: its stdout pipe has no reader."""
+    import os  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.modules.canary import output_unread  # pylint: disable=import-outside-toplevel
+    read_end, write_end = os.pipe()
+    try:
+        assert output_unread(write_end) is False
+        os.close(read_end)
+        assert output_unread(write_end) is True
+    finally:
+        os.close(write_end)
