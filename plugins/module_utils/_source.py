@@ -106,10 +106,9 @@ def compose_errors(source, prefix='cutover_source'):
     if not isinstance(env, dict) or not all(isinstance(k, str) and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', k) for k in env):
         errors.append('%s.env must map variable names to values (for the compose files\' ${VAR})' % prefix)
     else:
-        errors += ['%s.env.%s is refused: it would configure the compose tool itself, not the compose files; '
-                   'refused are %s and names starting with %s' % (prefix, name, ', '.join(TOOL_ENV_NAMES),
-                                                                 ', '.join(TOOL_ENV_PREFIXES))
-                   for name in sorted(env) if tool_env_name(name)]
+        refused = 'refused are %s and names starting with %s' % (', '.join(TOOL_ENV_NAMES), ', '.join(TOOL_ENV_PREFIXES))
+        errors += ['%s.env.%s is refused: it would configure the compose tool itself, not the compose files; %s'
+                   % (prefix, name, refused) for name in sorted(env) if tool_env_name(name)]
     return errors
 
 

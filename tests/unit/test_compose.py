@@ -47,5 +47,5 @@ def test_env_names_that_configure_the_compose_tool_are_refused():
     for name in ('PYTHONPATH', 'PYTHONSTARTUP', 'LD_PRELOAD', 'ld_library_path', 'PATH', 'DOCKER_CONFIG',
                  'DOCKER_HOST', 'COMPOSE_FILE', 'CONTAINERS_CONF', 'SSL_CERT_FILE', 'https_proxy', 'BASH_ENV'):
         text = ' | '.join(errors({name: 'x', 'TAG': 'v1'}))
-        assert 'cutover_source.env.%s is refused' % name in text and 'TAG' not in text.split('refused are')[0], text
+        assert 'cutover_source.env.%s is refused' % name in text and 'TAG' not in text.split('refused are', maxsplit=1)[0], text
     assert errors({'TAG': 'v1', 'DB_PASSWORD': 's', 'APP_DOCKERFILE': 'Dockerfile', 'MY_PATH': '/srv'}) == []

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from ansible_collections.cutover.deploy.plugins.module_utils import _validate as v
@@ -220,7 +222,7 @@ def test_module_float_options_must_be_finite():
     assert non_finite_option(spec, dict(timeout=1.5, name='inf', canary=dict(interval=3.0, steps=[10]))) is None
     assert non_finite_option(spec, dict(timeout=float('inf'), canary=None)) == ('timeout', float('inf'))
     name, value = non_finite_option(spec, dict(timeout=2.0, canary=dict(interval=float('nan'))))
-    assert name == 'canary.interval' and value != value
+    assert name == 'canary.interval' and math.isnan(value)
 
 
 def test_a_killed_build_s_private_folder_is_found_and_a_running_one_kept():
