@@ -65,7 +65,11 @@ lint: collection
 test: engines collection  ## everything CI runs: lint, unit, integration (with the version matrix), sanity
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
 	$(VENV)/bin/antsibull-changelog lint
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests/unit tests/integration
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+	@# two workers, one test file each at a time (a file's module fixtures, like the fleet, stay on one worker);
+	@# the tests marked exclusive (one restarts dockerd) run after, alone
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile -m 'not exclusive' tests/integration
+	$(PY) -m pytest -q -p no:cacheprovider -m exclusive tests/integration
 	$(MAKE) --no-print-directory sanity
 
 bench: engines collection  ## the zero-downtime benchmark beside community.docker's redeploy; results under bench/results/

@@ -77,7 +77,7 @@ EOF
     setsid docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
   fi
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 150); do  # up to 30 s: a busy machine (two test workers, sanity) starts it slowly
     # 401 without credentials: up, TLS verified against our CA, auth on
     [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$REGISTRY_DIR/ca.crt" "https://$HOST/v2/")" = 401 ] && break
     sleep 0.2

@@ -17,12 +17,20 @@ _TREE = REPO / '.cache' / 'tree'
 _LINK = _TREE / 'ansible_collections' / 'cutover' / 'deploy'
 if not _LINK.exists():
     _LINK.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(REPO, _LINK)
+    try:
+        os.symlink(REPO, _LINK)
+    except FileExistsError:
+        pass  # another pytest worker made it meanwhile
 sys.path.insert(0, str(_TREE))
 
 from tests.helpers import ENGINES  # noqa: E402
 
 _ready = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'exclusive: the test disturbs what others share (it restarts dockerd); '
+                                       'make test runs these alone, after the parallel run')
 
 
 def _ensure_engine(name):

@@ -92,7 +92,7 @@ def lock_verdict(holder, now, current_boot_id, alive=process_alive, monotonic_no
         left = holder['renewed_monotonic'] + holder.get('lease', 0) - monotonic_now
         if left > 0:
             return 'held', 'its lease runs for %d s more' % math.ceil(left)
-        return 'stale', 'its lease of %s s ran out without renewal' % holder.get('lease', 0)
+        return 'stale', 'its lease expired %d s ago without renewal (a lease of %s s)' % (-left, holder.get('lease', 0))
     if now < holder.get('expires', 0):
         return 'held', 'its lease runs until %s' % iso(holder['expires'])
     return 'stale', 'its lease expired at %s without renewal' % iso(holder.get('expires', 0))
