@@ -46,7 +46,12 @@ make_user() {
   htpasswd -Bbn deployer "$(cat "$REGISTRY_DIR/password")" >"$REGISTRY_DIR/htpasswd"
 }
 
-running() { [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
+# the pid file's process is our registry: a pid alone can be any process after a reboot or pid reuse
+# (seen in CI: a stale pid file made every registry test fail, with no registry ever started)
+running() {
+  [ -f "$PID_FILE" ] || return 1
+  tr '\0' ' ' <"/proc/$(cat "$PID_FILE")/cmdline" 2>/dev/null | grep -qF "docker-registry serve $REGISTRY_DIR/config.yml"
+}
 
 push() {  # $1 local Docker image, $2 tag in team/demoapp
   mkdir -p "$REGISTRY_DIR/push-certs"
