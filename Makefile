@@ -66,9 +66,10 @@ test: engines collection  ## everything CI runs: lint, unit, integration (with t
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
 	$(VENV)/bin/antsibull-changelog lint
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
-	@# two workers, one test file each at a time (a file's module fixtures, like the fleet, stay on one worker);
-	@# the tests marked exclusive (one restarts dockerd) run after, alone
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile -m 'not exclusive' tests/integration
+	@# two workers, one test file each at a time (a file's module fixtures, like the fleet, stay on one worker),
+	@# the slowest files first (tests/conftest.py); the tests marked exclusive (one restarts dockerd) run after, alone
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile --no-loadscope-reorder \
+	  -m 'not exclusive' tests/integration
 	$(PY) -m pytest -q -p no:cacheprovider -m exclusive tests/integration
 	$(MAKE) --no-print-directory sanity
 
