@@ -25,8 +25,9 @@ description:
     anything is built. Each message names the field.
   - Private repositories over HTTPS take O(username) and O(password) (a token), sent as an HTTP header
     through git's environment, never in a URL, a file or a command line. Over SSH they take
-    O(ssh_key), written to a private temporary file for the fetch only. Neither is ever logged, and any
-    C(user:password@) in O(repo) is masked in messages.
+    O(ssh_key), written to a private temporary file for the fetch only. Neither is ever logged.
+    Credentials in O(repo) itself (C(https://user:token@...), C(ssh://user:password@...)) are refused,
+    and never shown. A user name alone (C(ssh://git@host/...)) is fine.
   - Build arguments end up in the image's history, so keep secrets out of them.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
