@@ -41,7 +41,7 @@ def test_drops_what_would_skip_or_fake_the_cancel_play_in_any_spelling():
                  ['site.yml', '-tdeploy', '--tag', 'x', '--skip', 'slow', '--start-at', 'Gate', '-vC'],
                  ['site.yml', '--che', '-t', 'a,b', '--vault-password-file', '/v', '--vault-id', 'prod@prompt']):
         cmd = cancel_command(parsed(argv + ['-e', 'a=1']), 'ansible-playbook', HELD, executable='py')
-        text = ' '.join(cmd)
+        text = ' '.join(cmd[2:])  # the interpreter and playbook paths depend on where the tests run
         for word in ('tag', 'skip', 'step', 'start', 'check', '-C', 'deploy', 'Gate', 'vault', 'site.yml'):
             assert word not in text.replace('cutover.deploy.cancel', ''), (word, argv, cmd)
         assert '--extra-vars=a=1' in cmd
