@@ -53,7 +53,7 @@ start_sshd() {  # $1 name
 }
 
 stop_sshd() {  # $1 name: the listener, every session, and the controller's shared connections to it
-  kill_pidfile "$RUN_DIR/$1/sshd.pid"
+  kill_pidfile "$RUN_DIR/$1/sshd.pid" "cutover-$1"
   for pid in $(ip netns pids "cutover-$1"); do
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sshd ] && kill -9 "$pid" 2>/dev/null || true
   done
@@ -147,9 +147,11 @@ $(host_entry "app$n" "10.231.0.$((10 + n))" "$engine" | sed 's/^/    /')"
   echo "fleet: lb + $n app hosts ($*) up; inventory $FLEET_DIR/inventory.yml"
 }
 
-kill_pidfile() {
+kill_pidfile() {  # $1 pid file, $2 the namespace its process runs in
   [ -f "$1" ] || return 0
   local pid; pid=$(cat "$1")
+  # a stale pid file's pid may belong to another process by now: only a process in the host's namespace is ours
+  [ -n "$pid" ] && [ "$(ip netns identify "$pid" 2>/dev/null)" = "$2" ] || return 0
   kill "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
   kill -9 "$pid" 2>/dev/null || true
@@ -165,7 +167,7 @@ down() {
     if [ -S "$r/docker.sock" ]; then
       docker -H "unix://$r/docker.sock" ps -aq | xargs -r docker -H "unix://$r/docker.sock" rm -f >/dev/null 2>&1 || true
     fi
-    for pidfile in "$r"/*.pid; do kill_pidfile "$pidfile"; done
+    for pidfile in "$r"/*.pid; do kill_pidfile "$pidfile" "$ns"; done
     # anything else still in the namespace (a proxy the deploys started, conmon, docker-proxy)
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true

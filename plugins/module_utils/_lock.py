@@ -70,6 +70,12 @@ def play_process(pid=None):
     return found
 
 
+def process_start(pid):
+    """The start time of a process (clock ticks since boot): with its pid, what process_alive checks, so a pid
+    the kernel has given to another process since is not taken for the one recorded."""
+    return _stat(pid)[1]
+
+
 def process_alive(pid, start):
     try:
         return _stat(pid)[1] == start

@@ -13,7 +13,7 @@ import json
 import os
 import time
 
-from ansible_collections.cutover.deploy.plugins.module_utils._files import flocked, read_text, write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked, read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._state import read_state
 
@@ -169,3 +169,22 @@ def warn_skipped(module, skipped):
     """One warning per service publish() left out."""
     for name, reason in sorted(skipped.items()):
         module.warn('metrics: service %s is left out of the metrics file: %s' % (name, reason))
+
+
+def publish_or_report(module, path, state_dir, service, steps, errors):
+    """publish() from a module: one warning per service left out, and when the file cannot be written, the
+    module fails (errors='fail') or warns and goes on (errors='warn': a run that deployed must not fail, or
+    keep its lock, for its metrics). Returns publish()'s tuple, or None when nothing was written."""
+    try:
+        published = publish(path, state_dir, service, steps, module.check_mode)
+    except OSError as exc:
+        why = 'path: cannot write the metrics file %s: %s' % (path, exc)
+    except (ValueError, LockTimeout) as exc:
+        why = str(exc)
+    else:
+        warn_skipped(module, published[4])
+        return published
+    if errors == 'fail':
+        module.fail_json(msg=why)
+    module.warn('metrics: the metrics file %s was not written: %s' % (path, why))
+    return None

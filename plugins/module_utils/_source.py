@@ -26,8 +26,8 @@ TOOL_ENV_NAMES = ('PATH', 'HOME', 'SHELL', 'ENV', 'BASH_ENV', 'IFS', 'TMPDIR', '
                   'HOSTALIASES', 'RES_OPTIONS', 'LOCALDOMAIN', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY')
 TOOL_ENV_PREFIXES = ('LD_', 'PYTHON', 'DOCKER_', 'COMPOSE_', 'PODMAN_', 'CONTAINERS_', 'BUILDAH_', 'BUILDKIT_',
                      'SSL_', 'REQUESTS_', 'CURL_', 'XDG_', 'MALLOC_', 'GLIBC_')
-_USERINFO = re.compile(r'(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@', re.IGNORECASE)
-_URL_USERINFO = re.compile(r'\s*([a-z][a-z0-9+.-]*)://([^/@\s]+)@', re.IGNORECASE)
+# scheme://userinfo@ in a URL: masked in any text, and the secret part of a git repo URL
+_USERINFO = re.compile(r'\b([a-z][a-z0-9+.-]*)://([^/@\s]+)@', re.IGNORECASE)
 
 
 def _show(value):
@@ -153,13 +153,13 @@ def image_tag(service, commit):
 
 def mask_credentials(text):
     """The text with any user:password@ of a URL replaced by ***@. Pure."""
-    return _USERINFO.sub(r'\1***@', text or '')
+    return _USERINFO.sub(r'\1://***@', text or '')
 
 
 def url_secret(repo):
     """The secret part of a URL's userinfo, or None: all of it for http(s) (a token alone is a credential), the
     password after ':' for any other scheme (ssh://git@host has a user name and no secret). Pure."""
-    match = _URL_USERINFO.match(repo) if isinstance(repo, str) else None
+    match = _USERINFO.match(repo.lstrip()) if isinstance(repo, str) else None
     if not match:
         return None
     scheme, userinfo = match.group(1).lower(), match.group(2)
@@ -167,13 +167,6 @@ def url_secret(repo):
         return userinfo
     password = userinfo.partition(':')[2]
     return password or None
-
-
-def mask_url_secret(module, repo):
-    """Register the secret of repo's URL (if any) with the module, so no result or invocation shows it."""
-    secret = url_secret(repo)
-    if secret:
-        module.no_log_values.add(secret)
 
 
 def https_auth_env(username, password):

@@ -129,7 +129,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
     DEFAULTS, counters, judge_step, step_traffic, step_weights, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
-from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, process_alive, read_holder
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import boot_id, lock_path, lock_verdict, read_holder
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
@@ -150,14 +150,16 @@ def output_unread(fd):
 
 def run_gone(lease):
     """Why the run this canary belongs to is gone (so no weight may change any more), or None: its lock is no
-    longer its own, its play process on this host has ended (a local run killed), or nobody reads this
-    module's output (an SSH session that is gone). Reads the lock file (given a lease), /proc and stdout."""
-    holder = read_holder(lock_path(lease['state_dir'], lease['service'])) if lease else None
-    if lease and (not holder or holder.get('run_id') != lease['run_id']):
-        return 'run %s no longer holds the deploy lock of %s' % (lease['run_id'], lease['service'])
-    process = (holder or {}).get('process')
-    if process and not process_alive(process[0], process[1]):
-        return 'the play process %s of run %s has ended' % (process[0], lease['run_id'])
+    longer its own or is stale (its play process on this host has ended: a local run killed; its lease ran
+    out), or nobody reads this module's output (an SSH session that is gone). Reads the lock file (given a
+    lease), /proc and stdout."""
+    if lease:
+        holder = read_holder(lock_path(lease['state_dir'], lease['service']))
+        if not holder or holder.get('run_id') != lease['run_id']:
+            return 'run %s no longer holds the deploy lock of %s' % (lease['run_id'], lease['service'])
+        verdict, why = lock_verdict(holder, time.time(), boot_id(), monotonic_now=time.monotonic())
+        if verdict == 'stale':
+            return 'the deploy lock of run %s is stale: %s' % (lease['run_id'], why)
     if output_unread(sys.stdout.fileno()):
         return 'nobody reads this run\'s output any more (its controller is gone)'
     return None

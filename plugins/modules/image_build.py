@@ -132,16 +132,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked
-from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import process_alive, process_start
+from ansible_collections.cutover.deploy.plugins.module_utils._module import mask_url_secret, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._source import (
-    escape_error, https_auth_env, image_tag, mask_credentials, mask_url_secret, settings_digest, source_errors,
+    escape_error, https_auth_env, image_tag, mask_credentials, settings_digest, source_errors,
     with_defaults,
 )
 
 COMMIT_LABEL = 'io.cutover.source.commit'
 SETTINGS_LABEL = 'io.cutover.source.settings'
 FETCH_LOCK_TIMEOUT = 600
-PRIVATE_PREFIX = '.cutover-git-'  # + the pid of the run that made it: a killed run's key is removed later
+PRIVATE_PREFIX = '.cutover-git-'  # + <pid>.<start time> of the run that made it: a killed run's key is removed later
 
 
 class Git:
@@ -181,21 +182,31 @@ def git_env(p, private):
     return env
 
 
+def private_dir_prefix(pid):
+    return '%s%d.%s-' % (PRIVATE_PREFIX, pid, process_start(pid))
+
+
 def abandoned_private_dirs(names, alive):
-    """The private folders (an SSH key, known_hosts) a killed run of this module left behind: those whose
-    run's pid (in the name) is gone, and those of an older release without one. Pure given alive(pid)."""
+    """The private folders (an SSH key, known_hosts) a killed run of this module left behind: those whose run
+    (pid and start time, in the name) is gone. A name of an older release has the pid only (start None), one
+    without a pid is abandoned. Pure given alive(pid, start)."""
     found = []
     for name in names:
         if not name.startswith(PRIVATE_PREFIX):
             continue
-        pid = name[len(PRIVATE_PREFIX):].split('-', 1)[0]
-        if not pid.isdigit() or not alive(int(pid)):
+        pid, _, start = name[len(PRIVATE_PREFIX):].split('-', 1)[0].partition('.')
+        if not (pid.isdigit() and alive(int(pid), start if start.isdigit() else None)):
             found.append(name)
     return sorted(found)
 
 
+def run_alive(pid, start):
+    """process_alive, or for an older release's folder (no start time recorded) whether the pid exists."""
+    return process_alive(pid, start) if start else os.path.exists('/proc/%d' % pid)
+
+
 def remove_abandoned_private_dirs(work_dir):
-    for name in abandoned_private_dirs(os.listdir(work_dir), lambda pid: os.path.exists('/proc/%d' % pid)):
+    for name in abandoned_private_dirs(os.listdir(work_dir), run_alive):
         shutil.rmtree(os.path.join(work_dir, name), ignore_errors=True)
 
 
@@ -293,7 +304,7 @@ def main():
     engine = Engine(module)
     os.makedirs(p['work_dir'], mode=0o700, exist_ok=True)
     remove_abandoned_private_dirs(p['work_dir'])
-    private = tempfile.mkdtemp(prefix='%s%d-' % (PRIVATE_PREFIX, os.getpid()), dir=p['work_dir'])
+    private = tempfile.mkdtemp(prefix=private_dir_prefix(os.getpid()), dir=p['work_dir'])
     try:
         env = git_env(p, private)
         if module.check_mode:

@@ -91,18 +91,9 @@ written:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout
-from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish, warn_skipped
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish_or_report
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
-
-
-def not_written(module, msg):
-    """The end of a run that could not write the file: a failure, or with errors=warn a warning."""
-    if module.params['errors'] == 'fail':
-        module.fail_json(msg=msg)
-    module.warn('metrics: the metrics file %s was not written: %s' % (module.params['path'], msg))
-    module.exit_json(changed=False, path=module.params['path'], services=[], skipped={}, written=False)
 
 
 def main():
@@ -119,14 +110,10 @@ def main():
     p = module.params
     if p['service'] and service_error(p['service']):
         module.fail_json(msg='service: %s' % service_error(p['service']))
-    try:
-        changed, before, after, services, skipped = publish(p['path'], p['state_dir'], p['service'], p['steps'],
-                                                            module.check_mode)
-    except OSError as exc:
-        not_written(module, 'path: cannot write the metrics file %s: %s' % (p['path'], exc))
-    except (ValueError, LockTimeout) as exc:
-        not_written(module, str(exc))
-    warn_skipped(module, skipped)
+    published = publish_or_report(module, p['path'], p['state_dir'], p['service'], p['steps'], p['errors'])
+    if published is None:
+        module.exit_json(changed=False, path=p['path'], services=[], skipped={}, written=False)
+    changed, before, after, services, skipped = published
     result = dict(changed=changed, path=p['path'], services=services, skipped=skipped, written=True)
     if module._diff:
         result['diff'] = dict(before=before or '', after=after, before_header=p['path'], after_header=p['path'])

@@ -176,15 +176,14 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, release
-from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish, warn_skipped
+from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish_or_report
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, stop_in_background
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, StateError, active_standby, live_container, next_standby, record_live, rollback_candidates,
+    DEFAULT_STATE_DIR, active_standby, live_container, next_standby, record_live, rollback_candidates,
     select_reap, with_standby,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
@@ -227,12 +226,7 @@ def finish_run(module):
     """O(metrics) and O(unlock): the end of a run, once the state is final. Returns whether it unlocked."""
     p = module.params
     if p['metrics']:
-        try:
-            skipped = publish(p['metrics']['path'], p['state_dir'], p['service'], p['metrics']['steps'],
-                              module.check_mode)[4]
-            warn_skipped(module, skipped)
-        except (ValueError, StateError, LockTimeout, OSError) as exc:
-            module.warn('metrics: the metrics file %s was not written: %s' % (p['metrics']['path'], exc))
+        publish_or_report(module, p['metrics']['path'], p['state_dir'], p['service'], p['metrics']['steps'], 'warn')
     if not (p['unlock'] and p['lease']) or module.check_mode:
         return False
     return release(lock_path(p['lease']['state_dir'], p['lease']['service']), p['lease']['run_id'])

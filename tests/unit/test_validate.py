@@ -227,5 +227,13 @@ def test_module_float_options_must_be_finite():
 
 def test_a_killed_build_s_private_folder_is_found_and_a_running_one_kept():
     from ansible_collections.cutover.deploy.plugins.modules.image_build import abandoned_private_dirs  # pylint: disable=import-outside-toplevel
-    names = ['.cutover-git-100-abc', '.cutover-git-200-def', '.cutover-git-x1y2z3', 'repo-0123456789abcdef', 'known_hosts']
-    assert abandoned_private_dirs(names, alive=lambda pid: pid == 200) == ['.cutover-git-100-abc', '.cutover-git-x1y2z3']
+    names = ['.cutover-git-100.5000-abc', '.cutover-git-200.7000-def', '.cutover-git-300.9000-ghi', '.cutover-git-200-old',
+             '.cutover-git-400-old', '.cutover-git-x1y2z3', 'repo-0123456789abcdef', 'known_hosts']
+    # 200 runs with the recorded start time; 300 is a pid given to another process since (a new start time);
+    # an older release's name has the pid only
+    running = {200: '7000', 300: '9999'}
+
+    def alive(pid, start):
+        return pid in running if start is None else running.get(pid) == start
+    assert abandoned_private_dirs(names, alive) == [
+        '.cutover-git-100.5000-abc', '.cutover-git-300.9000-ghi', '.cutover-git-400-old', '.cutover-git-x1y2z3']
