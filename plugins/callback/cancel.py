@@ -25,9 +25,10 @@ description:
     from its parsed arguments, and its vault secrets, handed over in private files (so nobody is asked
     again). It never inherits C(--check), C(--tags), C(--skip-tags), C(--start-at-task) or C(--step), in any
     spelling. It cannot ask for a connection or become password (C(-k), C(-K)); use a key or a password file.
-  - Variables set inside a playbook of your own (play vars), and C(group_vars) or C(host_vars) folders
-    beside that playbook, do not reach it. Put the Cutover settings in the inventory (or its C(group_vars))
-    or in extra vars.
+  - It gets each host's C(cutover_*) settings as the interrupted run resolved them, wherever they were set
+    (the inventory, C(group_vars) and C(host_vars) beside the inventory or beside your playbook, your play's
+    vars, extra vars), handed over in a private file that is deleted afterwards. Connection variables
+    (C(ansible_*)) come from the inventory only, so set them there rather than beside a playbook.
   - While it runs, in a session of its own, further Ctrl-C and SIGTERM are ignored, for at most 600 seconds.
   - A SIGKILL (what AWX's cancel sends) cannot be handled, so the next run repairs what it left.
 requirements:
@@ -85,6 +86,36 @@ def cancel_command(cliargs, playbook_cli, held, vault_ids=(), executable=sys.exe
     return cmd + ['--extra-vars=%s' % json.dumps(extra, sort_keys=True), CANCEL_PLAYBOOK]
 
 
+def cutover_settings(variables, template):
+    """The cutover_* settings among a host's variables, each templated by template(value); a value that does not
+    template here (it names a result the run registered later, say) is left out, and the cancel play resolves it
+    as any run would. Pure given template()."""
+    settings = {}
+    for name in sorted(variables):
+        if name.startswith('cutover_'):
+            try:
+                settings[name] = plain(template(variables[name]))
+            except Exception:  # pylint: disable=broad-except; any templating error: leave that one setting out
+                continue
+    return settings
+
+
+def plain(value):
+    """JSON-ready copy of a templated value (ansible's tagged and vaulted strings become plain str)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+def write_private_json(path, data):
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as f:
+        json.dump(data, f, sort_keys=True)
+
+
 def write_vault_ids(secrets, folder):
     """Each (vault id, secret) of the interrupted run in a 0600 file of `folder`, as ['id@file'] for --vault-id:
     the cancel play then decrypts what the run decrypted, however its password was given (prompt, file,
@@ -123,6 +154,7 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self.held = {}  # host -> the deploy lock this run holds there
         self.loader = None  # the run's data loader, set when the playbook starts
+        self.play = None  # the play that runs, whose variables the cancel play takes over
         self.interrupted = None
         self._interrupt_raised = False
         self._take_over_signals()
@@ -183,6 +215,30 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         self.loader = playbook._loader  # pylint: disable=protected-access; its vault secrets, for the cancel play
 
+    def v2_playbook_on_play_start(self, play):
+        self.play = play
+
+    def hand_over_settings(self, folder):
+        """Each held host's cutover_* settings as this run resolved them, in a 0600 file of folder, named in
+        the host's entry of the cancel play's _cutover_cancel. A host whose variables cannot be read here keeps
+        none, and the cancel play resolves them from the inventory and extra vars."""
+        from ansible.template import Templar  # pylint: disable=import-outside-toplevel; only when cancelling
+        held = {}
+        manager = getattr(self.play, '_variable_manager', None)
+        for number, (host, lock) in enumerate(sorted(self.held.items())):
+            held[host] = dict(lock)
+            try:
+                variables = manager.get_vars(play=self.play, host=manager._inventory.get_host(host))  # pylint: disable=protected-access
+                settings = cutover_settings(variables, Templar(loader=self.loader, variables=variables).template)
+            except Exception as exc:  # pylint: disable=broad-except; the cancel must run even so
+                self._display.warning('Cutover: could not read the settings of %s for the cancel play (%s); it uses '
+                                      'the inventory and extra vars' % (host, type(exc).__name__))
+                continue
+            path = os.path.join(folder, 'settings-%d.json' % number)
+            write_private_json(path, settings)
+            held[host]['settings'] = path
+        return held
+
     def cancel_if_interrupted(self):
         if not self.interrupted or not self.held:
             return
@@ -199,7 +255,7 @@ class CallbackModule(CallbackBase):
         folder = tempfile.mkdtemp(prefix='cutover-cancel-')
         try:
             vault = getattr(self.loader, '_vault', None)
-            cmd = cancel_command(context.CLIARGS, sys.argv[0], self.held,
+            cmd = cancel_command(context.CLIARGS, sys.argv[0], self.hand_over_settings(folder),
                                  write_vault_ids(getattr(vault, 'secrets', None) or (), folder))
             rc = self.run_cancel_play(cmd)
         finally:

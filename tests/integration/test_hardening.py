@@ -314,18 +314,26 @@ def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_pa
     is gated, with the cutover.deploy.cancel callback enabled (as the README asks, and as the tests' environment
     does): before the run exits, green is removed, v1 serves on with no failed request, the release is
     recorded as cancelled, the lock is gone, and the next deploy proceeds at once. A second Ctrl-C while the
-    cancel play runs changes none of that."""
+    cancel play runs changes none of that. The SIGTERM round runs a playbook of the user's own with a setting in
+    group_vars/ beside it (the metrics file), which the cancel play, run in its place, must use too."""
     s = docker_site
     assert_ok(s.deploy('v1'))
     v1 = s.state()['live']['container']
+    own = tmp_path / 'site'
+    (own / 'group_vars').mkdir(parents=True)
+    # a play of the user's own applying the role (ansible loads group_vars beside a playbook for its own plays,
+    # never for a collection's playbook it imports)
+    (own / 'deploy.yml').write_text('- hosts: all\n  gather_facts: false\n  roles: [cutover.deploy.deploy]\n')
+    beside = tmp_path / 'beside' / 'cutover.prom'
+    (own / 'group_vars' / 'all.yml').write_text('cutover_metrics_file: %s\n' % beside)
     with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90) as load:
         load.wait_for(50)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum, playbook in ((signal.SIGINT, DEPLOY), (signal.SIGTERM, own / 'deploy.yml')):
             record, log = tmp_path / ('%s.jsonl' % signum.name), tmp_path / ('%s.log' % signum.name)
             record.touch()
             with log.open('w') as out:
-                deploy = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image('v2'),
-                                                             cutover_public_env={'BOOT_DELAY': '60'}), log=out)
+                deploy = start_playbook(playbook, record, dict(s.vars, cutover_image=s.engine.image('v2'),
+                                                               cutover_public_env={'BOOT_DELAY': '60'}), log=out)
                 assert wait_record(record, 'Gate the new container on health', status='start')
                 assert len([c for c in s.running() if c != v1]) == 1, s.running()
                 if signum == signal.SIGINT:
@@ -342,6 +350,8 @@ def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_pa
             assert s.route() == s.state()['live']['upstream'] and get_body(s.port) == 'demoapp v1'
             assert s.state()['history'][-1]['outcome'] == 'cancelled', s.state()['history']
             assert not (s.state_dir / ('%s.lock' % s.service)).exists()
+        # the cancel play wrote the metrics where group_vars beside the user's playbook put them
+        assert 'outcome="cancelled"' in beside.read_text(), beside.read_text()
         load.wait_for(50)
     assert load.summary()['failed'] == 0, load.summary()
     assert_ok(s.deploy('v2', cutover_lock_wait=0))

@@ -69,3 +69,26 @@ def test_an_interrupt_python_swallowed_is_raised_again_once_at_the_next_task(mon
     with pytest.raises(KeyboardInterrupt):
         callback.v2_playbook_on_task_start(None, False)
     callback.v2_runner_on_skipped(None)  # raised once: the unwinding run is not interrupted again
+
+
+def test_hands_over_each_cutover_setting_templated_and_leaves_out_what_does_not_template():
+    """The cutover_* settings as the interrupted run resolved them (from group_vars beside its playbook, play
+    vars...), templated with ansible's own Templar over the host's variables; one that needs a later result
+    is left out, and nothing else of the host's variables goes along."""
+    from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
+    from ansible.template import Templar  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.callback.cancel import cutover_settings  # pylint: disable=import-outside-toplevel
+    try:  # ansible-core >= 2.19 templates only what it trusts: what its loader read from files and the command line
+        from ansible.template import trust_as_template  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        def trust_as_template(value):
+            return value
+    variables = {'registry': 'reg.example:5000', 'cutover_image': trust_as_template('{{ registry }}/web:2'),
+                 'cutover_proxy': {'type': 'haproxy', 'listen': trust_as_template('127.0.0.1:{{ 8000 + 80 }}')},
+                 'cutover_metrics_file': '/srv/metrics/cutover.prom', 'cutover_keep': 2,
+                 'cutover_later': trust_as_template('{{ result_registered_later.stdout }}'), 'ansible_host': '10.0.0.5'}
+    settings = cutover_settings(variables, Templar(loader=DataLoader(), variables=variables).template)
+    assert settings == {'cutover_image': 'reg.example:5000/web:2', 'cutover_keep': 2,
+                        'cutover_metrics_file': '/srv/metrics/cutover.prom',
+                        'cutover_proxy': {'type': 'haproxy', 'listen': '127.0.0.1:8080'}}
+    assert json.loads(json.dumps(settings)) == settings
