@@ -6,9 +6,11 @@ and checks the swap was kept.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -34,6 +36,15 @@ def proxy_opts(kind, tmp, listen_port, runtime='host'):
                     upstream_dir=str(tmp / 'etc' / 'upstreams'), pid_file=str(tmp / 'run' / 'nginx.pid'))
     return dict(type='caddy', listen='127.0.0.1:%d' % listen_port, admin_url='http://127.0.0.1:%d' % free_port(),
                 caddy_dir=str(tmp / 'caddy'))
+
+
+def wait_for_file(path, seconds=5):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if path.exists():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def stop_proxy(opts, docker_client):
@@ -64,8 +75,19 @@ def test_proxy_role_is_idempotent_and_keeps_the_live_route(kind, runtime, tmp_pa
         site = first.task('Ensure the proxy serves web')['result']
         assert site['changed'] and site['upstream'] is None
 
+        if kind == 'nginx':  # an error log past its limit: the next run rotates it, and nginx writes a new one
+            log = tmp_path / 'etc' / 'error.log'
+            with log.open('ab') as f:
+                f.write(b'x' * (10 * 1024 * 1024 + 1))
         second = run_playbook(role_play('web', opts))
         assert second.rc == 0 and not second.task('Ensure the proxy serves web')['result']['changed'], second.stdout
+        if kind == 'nginx':
+            assert (tmp_path / 'etc' / 'error.log.1').stat().st_size > 10 * 1024 * 1024
+            assert wait_for_file(log), 'nginx did not reopen its error log'
+        if kind == 'caddy':  # Caddy's own log, rolled by Caddy, in its folder
+            with urllib.request.urlopen(opts['admin_url'] + '/config/logging', timeout=5) as answer:
+                writer = json.load(answer)['logs']['default']['writer']
+            assert writer['filename'] == str(tmp_path / 'caddy' / 'caddy.log') and writer['roll_size_mb'] == 10, writer
 
         driver_opts = {k: v for k, v in opts.items() if k not in ('listen', 'runtime', 'image', 'container_name', 'caddy_dir')}
         swap = run_module('proxy_swap', dict(proxy=driver_opts, route='web', upstream=app.upstream))

@@ -5,7 +5,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy impo
     HAProxy, ProxyError, parse_servers_state, plan_upsert, slot_role,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import parse_upstream, render_upstream
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import haproxy_members, render_haproxy_service
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
+    haproxy_members, render_haproxy_service, render_nginx_main, rotate_if_past_limit,
+)
 
 
 def test_swap_plan_order_is_pinned():
@@ -119,3 +121,20 @@ def test_a_shared_backend_renders_two_slots_per_member_and_only_gains_members():
     single = render_haproxy_service('web', '127.0.0.1:80')
     assert [ln.split()[1] for ln in single.splitlines() if ln.startswith('    server ')] == ['a', 'b']
     assert haproxy_members(single) == set()
+
+
+def test_a_proxy_log_is_rotated_only_past_its_limit_and_the_proxy_reopens(tmp_path):
+    log, reopened = tmp_path / 'error.log', []
+    assert rotate_if_past_limit(str(log), lambda: reopened.append(1), limit_bytes=10) is False  # no log yet
+    log.write_bytes(b'0123456789')
+    assert rotate_if_past_limit(str(log), lambda: reopened.append(1), limit_bytes=10) is False and not reopened
+    (tmp_path / 'error.log.1').write_bytes(b'older')
+    log.write_bytes(b'0123456789+')
+    assert rotate_if_past_limit(str(log), lambda: reopened.append(1), limit_bytes=10) is True and reopened == [1]
+    assert (tmp_path / 'error.log.1').read_bytes() == b'0123456789+' and not log.exists()  # one older file kept
+
+
+def test_nginx_error_log_is_on_disk_not_in_run():
+    text = render_nginx_main('/etc/cutover/nginx/upstreams', '/etc/cutover/nginx/sites', '/run/cutover/nginx',
+                             '/etc/cutover/nginx/error.log')
+    assert 'error_log /etc/cutover/nginx/error.log;' in text and 'pid /run/cutover/nginx/nginx.pid;' in text

@@ -12,6 +12,7 @@ missing route is created, so re-running never undoes a swap.
 from __future__ import annotations
 
 import grp
+import json
 import os
 import re
 import pwd
@@ -26,6 +27,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
 
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
+# A log a long-running proxy appends to stays below this: nginx's error log is rotated by the next ensure
+# (every deploy and status) past it, Caddy rolls its own log at it; one older file is kept.
+LOG_LIMIT_MB = 10
 
 
 def render_haproxy_global(admin_socket, state_file, user=None):
@@ -65,14 +69,28 @@ def haproxy_members(text):
     return set(found)
 
 
-def render_nginx_main(upstream_dir, sites_dir, run_dir):
+def render_nginx_main(upstream_dir, sites_dir, run_dir, error_log):
+    """nginx's main config: pid and temp files in run_dir (/run), the error log on disk (error_log)."""
     temps = ''.join('    %s_temp_path %s/%s;\n' % (k, run_dir, k) for k in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
     return ('# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
-            'worker_processes auto;\npid %(r)s/nginx.pid;\nerror_log %(r)s/error.log;\n'
+            'worker_processes auto;\npid %(r)s/nginx.pid;\nerror_log %(e)s;\n'
             'events { worker_connections 1024; }\n'
             'http {\n    access_log off;\n    keepalive_timeout 30s;\n%(t)s'
             '    include %(u)s/*.conf;\n    include %(s)s/*.conf;\n}\n'
-            % dict(r=run_dir, u=upstream_dir, s=sites_dir, t=temps))
+            % dict(r=run_dir, e=error_log, u=upstream_dir, s=sites_dir, t=temps))
+
+
+def rotate_if_past_limit(path, reopen, limit_bytes=LOG_LIMIT_MB * 1024 * 1024):
+    """Past the limit, the log becomes path.1 (replacing the one before) and reopen() makes the proxy write a
+    new file. Returns whether it rotated."""
+    try:
+        if os.path.getsize(path) <= limit_bytes:
+            return False
+    except OSError:
+        return False
+    os.replace(path, path + '.1')
+    reopen()
+    return True
 
 
 def render_nginx_site(service, listen):
@@ -80,6 +98,12 @@ def render_nginx_site(service, listen):
             'server {\n    listen %(l)s;\n    location / {\n        proxy_pass http://cutover_%(u)s;\n'
             '        proxy_http_version 1.1;\n        proxy_set_header Connection "";\n'
             '        proxy_set_header Host $host;\n    }\n}\n' % dict(s=service, l=listen, u=service.replace('-', '_')))
+
+
+def caddy_logging(caddy_dir):
+    """Caddy's own logs in caddy_dir/caddy.log, rolled by Caddy itself (it logs every config change: each swap)."""
+    return {'logs': {'default': {'writer': {'output': 'file', 'filename': os.path.join(caddy_dir, 'caddy.log'),
+                                            'roll_size_mb': LOG_LIMIT_MB, 'roll_keep': 1}}}}
 
 
 def caddy_server_config(service, listen):
@@ -213,11 +237,13 @@ class NginxHostSite:
         self.upstream_dir = opts['upstream_dir']
         self.pid_file = opts['pid_file']
         self.run_dir = os.path.dirname(self.pid_file)
+        self.error_log = os.path.join(self.config_dir, 'error.log')
         self.binary = opts.get('binary') or 'nginx'
 
     def files(self, service, listen):
         upstream = os.path.join(self.upstream_dir, '%s.conf' % service)
-        return FileSet({self.conf: render_nginx_main(self.upstream_dir, os.path.join(self.config_dir, 'sites'), self.run_dir),
+        main = render_nginx_main(self.upstream_dir, os.path.join(self.config_dir, 'sites'), self.run_dir, self.error_log)
+        return FileSet({self.conf: main,
                         upstream: render_upstream(service, PLACEHOLDER_UPSTREAM),
                         os.path.join(self.config_dir, 'sites', '%s.conf' % service): render_nginx_site(service, listen)},
                        keep_existing=[upstream])
@@ -240,12 +266,18 @@ class NginxHostSite:
     def stop(self):
         subprocess.run([self.binary, '-c', self.conf, '-s', 'quit'], capture_output=True, check=False)
 
+    def rotate_logs(self):
+        rotate_if_past_limit(self.error_log, lambda: run([self.binary, '-c', self.conf, '-s', 'reopen'], 'nginx -s reopen'))
+
 
 def ensure_site(site, service, listen, check_mode):
-    """Write what differs, validate, then start or reload. Returns (changed, actions, diff)."""
+    """Write what differs, validate, then start or reload. Returns (changed, actions, diff). A log past its
+    limit is rotated on the way: bookkeeping, not a change."""
     files = site.files(service, listen)
     pending = files.changes()
     running = site.running()
+    if running and not check_mode and hasattr(site, 'rotate_logs'):
+        site.rotate_logs()
     actions = ['write %s' % p for p in sorted(pending)]
     if not running:
         actions.append('start')
@@ -357,10 +389,11 @@ class CaddyHostSite:
         if self.unix_socket:  # only root may reach the admin socket
             os.makedirs(os.path.dirname(self.unix_socket), mode=0o700, exist_ok=True)
             os.chmod(os.path.dirname(self.unix_socket), 0o700)
-        write_atomic(base, '{"admin": {"listen": "%s"}}\n' % self.admin_listen)
+        write_atomic(base, json.dumps({'admin': {'listen': self.admin_listen}, 'logging': caddy_logging(self.config_dir)}) + '\n')
         env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.config_dir, 'config'),
                    XDG_DATA_HOME=os.path.join(self.config_dir, 'data'))
-        with open(os.path.join(self.config_dir, 'caddy.log'), 'a') as log:
+        # what Caddy prints before its config (and so its own log) is loaded: one start's worth, not appended
+        with open(os.path.join(self.config_dir, 'caddy.start.log'), 'w') as log:
             subprocess.Popen(['caddy', 'run', '--resume', '--config', base], env=env, stdout=log, stderr=log,
                              stdin=subprocess.DEVNULL, start_new_session=True)
         if not wait_until(self.running, 15):
@@ -376,6 +409,11 @@ class CaddyHostSite:
             self.start()
         name = 'cutover_%s' % service
         config = self._call('GET', '/config/') or {}
+        logging = caddy_logging(self.config_dir)
+        if config.get('logging') != logging:  # a Caddy started by an older release (--resume keeps its config)
+            actions.append('log to %s' % logging['logs']['default']['writer']['filename'])
+            if not check_mode:
+                self._call('POST', '/config/logging', logging)
         servers = ((config.get('apps') or {}).get('http') or {}).get('servers') or {}
         current = servers.get(name)
         if current and current.get('listen') == [listen]:
