@@ -187,6 +187,17 @@ class Engine:
             infos.append(info)
         return infos, handles
 
+    def built_images(self, service, label):
+        """The images with label that are tagged <service>:... (Podman names them localhost/<service>:...):
+        dicts with id, created (epoch seconds) and those tags only, never another name the image has."""
+        found = []
+        for row in self.call('listing images', self.client.api.images, filters={'label': label}) or []:
+            tags = [t for t in row.get('RepoTags') or []
+                    if t.startswith(service + ':') or t.startswith('localhost/%s:' % service)]
+            if tags:
+                found.append(dict(id=row['Id'], created=row.get('Created') or 0, tags=tags))
+        return found
+
     def get_container(self, name_or_id):
         """The container, or None when it does not exist."""
         try:

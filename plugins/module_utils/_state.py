@@ -70,6 +70,26 @@ def live_container(state):
     return ((state or {}).get('live') or {}).get('container')
 
 
+def select_image_prune(built, in_use, history, live, keep_images, now, grace):
+    """Which of the images image_build made for a service reap removes. Pure.
+
+    built: dicts with id and created (epoch seconds). in_use: image ids of the service's containers in any
+    state (live, standby, kept for rollback, retiring). Besides those and the live release's image, the images
+    of the keep_images newest other releases that went live are kept, and any image built in the last grace
+    seconds (a build runs before its deploy takes the lock, so another run may be about to start it).
+    """
+    def short(image_id):
+        return (image_id or '').split(':', 1)[-1]
+    keep = {short(i) for i in in_use} | {short((live or {}).get('image_id'))}
+    earlier = []
+    for entry in reversed(history or []):
+        image_id = short(entry.get('image_id'))
+        if entry.get('outcome') in ('succeeded', 'rolled_back') and image_id and image_id not in keep | set(earlier):
+            earlier.append(image_id)
+    keep.update(earlier[:max(0, keep_images)])
+    return [b for b in built if short(b['id']) not in keep and now - (b.get('created') or now) > grace]
+
+
 def select_reap(containers, keep=(), live=None, keep_stopped=0, was_live=None):
     """Decide what reap does with a service's containers. Pure.
 

@@ -270,7 +270,7 @@ ENGINE_TYPES = ('docker', 'podman')
 PROXY_KINDS = ('haproxy', 'caddy', 'nginx', 'npm', 'none')
 PROXY_RUNTIMES = ('host', 'container')
 # numeric settings: (lowest allowed, whether the lowest itself is allowed)
-NUMBER_RANGES = dict(stop_timeout=(0, True), drain_timeout=(0, True), keep_releases=(0, True), standby=(0, True), lock_wait=(0, True),
+NUMBER_RANGES = dict(stop_timeout=(0, True), drain_timeout=(0, True), keep_releases=(0, True), keep_images=(0, True), standby=(0, True), lock_wait=(0, True),
                      lock_lease=(0, True), liveness_window=(0, False), history_limit=(1, True),
                      gate_timeout=(0, False))
 

@@ -29,6 +29,9 @@ description:
     Credentials in O(repo) itself (C(https://user:token@...), C(ssh://user:password@...)) are refused,
     and never shown. A user name alone (C(ssh://git@host/...)) is fine.
   - Build arguments end up in the image's history, so keep secrets out of them.
+  - After a build, clones no build has used for 30 days are removed (a later build clones again), and so is
+    the service's clone of an older release (O(work_dir)/<service>). The images it built are pruned by
+    M(cutover.deploy.reap) (its O(cutover.deploy.reap#module:keep_images) option).
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.engine
@@ -127,6 +130,7 @@ import os
 import shlex
 import shutil
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -135,12 +139,10 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import LockT
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import process_alive, process_start
 from ansible_collections.cutover.deploy.plugins.module_utils._module import mask_url_secret, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._source import (
-    escape_error, https_auth_env, image_tag, mask_credentials, settings_digest, source_errors,
+    COMMIT_LABEL, SETTINGS_LABEL, escape_error, https_auth_env, image_tag, mask_credentials, settings_digest, source_errors,
     with_defaults,
 )
 
-COMMIT_LABEL = 'io.cutover.source.commit'
-SETTINGS_LABEL = 'io.cutover.source.settings'
 FETCH_LOCK_TIMEOUT = 600
 PRIVATE_PREFIX = '.cutover-git-'  # + <pid>.<start time> of the run that made it: a killed run's key is removed later
 
@@ -208,6 +210,36 @@ def run_alive(pid, start):
 def remove_abandoned_private_dirs(work_dir):
     for name in abandoned_private_dirs(os.listdir(work_dir), run_alive):
         shutil.rmtree(os.path.join(work_dir, name), ignore_errors=True)
+
+
+CLONE_MAX_AGE = 30 * 86400  # a clone no build has used for this long is removed (a later build clones again)
+
+
+def unused_clones(entries, ours, service, now, max_age=CLONE_MAX_AGE):
+    """The clones in work_dir to remove, from entries [(name, is_dir, mtime)]: repo-* clones no build has used
+    for max_age seconds (a build touches its clone), and this service's clone of an older release
+    (work_dir/<service>, one per service before clones were per repository). Never ours. Pure."""
+    found = []
+    for name, is_dir, mtime in entries:
+        if not is_dir or name == ours:
+            continue
+        if (name.startswith('repo-') and now - mtime > max_age) or name == service:
+            found.append(name)
+    return sorted(found)
+
+
+def remove_unused_clones(work_dir, clone, service):
+    entries = []
+    for name in os.listdir(work_dir):
+        path = os.path.join(work_dir, name)
+        entries.append((name, os.path.isdir(os.path.join(path, '.git')), os.path.getmtime(path)))
+    for name in unused_clones(entries, os.path.basename(clone), service, time.time()):
+        path = os.path.join(work_dir, name)
+        try:
+            with flocked(path + '.lock', 0, 'the clone %s' % name):  # a build that uses it now keeps it
+                shutil.rmtree(path, ignore_errors=True)
+        except LockTimeout:
+            continue
 
 
 def fetch_commit(git, repo, ref):
@@ -322,6 +354,7 @@ def main():
                 git = Git(module, clone, env)
                 commit = fetch_commit(git, src['repo'], src['ref'])
                 git.run('gc', '--auto', '--quiet', may_fail=True)  # packs and prunes when git judges it due
+                os.utime(clone)  # its last use, for remove_unused_clones
                 tag = image_tag(p['service'], commit)
                 existing = find_image(engine, tag)
                 if existing is not None and existing.labels.get(SETTINGS_LABEL) == digest:
@@ -336,6 +369,7 @@ def main():
                 image = build(module, engine, clone, src, tag, digest, commit)
         except LockTimeout as exc:
             module.fail_json(msg=str(exc))
+        remove_unused_clones(p['work_dir'], clone, p['service'])
         module.exit_json(changed=True, built=True, commit=commit, image=image_ref(image, tag), image_id=image.id,
                          diff=dict(before='', after='build %s\n' % tag))
     finally:

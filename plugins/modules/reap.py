@@ -25,6 +25,10 @@ description:
     then SIGKILL after O(stop_timeout)) and remove those not kept for rollback. The module returns
     without waiting for them. Whatever runs next (M(cutover.deploy.prepare), M(cutover.deploy.reconcile))
     drops the finished entries and kills a container still running past its deadline.
+  - With O(keep_images), it also removes the images M(cutover.deploy.image_build) made for the service
+    (tagged C(<service>:<commit>)) that no container of the service uses, keeping the live release's and those
+    of the O(keep_images) newest earlier releases that went live. It removes only those tags (another name
+    the image has keeps it), and never an image built in the last O(image_grace) seconds.
   - O(unlock) and O(metrics) end the run in the same step; the host's metrics file is written and the deploy
     lock named by O(lease) is released once everything else is done.
 author: Cutover contributors (@cutover)
@@ -98,6 +102,17 @@ options:
       rolled_back_from:
         description: For a rollback, the release number being left; it is marked C(rolled_back).
         type: int
+  keep_images:
+    description:
+      - Prune the service's built images (see above), keeping the images of this many earlier releases besides
+        the live one and those in use. Unset, no image is touched.
+    type: int
+  image_grace:
+    description:
+      - Seconds a newly built image is safe from O(keep_images), because a build happens before its deploy takes
+        the lock.
+    type: int
+    default: 3600
   unlock:
     description:
       - Release the deploy lock named by O(lease) at the end (the last step of a deploy or rollback).
@@ -160,6 +175,11 @@ live_recorded:
   description: Whether O(live) changed the state file (false when that release was already live there).
   returned: success
   type: bool
+pruned_images:
+  description: Tags of built images removed (O(keep_images)); in check mode, those it would remove.
+  returned: success
+  type: list
+  elements: str
 retiring:
   description: Names of the running old containers whose stop (and removal, if not kept) runs in the background.
   returned: success
@@ -182,9 +202,10 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, stop_in_background
+from ansible_collections.cutover.deploy.plugins.module_utils._source import COMMIT_LABEL
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, live_container, next_standby, record_live, rollback_candidates,
-    select_reap, with_standby,
+    select_image_prune, select_reap, with_standby,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 
@@ -222,6 +243,28 @@ def select(p, state, infos):
                        was_live)
 
 
+def prune_images(module, engine, state, remaining):
+    """O(keep_images): remove the tags of the built images select_image_prune gives up (in check mode, only
+    name them). An image a container still uses (another service's, say) stays. Returns the tags removed."""
+    p = module.params
+    if p['keep_images'] is None:
+        return []
+    built = engine.built_images(p['service'], COMMIT_LABEL)
+    doomed = select_image_prune(built, [i['image_id'] for i in remaining], state.get('history'), state.get('live'),
+                                p['keep_images'], time.time(), p['image_grace'])
+    removed = []
+    for image in doomed:
+        for tag in image['tags']:
+            if not module.check_mode:
+                try:
+                    engine.client.api.remove_image(tag)
+                except Exception as exc:  # pylint: disable=broad-except; in use, or gone meanwhile: keep going
+                    module.warn('reap: image %s was kept: %s' % (tag, exc))
+                    continue
+            removed.append(tag)
+    return removed
+
+
 def finish_run(module):
     """O(metrics) and O(unlock): the end of a run, once the state is final. Returns whether it unlocked."""
     p = module.params
@@ -251,6 +294,8 @@ def main():
                 upstream=dict(type='str', required=True),
                 rolled_back_from=dict(type='int'),
             )),
+            keep_images=dict(type='int'),
+            image_grace=dict(type='int', default=3600),
             unlock=dict(type='bool', default=False),
             metrics=dict(type='dict', options=dict(
                 path=dict(type='path', required=True),
@@ -262,8 +307,8 @@ def main():
     p = module.params
     require_valid_service(module)
     renew_lease(module)
-    if p['keep_stopped'] < 0 or p['stop_timeout'] < 0 or p['standby'] < 0:
-        module.fail_json(msg='keep_stopped, stop_timeout and standby must be 0 or more')
+    if min(p['keep_stopped'], p['stop_timeout'], p['standby'], p['image_grace'], p['keep_images'] or 0) < 0:
+        module.fail_json(msg='keep_stopped, stop_timeout, standby, keep_images and image_grace must be 0 or more')
     state = load_state(module)
     live_recorded = False
     if p['live']:
@@ -291,6 +336,7 @@ def main():
                 engine.call('stopping %s' % info['name'], c.stop, timeout=p['stop_timeout'])
             engine.call('removing %s' % info['name'], c.remove, v=False)
         stop_in_background(engine, [(i['name'], i in remove) for i in background], p['stop_timeout'])
+    pruned = prune_images(module, engine, state, [i for i in infos if i not in remove or i in background])
     unlocked = finish_run(module)
 
     removed_names = [i['name'] for i in remove]
@@ -303,8 +349,9 @@ def main():
     actions = ['retire %s (stop in the background%s)' % (i['name'], ', then remove' if i in remove else '') for i in background]
     actions += ['stop %s' % n for n in stopped_names if n not in retiring_names]
     actions += ['remove %s' % n for n in removed_names if n not in retiring_names]
-    module.exit_json(changed=bool(remove or stop) or live_recorded, live_recorded=live_recorded,
-                     removed=removed_names, stopped=stopped_names, retiring=retiring_names,
+    actions += ['remove image %s' % t for t in pruned]
+    module.exit_json(changed=bool(remove or stop or pruned) or live_recorded, live_recorded=live_recorded,
+                     removed=removed_names, stopped=stopped_names, retiring=retiring_names, pruned_images=pruned,
                      kept=[i['name'] for i in kept], live=live_container(state), unlocked=unlocked, actions=actions,
                      diff=dict(before='\n'.join(before) + '\n', after='\n'.join(after) + '\n'))
 

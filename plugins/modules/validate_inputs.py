@@ -89,7 +89,7 @@ options:
     default: {}
   numbers:
     description:
-      - Numeric settings by name without the prefix (C(stop_timeout), C(drain_timeout), C(keep_releases), C(standby),
+      - Numeric settings by name without the prefix (C(stop_timeout), C(drain_timeout), C(keep_releases), C(keep_images), C(standby),
         C(lock_wait), C(lock_lease) at least 0; C(liveness_window), C(gate_timeout) above 0; C(history_limit) at least 1).
     type: raw
     default: {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 
 from bench.loadgen import Load
+from tests.helpers import run_module
 from tests.proxies import get_body
 from tests.sites import assert_ok
 
@@ -104,6 +105,18 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     assert leaky.rc != 0 and 'has credentials in its URL' in leaky.stdout, leaky.stdout[-2000:]
     assert 'hunter2' not in leaky.stdout + leaky.stderr
     assert service_images(s) == images and s.state()['history'][-1]['commit_sha'] == second
+
+    # retention (cutover_keep_images): the deploys kept both builds, new ones; past the grace period, with no
+    # earlier release kept, the first build goes once no container uses it, by its own tag only
+    prune = dict(service=s.service, state_dir=str(s.state_dir), engine_host=s.engine.host, keep_stopped=0,
+                 keep_images=0, image_grace=0)
+    check = run_module('reap', prune, check=True)
+    assert [t.endswith(':' + first[:12]) for t in check['pruned_images']] == [True] and service_images(s) == images
+    pruned = run_module('reap', prune)
+    assert pruned['pruned_images'] == check['pruned_images'] and pruned['changed'], pruned
+    assert [t.rsplit(':', 1)[1] for t in service_images(s)] == [second[:12]]
+    assert s.engine.client.images.get(s.engine.image('v1'))  # the base image is not ours to remove
+    assert get_body(s.port) == 'demoapp git2' and not run_module('reap', prune)['changed']
 
 
 def compose_down(site, project, files):

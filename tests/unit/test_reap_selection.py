@@ -1,4 +1,4 @@
-from ansible_collections.cutover.deploy.plugins.module_utils._state import select_reap
+from ansible_collections.cutover.deploy.plugins.module_utils._state import select_image_prune, select_reap
 
 
 def c(name, created, running=True):
@@ -53,3 +53,20 @@ def test_rollback_candidates_are_succeeded_releases_newest_first():
                           dict(number=3, outcome='failed', container='web-3'),
                           dict(number=4, outcome='succeeded', container='web-4')])
     assert rollback_candidates(state) == ['web-4', 'web-2', 'web-1']
+
+
+def test_built_images_are_pruned_beyond_the_kept_releases_and_never_in_use_or_new():
+    now = 100000
+    built = [dict(id='sha256:%s' % n, created=now - 7200) for n in ('a', 'b', 'c', 'd', 'e', 'f')]
+    built.append(dict(id='sha256:g', created=now - 60))  # built a minute ago: another run may deploy it next
+    history = [dict(image_id='sha256:a', outcome='succeeded'), dict(image_id='sha256:b', outcome='succeeded'),
+               dict(image_id='sha256:c', outcome='failed'), dict(image_id='sha256:d', outcome='succeeded'),
+               dict(image_id='sha256:e', outcome='succeeded')]
+    live = dict(image_id='sha256:e')
+    # in use: a kept stopped container of release a (Podman may give ids without the sha256: prefix)
+    doomed = select_image_prune(built, ['a'], history, live, 1, now, 3600)
+    assert [b['id'] for b in doomed] == ['sha256:b', 'sha256:c', 'sha256:f']  # d: the one earlier release kept
+    assert [b['id'] for b in select_image_prune(built, [], history, live, 0, now, 3600)] == [
+        'sha256:a', 'sha256:b', 'sha256:c', 'sha256:d', 'sha256:f']
+    assert [b['id'] for b in select_image_prune(built, [], history, live, 10, now, 0)] == ['sha256:c', 'sha256:f', 'sha256:g']
+    assert select_image_prune([], ['x'], history, live, 1, now, 3600) == []

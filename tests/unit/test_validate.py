@@ -237,3 +237,11 @@ def test_a_killed_build_s_private_folder_is_found_and_a_running_one_kept():
         return pid in running if start is None else running.get(pid) == start
     assert abandoned_private_dirs(names, alive) == [
         '.cutover-git-100.5000-abc', '.cutover-git-300.9000-ghi', '.cutover-git-400-old', '.cutover-git-x1y2z3']
+
+
+def test_clones_unused_for_a_month_and_a_service_s_old_clone_are_removed_never_ours():
+    from ansible_collections.cutover.deploy.plugins.modules.image_build import CLONE_MAX_AGE, unused_clones  # pylint: disable=import-outside-toplevel
+    now = 10 * CLONE_MAX_AGE
+    entries = [('repo-aaaa', True, now - CLONE_MAX_AGE - 1), ('repo-bbbb', True, now - 60), ('repo-cccc', True, 0),
+               ('web', True, now), ('api', True, 0), ('.cutover-git-1.2-x', False, 0), ('repo-aaaa.lock', False, 0)]
+    assert unused_clones(entries, 'repo-cccc', 'web', now) == ['repo-aaaa', 'web']
