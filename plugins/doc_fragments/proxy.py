@@ -105,4 +105,28 @@ options:
             read and swapped. Unset, the backend has the two slots C(a) and C(b) of one host.
           - The roles set it to the inventory hostname when C(cutover_proxy.host) names a load-balancer host.
         type: str
+      check:
+        description:
+          - HAProxy only. The health check HAProxy runs on each routed server, every second (C(fall 2 rise 1)).
+            With O(proxy.check.type=http) it is an HTTP C(GET) of O(proxy.check.path) expecting one of
+            O(proxy.check.status), as the health gate probes; with C(tcp) a TCP connect. A server failing it is
+            taken out of the route (with all of them down, HAProxy answers 503) and put back when it passes again.
+          - Unset, the service's config keeps the check it has (a TCP connect for a new one), so a status or
+            rollback run without the deploy's settings changes nothing.
+          - The deploy roles set it from C(cutover_health), C(http) when that has a C(path).
+        type: dict
+        suboptions:
+          type:
+            description: The kind of check.
+            type: str
+            choices: [http, tcp]
+            default: http
+          path:
+            description: URL path to GET (C(http)).
+            type: str
+          status:
+            description: Status codes that pass.
+            type: list
+            elements: int
+            default: [200]
 '''

@@ -42,6 +42,12 @@ options:
   inventory_hosts: {description: 'Every host of the inventory (a shared load balancer must be one).', type: raw}
   prefix: {description: 'The prefix of the variable names in messages.', type: str, default: cutover_}
   deploy: {description: 'Also check the image, the container port and the strategy.', type: bool, default: false}
+  proxy_check:
+    description:
+      - A deploy's run, whose C(health) decides HAProxy's check of the service (an HTTP check of C(health.path), or a
+        TCP connect without one); returned in C(_cutover_proxy.check). Otherwise the proxy keeps the check it has.
+    type: bool
+    default: false
   container_port: {description: 'C(cutover_container_port).', type: raw}
   strategy: {description: 'C(cutover_strategy).', type: raw, default: ''}
   exclusive_volumes: {description: 'C(cutover_exclusive_volumes).', type: bool, default: false}

@@ -10,10 +10,13 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
 from tests.helpers import REPO, read_records, run_playbook, start_playbook
 from tests.sites import DEPLOY, ROLLBACK, STATUS, Site, assert_ok, assert_status_converges
@@ -83,6 +86,44 @@ def test_killed_app_is_served_again_with_no_play_running(site):
     status = run_playbook(STATUS, site.vars)
     assert_ok(status)
     assert status.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind')['result']['changed'] is False
+
+
+def http_status_or_none(port, path='/'):
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%d%s' % (port, path), timeout=2) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def wait_status(port, want, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if http_status_or_none(port) == want:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_haproxy_checks_the_health_path_and_takes_a_failing_release_out(docker_site):
+    """With cutover_health.path, HAProxy's own check is the gate's HTTP GET (a TCP connect would pass): the live
+    app stops answering its health path, and HAProxy takes it out (503) with no play running; it answers
+    again, and HAProxy puts it back. A status run, which has no health settings of its own to pass, keeps it."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    haproxy, live = HAProxy(s.proxy['admin_socket']), live_container(s)
+    slot = next(name for name, row in haproxy.server_stats(s.service).items() if row['status'] == 'UP')
+    assert haproxy.server_stats(s.service)[slot]['check_status'] == 'L7OK', haproxy.server_stats(s.service)[slot]
+    live.exec_run(['rm', '/www/health'])
+    assert wait_status(s.port, 503, 15), 'HAProxy kept routing to a release failing its health path'
+    assert haproxy.server_stats(s.service)[slot]['check_status'] == 'L7STS'
+    live.exec_run(['sh', '-c', 'echo ok > /www/health'])
+    assert wait_status(s.port, 200, 15) and get_body(s.port) == 'demoapp v1'
+    status = run_playbook(STATUS, dict(s.vars, cutover_health={}))
+    assert_ok(status)
+    assert 'http-check send meth GET uri /health ' in (Path(s.proxy['config_dir']) / ('service-%s.cfg' % s.service)).read_text()
 
 
 @pytest.mark.exclusive

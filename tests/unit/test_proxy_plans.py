@@ -138,3 +138,21 @@ def test_nginx_error_log_is_on_disk_not_in_run():
     text = render_nginx_main('/etc/cutover/nginx/upstreams', '/etc/cutover/nginx/sites', '/run/cutover/nginx',
                              '/etc/cutover/nginx/error.log')
     assert 'error_log /etc/cutover/nginx/error.log;' in text and 'pid /run/cutover/nginx/nginx.pid;' in text
+
+
+def test_haproxy_checks_what_the_gate_checks_and_a_run_that_does_not_decide_keeps_it():
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import haproxy_check_in  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.module_utils._settings import proxy_check  # pylint: disable=import-outside-toplevel
+    assert proxy_check({}, {'path': '/health', 'status': [200, 204]}, True) == {
+        'check': {'type': 'http', 'path': '/health', 'status': [200, 204]}}
+    assert proxy_check({}, {'path': '/up', 'status': 204}, True)['check']['status'] == [204]
+    assert proxy_check({'type': 'haproxy'}, {}, True) == {'check': {'type': 'tcp'}}
+    assert proxy_check({'type': 'nginx'}, {'path': '/health'}, True) == {}
+    assert proxy_check({}, {'path': '/health'}, False) == {}  # status, rollback: the config keeps its check
+    text = render_haproxy_service('web', '127.0.0.1:8080', check=dict(type='http', path="/ready?x='1'$", status=[200, 204]))
+    assert "uri /ready?x=%271%27%24 ver HTTP/1.1" in text and 'http-check expect status 200,204\n' in text
+    again = haproxy_check_in(text)
+    assert render_haproxy_service('web', '127.0.0.1:8080', check=again) == text  # read back, rendered the same
+    tcp = render_haproxy_service('web', '127.0.0.1:8080', check=dict(type='tcp'))
+    assert 'httpchk' not in tcp and haproxy_check_in(tcp) == {'type': 'tcp'}
+    assert render_haproxy_service('web', '127.0.0.1:8080') == tcp

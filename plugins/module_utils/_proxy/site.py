@@ -48,18 +48,40 @@ def render_haproxy_global(admin_socket, state_file, user=None):
             '    load-server-state-from-file global\n')
 
 
-def render_haproxy_service(service, listen, members=()):
+def haproxy_check_uri(path):
+    """The health path as HAProxy's config may hold it unquoted: the characters HAProxy's parser treats
+    specially (quotes, $ and the like, all allowed in a URL path) percent-encoded. Pure."""
+    return ''.join(c if c.isalnum() or c in '/._~-=&%+:@,;?' else '%%%02X' % ord(c) for c in path)
+
+
+def haproxy_check_in(text):
+    """The check a rendered service file holds ({type, path, status}), from its text; a TCP one when it has none."""
+    uri = re.search(r'^    http-check send meth GET uri (\S+) ', text or '', re.MULTILINE)
+    status = re.search(r'^    http-check expect status (\S+)$', text or '', re.MULTILINE)
+    if not uri:
+        return dict(type='tcp')
+    return dict(type='http', path=uri.group(1), status=[int(s) for s in status.group(1).split(',')] if status else [200])
+
+
+def render_haproxy_service(service, listen, members=(), check=None):
     """A frontend on listen and the service's backend with two slots (both idle until a swap), or
-    two slots per member on a shared load balancer."""
+    two slots per member on a shared load balancer. With an http check ({type, path, status}), HAProxy's check
+    is the health gate's GET; otherwise a TCP connect."""
     names = [n for m in sorted(members) for n in member_slot_names(m)] if members else member_slot_names(None)
+    http_check = ''
+    if check and check.get('type', 'http') == 'http':
+        http_check = ('    option httpchk\n'
+                      '    http-check send meth GET uri %s ver HTTP/1.1 hdr Host 127.0.0.1 hdr User-Agent cutover-proxy-check\n'
+                      '    http-check expect status %s\n'
+                      % (haproxy_check_uri(check['path']), ','.join(str(int(s)) for s in check.get('status') or [200])))
     return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
             'frontend fe_%(s)s\n'
             '    bind %(l)s\n'
             '    default_backend %(s)s\n'
-            'backend %(s)s\n'
-            # active checks: a slot whose container died is taken out, and put back when the engine
-            # has restarted it (on the same pinned port), with no play running
-            '    default-server check inter 1s fall 2 rise 1 weight 100\n' % dict(s=service, l=listen)
+            'backend %(s)s\n' % dict(s=service, l=listen) + http_check +
+            # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
+            # and put back when the engine has restarted it (on the same pinned port), with no play running
+            '    default-server check inter 1s fall 2 rise 1 weight 100\n'
             + ''.join('    server %s 127.0.0.1:1 disabled\n' % n for n in names))
 
 
@@ -180,6 +202,7 @@ class HAProxyHostSite:
         self.pid_file = os.path.join(self.run_dir, 'haproxy.pid')
         self.binary = 'haproxy'
         self.member = opts.get('member')
+        self.check = opts.get('check')
 
     def run_as(self):
         """The unprivileged user HAProxy drops to (Debian's package creates `haproxy`), or None."""
@@ -195,9 +218,14 @@ class HAProxyHostSite:
         path = os.path.join(self.config_dir, 'service-%s.cfg' % service)
         # A shared backend only ever gains members: a run on some of the app hosts (--limit) must not
         # take the others' slots away.
-        members = haproxy_members(read_text(path)) | {self.member} if self.member else ()
+        current = read_text(path)
+        members = haproxy_members(current) | {self.member} if self.member else ()
+        # a run without the deploy's health settings (status, rollback) keeps the check the file has
+        check = self.check if self.check is not None else haproxy_check_in(current)
+        if check.get('type', 'http') == 'http' and not check.get('path'):
+            raise ProxyError('proxy.check.path is required with proxy.check.type http')
         return FileSet({os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
-                        path: render_haproxy_service(service, listen, members)})
+                        path: render_haproxy_service(service, listen, members, check)})
 
     def running(self):
         return pid_alive(self.pid_file, 'haproxy')
