@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COLLECTIONS = REPO / '.cache' / 'collections'
 CALLBACKS = REPO / 'tests' / 'callback_plugins'
+# Requests per second per worker of a test's load (bench.loadgen.Load rate): a steady load that any dropped
+# request shows up in, not a saturating one. Unthrottled, the load's threads took a core from the deploy
+# under test and from the other pytest worker; the benchmark (bench/) is where the load saturates.
+TEST_RATE = 150
 
 ENGINES = {
     'docker': dict(engine_host='unix:///var/run/docker.sock', image_prefix=''),

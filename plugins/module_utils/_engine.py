@@ -188,12 +188,13 @@ class Engine:
         return infos, handles
 
     def built_images(self, service, label):
-        """The images with label that are tagged <service>:... (Podman names them localhost/<service>:...):
-        dicts with id, created (epoch seconds) and those tags only, never another name the image has."""
+        """The images with label that are tagged <service>:..., as the engine spells that short name (Podman:
+        localhost/<service> or docker.io/library/<service>): dicts with id, created (epoch seconds) and those
+        tags only, never another name the image has."""
+        names = tuple('%s%s:' % (prefix, service) for prefix in ('', 'localhost/', 'docker.io/library/'))
         found = []
         for row in self.call('listing images', self.client.api.images, filters={'label': label}) or []:
-            tags = [t for t in row.get('RepoTags') or []
-                    if t.startswith(service + ':') or t.startswith('localhost/%s:' % service)]
+            tags = [t for t in row.get('RepoTags') or [] if t.startswith(names)]
             if tags:
                 found.append(dict(id=row['Id'], created=row.get('Created') or 0, tags=tags))
         return found

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
-from tests.helpers import read_records, run_playbook, start_playbook
+from tests.helpers import TEST_RATE, read_records, run_playbook, start_playbook
 from tests.proxies import get_body
 from tests.sites import DEPLOY, ROLLBACK, STATUS, assert_ok, assert_status_converges
 
@@ -20,8 +20,8 @@ from tests.sites import DEPLOY, ROLLBACK, STATUS, assert_ok, assert_status_conve
 def test_blue_green_under_load_drops_nothing(site):
     assert_ok(site.deploy('v1'))
     assert get_body(site.port) == 'demoapp v1'
-    with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90) as keep, \
-            Load('127.0.0.1', site.port, workers=2, keepalive=False, max_requests=40000, max_seconds=90) as fresh:
+    with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90, rate=TEST_RATE) as keep, \
+            Load('127.0.0.1', site.port, workers=2, keepalive=False, max_requests=40000, max_seconds=90, rate=TEST_RATE) as fresh:
         keep.wait_for(100)
         fresh.wait_for(100)
         run = site.deploy('v2', cutover_public_env={'BOOT_DELAY': '1'})
@@ -93,8 +93,8 @@ def test_exclusive_volumes_force_recreate_and_reject_blue_green(docker_site):
 def test_failed_gate_keeps_v1_serving_under_load(site):
     assert_ok(site.deploy('v1'))
     v1 = site.state()['live']['container']
-    with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=30000, max_seconds=60) as keep, \
-            Load('127.0.0.1', site.port, workers=2, keepalive=False, max_requests=30000, max_seconds=60) as fresh:
+    with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=30000, max_seconds=60, rate=TEST_RATE) as keep, \
+            Load('127.0.0.1', site.port, workers=2, keepalive=False, max_requests=30000, max_seconds=60, rate=TEST_RATE) as fresh:
         keep.wait_for(100)
         run = site.deploy('v2', cutover_public_env={'HEALTHY': '0'}, cutover_health=dict(path='/health', timeout=3))
         keep.wait_for(100)
@@ -121,7 +121,7 @@ def test_failed_swap_puts_the_route_back_and_removes_green(docker_site):
     idle = [slot['name'] for slot in hp.slots(s.service) if slot['port'] == 1][0]
     hp.command('set server %s/%s state ready' % (s.service, idle))
     hp.command('set server %s/%s state drain' % (s.service, idle))
-    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=30000, max_seconds=60) as keep:
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=30000, max_seconds=60, rate=TEST_RATE) as keep:
         keep.wait_for(100)
         run = s.deploy('v2')
         keep.wait_for(100)
@@ -170,7 +170,7 @@ def test_standby_rollback_is_one_swap_and_a_later_run_retires_it(docker_site):
     assert_ok(s.deploy('v2', cutover_standby=300))
     assert v1 in s.running() and s.state()['standby']['container'] == v1
     started = s.engine.client.containers.get(v1).attrs['State']['StartedAt']
-    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60) as load:
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60, rate=TEST_RATE) as load:
         load.wait_for(50)
         run = run_playbook(ROLLBACK, dict(s.vars, cutover_standby=300))
         load.wait_for(50)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bench.loadgen import Load
-from tests.helpers import REPO, run_playbook
+from tests.helpers import REPO, TEST_RATE, run_playbook
 
 DEPLOY = REPO / 'playbooks' / 'deploy.yml'
 STATUS = REPO / 'playbooks' / 'status.yml'
@@ -82,7 +82,7 @@ class Rollout:
 
     def under_load(self, tag, **extra):
         """A deploy with a keep-alive and a new-connection load through the load balancer."""
-        with Load(LB, self.port, workers=2, keepalive=True, max_seconds=240) as ka, \
+        with Load(LB, self.port, workers=2, keepalive=True, max_seconds=240, rate=TEST_RATE) as ka, \
                 Load(LB, self.port, workers=2, keepalive=False, rate=20, max_seconds=240) as nc:
             ka.wait_for(20)
             run = self.deploy(tag, **extra)

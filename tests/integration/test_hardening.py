@@ -18,7 +18,7 @@ import pytest
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
-from tests.helpers import REPO, read_records, run_playbook, start_playbook
+from tests.helpers import REPO, TEST_RATE, read_records, run_playbook, start_playbook
 from tests.sites import DEPLOY, ROLLBACK, STATUS, Site, assert_ok, assert_status_converges
 from tests.proxies import get_body
 
@@ -151,7 +151,7 @@ def test_status_during_a_deploy_gate_reports_only(docker_site, tmp_path):
     assert_ok(s.deploy('v1'))
     record = tmp_path / 'deploy.jsonl'
     record.touch()
-    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90) as load:
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90, rate=TEST_RATE) as load:
         load.wait_for(50)
         deploy = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image('v2'),
                                                      cutover_public_env={'BOOT_DELAY': '6'}))
@@ -223,7 +223,7 @@ def test_two_services_on_one_proxy_deploy_at_once(kind, docker_engine, tmp_path)
             site.vars['cutover_proxy'] = site.proxy
             sites.append(site)
             assert_ok(site.deploy('v1'))
-        with Load('127.0.0.1', sites[0].port, workers=2, keepalive=False, max_requests=40000, max_seconds=120) as load:
+        with Load('127.0.0.1', sites[0].port, workers=2, keepalive=False, max_requests=40000, max_seconds=120, rate=TEST_RATE) as load:
             load.wait_for(50)
             procs = []
             for i, site in enumerate(sites):
@@ -367,7 +367,7 @@ def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_pa
     (own / 'deploy.yml').write_text('- hosts: all\n  gather_facts: false\n  roles: [cutover.deploy.deploy]\n')
     beside = tmp_path / 'beside' / 'cutover.prom'
     (own / 'group_vars' / 'all.yml').write_text('cutover_metrics_file: %s\n' % beside)
-    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90) as load:
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90, rate=TEST_RATE) as load:
         load.wait_for(50)
         for signum, playbook in ((signal.SIGINT, DEPLOY), (signal.SIGTERM, own / 'deploy.yml')):
             record, log = tmp_path / ('%s.jsonl' % signum.name), tmp_path / ('%s.log' % signum.name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 
 from bench.loadgen import Load
-from tests.helpers import run_module
+from tests.helpers import TEST_RATE, run_module
 from tests.proxies import get_body
 from tests.sites import assert_ok
 
@@ -65,7 +65,7 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     assert check.task(BUILD)['result']['commit'] == second and 'build ' in check.stdout
     assert service_images(s) == images and len(s.state()['history']) == 1  # check mode built and recorded nothing
 
-    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60) as load:
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60, rate=TEST_RATE) as load:
         load.wait_for(50)
         later = s.deploy(None, cutover_source=dict(source, ref='main'))
         load.wait_for(50)
@@ -77,6 +77,19 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     assert_ok(again)
     assert again.task(BUILD)['result']['built'] is False and again.task(BUILD)['result']['changed'] is False
     assert 'is already live' in again.stdout and len(s.state()['history']) == 2
+    # retention (cutover_keep_images): the deploys kept both builds, new ones; past the grace period, with no
+    # earlier release kept, the first build goes once no container uses it, by its own tag only
+    prune = dict(service=s.service, state_dir=str(s.state_dir), engine_host=s.engine.host, keep_stopped=0,
+                 keep_images=0, image_grace=0)
+    built = service_images(s)
+    assert len(built) == 2
+    check = run_module('reap', prune, check=True)
+    assert [t.endswith(':' + first[:12]) for t in check['pruned_images']] == [True] and service_images(s) == built
+    pruned = run_module('reap', prune)
+    assert pruned['pruned_images'] == check['pruned_images'] and pruned['changed'], pruned
+    assert [t.rsplit(':', 1)[1] for t in service_images(s)] == [second[:12]]
+    assert s.engine.client.images.get(s.engine.image('v1'))  # the base image is not ours to remove
+    assert get_body(s.port) == 'demoapp git2' and not run_module('reap', prune)['changed']
     if s.engine.name != 'docker':
         return  # the refusals come before any engine call: checked once
 
@@ -106,17 +119,6 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     assert 'hunter2' not in leaky.stdout + leaky.stderr
     assert service_images(s) == images and s.state()['history'][-1]['commit_sha'] == second
 
-    # retention (cutover_keep_images): the deploys kept both builds, new ones; past the grace period, with no
-    # earlier release kept, the first build goes once no container uses it, by its own tag only
-    prune = dict(service=s.service, state_dir=str(s.state_dir), engine_host=s.engine.host, keep_stopped=0,
-                 keep_images=0, image_grace=0)
-    check = run_module('reap', prune, check=True)
-    assert [t.endswith(':' + first[:12]) for t in check['pruned_images']] == [True] and service_images(s) == images
-    pruned = run_module('reap', prune)
-    assert pruned['pruned_images'] == check['pruned_images'] and pruned['changed'], pruned
-    assert [t.rsplit(':', 1)[1] for t in service_images(s)] == [second[:12]]
-    assert s.engine.client.images.get(s.engine.image('v1'))  # the base image is not ours to remove
-    assert get_body(s.port) == 'demoapp git2' and not run_module('reap', prune)['changed']
 
 
 def compose_down(site, project, files):
