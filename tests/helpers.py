@@ -136,6 +136,20 @@ def run_module(module, args, check=False, diff=False, timeout=300):
     return dict(rec['result'], status=rec['status'], _stdout=run.stdout)
 
 
+def run_modules(calls, timeout=300):
+    """Run several cutover.deploy modules, [(module, args)], as the tasks of one play, in order, each failure
+    ignored; return their result dicts (with 'status' added). One ansible-playbook start for all of them,
+    where the arguments of each are known before the first runs."""
+    tasks = [{'name': 'under test %d' % n, 'cutover.deploy.%s' % module: args, 'ignore_errors': True}
+             for n, (module, args) in enumerate(calls)]
+    run = run_playbook([dict(hosts='localhost', gather_facts=False, tasks=tasks)], timeout=timeout)
+    results = []
+    for n in range(len(calls)):
+        rec = run.task('under test %d' % n)
+        results.append(dict(rec['result'], status=rec['status'], _stdout=run.stdout))
+    return results
+
+
 def awx_credential_extra_vars(credential_type_file, inputs):
     """The extra vars an AWX custom credential type injects for a credential with these inputs, rendered
     as AWX renders them: every string of the injector a sandboxed template over the credential's

@@ -196,7 +196,7 @@ def abandoned_private_dirs(names, alive):
     for name in names:
         if not name.startswith(PRIVATE_PREFIX):
             continue
-        pid, _, start = name[len(PRIVATE_PREFIX):].split('-', 1)[0].partition('.')
+        pid, start = (name[len(PRIVATE_PREFIX):].split('-', 1)[0].split('.', 1) + [''])[:2]
         if not (pid.isdigit() and alive(int(pid), start if start.isdigit() else None)):
             found.append(name)
     return sorted(found)

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-import pytest
-
-from tests.helpers import run_module, run_playbook
+from tests.helpers import run_module, run_modules, run_playbook
 
 
 def get(upstream, path='/'):
@@ -27,13 +25,13 @@ def green(engine, service, tag='v1', **extra):
 # validate_strategy ------------------------------------------------------------------------------
 
 def test_validate_strategy_resolves_and_rejects():
-    assert run_module('validate_strategy', {'strategy': ''})['effective_strategy'] == 'blue-green'
-    assert run_module('validate_strategy', {'exclusive_volumes': True})['effective_strategy'] == 'recreate'
-    bad = run_module('validate_strategy', {'strategy': 'rolling'})
-    assert bad['status'] == 'failed'
-    assert 'reserved' in bad['msg'] and '"blue-green"' in bad['msg'] and '"recreate"' in bad['msg']
-    bad = run_module('validate_strategy', {'strategy': 'blue-green', 'source': 'compose'})
-    assert bad['status'] == 'failed' and 'compose' in bad['msg']
+    default, volumes, rolling, compose = run_modules([
+        ('validate_strategy', {'strategy': ''}), ('validate_strategy', {'exclusive_volumes': True}),
+        ('validate_strategy', {'strategy': 'rolling'}), ('validate_strategy', {'strategy': 'blue-green', 'source': 'compose'})])
+    assert default['effective_strategy'] == 'blue-green' and volumes['effective_strategy'] == 'recreate'
+    assert rolling['status'] == 'failed'
+    assert 'reserved' in rolling['msg'] and '"blue-green"' in rolling['msg'] and '"recreate"' in rolling['msg']
+    assert compose['status'] == 'failed' and 'compose' in compose['msg']
 
 
 # green_container -------------------------------------------------------------------------------
@@ -75,14 +73,13 @@ def test_green_container_secrets_never_logged(docker_engine, service):
 def test_release_id_hides_secrets_and_a_changed_setting_is_deployed(docker_engine, service):
     """The release id is the same for two secret values (it is not derived from them), yet a changed
     secret, or any changed setting under an explicit release, starts a new container."""
-    first = run_module('green_container', green(docker_engine, service, env={'TOKEN': 'secret-one'}))
-    other = run_module('green_container', green(docker_engine, service, env={'TOKEN': 'secret-two'}))
+    first, other, pinned, changed, same = run_modules([('green_container', green(docker_engine, service, **extra)) for extra in (
+        dict(env={'TOKEN': 'secret-one'}), dict(env={'TOKEN': 'secret-two'}),
+        dict(release='r1', public_env={'MODE': 'a'}), dict(release='r1', public_env={'MODE': 'b'}),
+        dict(release='r1', public_env={'MODE': 'b'}))])
     assert first['release'] == other['release']
     assert other['changed'] and other['container']['id'] != first['container']['id']
-    pinned = run_module('green_container', green(docker_engine, service, release='r1', public_env={'MODE': 'a'}))
-    changed = run_module('green_container', green(docker_engine, service, release='r1', public_env={'MODE': 'b'}))
     assert changed['changed'] and changed['container']['id'] != pinned['container']['id']
-    same = run_module('green_container', green(docker_engine, service, release='r1', public_env={'MODE': 'b'}))
     assert not same['changed'] and same['container']['id'] == changed['container']['id']
 
 
@@ -140,27 +137,25 @@ def test_green_container_settings_reach_the_engine(docker_engine, service, tmp_p
         net.remove()
 
 
-@pytest.mark.parametrize('args,words', [
+BAD_GREEN_INPUTS = [
     (dict(container_port=70000), ['container_port', '65535']),
     (dict(service='Bad Name'), ['service', 'lowercase']),
     (dict(pull='sometimes'), ['pull', 'missing', 'always', 'never']),
     (dict(restart_policy='forever'), ['restart_policy', 'unless-stopped']),
     (dict(image='demoapp:does-not-exist', pull='never'), ['demoapp:does-not-exist', 'pull=never']),
     (dict(cpus='nan'), ['cpus nan is invalid', 'finite number']),
-])
-def test_green_container_bad_input_changes_nothing(docker_engine, service, args, words):
-    res = run_module('green_container', dict(green(docker_engine, service), **args))
-    assert res['status'] == 'failed'
-    for word in words:
-        assert word in res['msg'], res['msg']
+    (dict(engine_host='unix:///run/nothing-here.sock'), ['unix:///run/nothing-here.sock', 'engine_host']),
+]
+
+
+def test_green_container_bad_input_changes_nothing(docker_engine, service):
+    """Each bad input (a table, one task each in one play) fails naming the field, and starts nothing."""
+    results = run_modules([('green_container', dict(green(docker_engine, service), **case[0])) for case in BAD_GREEN_INPUTS])
+    for (args, words), res in zip(BAD_GREEN_INPUTS, results):
+        assert res['status'] == 'failed', (args, res)
+        for word in words:
+            assert word in res['msg'], (args, res['msg'])
     assert docker_engine.containers(service) == []
-
-
-def test_unreachable_engine_names_the_socket(service):
-    res = run_module('green_container', dict(engine_host='unix:///run/nothing-here.sock', service=service,
-                                             image='demoapp:v1', container_port=8080))
-    assert res['status'] == 'failed'
-    assert 'unix:///run/nothing-here.sock' in res['msg'] and 'engine_host' in res['msg']
 
 
 # health_gate ----------------------------------------------------------------------------------
@@ -209,21 +204,17 @@ def test_health_gate_engine_healthcheck(docker_engine, service):
     assert res['status'] == 'ok' and res['probe'] == 'healthcheck', res
 
 
-def test_health_gate_refuses_a_wait_that_never_ends():
-    res = run_module('health_gate', dict(container='no-such-container-xyz', timeout='inf'))
-    assert res['status'] == 'failed' and 'timeout inf is invalid: use a finite number' in res['msg'], res['msg']
-
-
-def test_health_gate_missing_container():
-    res = run_module('health_gate', dict(container='no-such-container-xyz'))
-    assert res['status'] == 'failed' and 'no-such-container-xyz' in res['msg']
+def test_health_gate_refuses_a_wait_that_never_ends_and_a_missing_container():
+    endless, missing = run_modules([('health_gate', dict(container='no-such-container-xyz', timeout='inf')),
+                                    ('health_gate', dict(container='no-such-container-xyz'))])
+    assert endless['status'] == 'failed' and 'timeout inf is invalid: use a finite number' in endless['msg'], endless['msg']
+    assert missing['status'] == 'failed' and 'no-such-container-xyz' in missing['msg']
 
 
 # reap --------------------------------------------------------------------------------------------
 
 def test_reap_removes_old_and_is_idempotent(engine, service, tmp_path):
-    old = run_module('green_container', green(engine, service, 'v1'))
-    new = run_module('green_container', green(engine, service, 'v2'))
+    old, new = run_modules([('green_container', green(engine, service, tag)) for tag in ('v1', 'v2')])
     args = dict(engine_host=engine.host, service=service, keep=[new['container']['name']], state_dir=str(tmp_path))
     check = run_module('reap', args, check=True)
     assert check['changed'] and check['removed'] == [old['container']['name']]
@@ -245,9 +236,7 @@ def test_reap_refuses_to_remove_the_live_container(docker_engine, service, tmp_p
 
 
 def test_reap_keeps_recent_stopped_for_rollback(docker_engine, service, tmp_path):
-    v1 = run_module('green_container', green(docker_engine, service, 'v1'))
-    v2 = run_module('green_container', green(docker_engine, service, 'v2'))
-    v3 = run_module('green_container', green(docker_engine, service, 'v3'))
+    v1, v2, v3 = run_modules([('green_container', green(docker_engine, service, tag)) for tag in ('v1', 'v2', 'v3')])
     args = dict(service=service, keep=[v3['container']['name']], keep_stopped=1, stop_timeout=1,
                 state_dir=str(tmp_path))
     res = run_module('reap', args)

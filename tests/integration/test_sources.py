@@ -120,7 +120,6 @@ def test_deploy_from_git_builds_each_commit_once_and_refuses_escapes(site, tmp_p
     assert service_images(s) == images and s.state()['history'][-1]['commit_sha'] == second
 
 
-
 def compose_down(site, project, files):
     tool = 'podman-compose' if site.engine.name == 'podman' else 'docker-compose'
     subprocess.run([tool, '-p', project] + [a for f in files for a in ('-f', str(f))] + ['down'], check=False,
