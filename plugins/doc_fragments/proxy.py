@@ -111,9 +111,13 @@ options:
             With O(proxy.check.type=http) it is an HTTP C(GET) of O(proxy.check.path) expecting one of
             O(proxy.check.status), as the health gate probes; with C(tcp) a TCP connect. A server failing it is
             taken out of the route (with all of them down, HAProxy answers 503) and put back when it passes again.
-          - Unset, the service's config keeps the check it has (a TCP connect for a new one), so a status or
-            rollback run without the deploy's settings changes nothing.
-          - The deploy roles set it from C(cutover_health), C(http) when that has a C(path).
+          - Unset, the service's config keeps the check it has (a TCP connect for a new one), so a status run
+            without the deploy's settings changes nothing.
+          - A check that differs from the one the config has is held at a TCP connect (HAProxy checks every server
+            of the backend with it, and the release serving now may not answer it) unless
+            O(cutover.deploy.proxy_site#module:settle_check) gives it; the roles give it after their swap.
+          - The deploy roles set it from C(cutover_health), C(http) when that has a C(path), except on a shared load
+            balancer; a rollback sets C(tcp).
         type: dict
         suboptions:
           type:

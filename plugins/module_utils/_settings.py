@@ -22,8 +22,8 @@ MIN_LOCK_LEASE = 120
 ARGUMENT_SPEC = dict(
     INPUTS_SPEC,
     deploy=dict(type='bool', default=False),  # the deploy's own checks: image, container port, strategy
-    # a deploy's run, whose health settings decide HAProxy's check (status and rollback keep the one there is)
-    proxy_check=dict(type='bool', default=False),
+    # who decides HAProxy's check: a deploy's health settings, a rollback (a TCP connect), or nobody (status)
+    proxy_check=dict(type='str', default='keep', choices=['keep', 'health', 'tcp']),
     container_port=dict(type='raw'),
     strategy=dict(type='raw', default=''),
     exclusive_volumes=dict(type='bool', default=False),
@@ -78,15 +78,17 @@ def engine_args(engine):
     return {}
 
 
-def proxy_check(proxy, health, decide):
-    """A deploy's {'check': ...} for HAProxy: the health gate's HTTP GET when it probes HTTP, else a TCP connect.
-    HAProxy then checks what the gate checked, so a release that starts failing it (a 5xx green in a canary)
-    is taken out of the route. Runs that do not decide it (status, rollback) pass none: the config keeps the
-    check it has. Pure."""
+def proxy_check(proxy, health, decide, shared=False):
+    """A run's {'check': ...} for HAProxy. decide: 'health', a deploy's: the health gate's HTTP GET when it probes
+    HTTP, else a TCP connect, so a release that starts failing what the gate checked (a 5xx green in a canary) is
+    taken out of the route; 'tcp', a rollback's: the release it returns to may not answer the health path of the
+    one it leaves; 'keep' (status): none, the config keeps the check it has. A user's proxy.check wins, and on a
+    shared load balancer none is derived: its one check covers every member, each on its own release mid-rollout.
+    Pure."""
     health = health if isinstance(health, dict) else {}
-    if not decide or (proxy.get('type') or 'haproxy') != 'haproxy' or 'check' in proxy:
+    if decide == 'keep' or (proxy.get('type') or 'haproxy') != 'haproxy' or 'check' in proxy or shared:
         return {}
-    if not health.get('path'):
+    if decide == 'tcp' or not health.get('path'):
         return {'check': dict(type='tcp')}
     status = health.get('status', 200)
     return {'check': dict(type='http', path=health['path'],
@@ -124,7 +126,7 @@ def resolve(args, now, user):
         _cutover_proxy_remote=proxy.get('host', host) != host,
         # the proxy options the steps take: without route and host, with this host's member name on a shared one
         _cutover_proxy=dict({k: v for k, v in proxy.items() if k not in ('route', 'host')},
-                            **({'member': host} if shared else {}), **proxy_check(proxy, args.get('health'), args['proxy_check'])),
+                            **({'member': host} if shared else {}), **proxy_check(proxy, args.get('health'), args['proxy_check'], shared)),
         _cutover_proxy_type=proxy.get('type') or 'haproxy',
         _cutover_source_type=(args.get('source') or {}).get('type') or 'image',
         _cutover_route=str(proxy.get('route') or args.get('service')),

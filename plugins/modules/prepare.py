@@ -116,6 +116,12 @@ proxy_actions:
   returned: always
   type: list
   elements: str
+check_pending:
+  description:
+    - Whether a changed HAProxy check (O(proxy.check)) was held at a TCP connect while the live release serves; the
+      run gives it after its swap (M(cutover.deploy.proxy_site) with O(cutover.deploy.proxy_site#module:settle_check)).
+  returned: always
+  type: bool
 plan:
   description: The repair plan (see M(cutover.deploy.reconcile)); empty when not locked.
   returned: always
@@ -158,7 +164,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import ensure_proxy, proxy_opts_error
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, proxy_opts_error
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, history_table, previous_good, release_summary,
@@ -200,7 +206,7 @@ def main():
     err = proxy_opts_error(proxy, route) if proxy['type'] != 'none' else None
     if err:
         module.fail_json(msg=err)
-    result = dict(changed=False, locked=True, holder=None, proxy_actions=[], plan={}, route_upstream=None)
+    result = dict(changed=False, locked=True, holder=None, proxy_actions=[], check_pending=False, plan={}, route_upstream=None)
 
     lock = p['lock']
     if lock:
@@ -224,7 +230,7 @@ def main():
                 changed, actions, diff = ensure_proxy(proxy, p['service'], module.check_mode, lambda: engine)
         except (ProxyError, ValueError, LockTimeout) as exc:
             module.fail_json(msg='ensuring the proxy route %s: %s' % (route, exc), service=p['service'])
-        result.update(changed=changed, proxy_actions=actions)
+        result.update(changed=changed, proxy_actions=actions, check_pending=CHECK_HELD in actions)
         if diff:
             result['diff'] = diff
     repaired = reconcile(module, engine, load_state(module), p['service'], route, proxy, p['route_upstream'],

@@ -31,6 +31,14 @@ options:
   route:
     description: The route on the proxy. Defaults to O(service) (for C(npm), the proxy host id or domain).
     type: str
+  settle_check:
+    description:
+      - HAProxy. Give the service the check O(proxy.check) asks for even when it differs from the one its config
+        has. Without it such a change is held at a TCP connect (RV(check_pending)): HAProxy runs one check on every
+        server of the backend, and the release serving now may not answer the new health path.
+      - The roles set it after their swap, when only the new release serves.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -70,6 +78,10 @@ upstream:
   description: The route's current upstream (null when the route is new).
   returned: success
   type: str
+check_pending:
+  description: Whether a changed O(proxy.check) was held at a TCP connect, for a run with O(settle_check) to give.
+  returned: always
+  type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -80,7 +92,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engi
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM, ensure_proxy, proxy_opts_error
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, PLACEHOLDER_UPSTREAM, ensure_proxy, proxy_opts_error
 
 
 def main():
@@ -91,6 +103,7 @@ def main():
             proxy=dict(type='dict', default={}, options=proxy_option_spec()),
             service=dict(type='str', required=True),
             route=dict(type='str'),
+            settle_check=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -99,14 +112,15 @@ def main():
     require_valid_service(module)
     renew_lease(module)
     if opts['type'] == 'none':
-        module.exit_json(changed=False, actions=[], upstream=None, msg='proxy.type is none: nothing to ensure')
+        module.exit_json(changed=False, actions=[], upstream=None, check_pending=False, msg='proxy.type is none: nothing to ensure')
     route = p['route'] or p['service']
     err = proxy_opts_error(opts, route)
     if err:
         module.fail_json(msg=err)
     try:
         with proxy_guard(module.check_mode)():
-            changed, actions, diff = ensure_proxy(opts, p['service'], module.check_mode, lambda: Engine(module))
+            changed, actions, diff = ensure_proxy(dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode,
+                                                  lambda: Engine(module))
         upstream = None
         if not (module.check_mode and 'start' in actions):
             upstream = make_driver(opts).read(route)
@@ -114,7 +128,7 @@ def main():
         module.fail_json(msg=str(exc), service=p['service'])
     if upstream == PLACEHOLDER_UPSTREAM:
         upstream = None
-    module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff)
+    module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff, check_pending=CHECK_HELD in actions)
 
 
 if __name__ == '__main__':

@@ -44,10 +44,13 @@ options:
   deploy: {description: 'Also check the image, the container port and the strategy.', type: bool, default: false}
   proxy_check:
     description:
-      - A deploy's run, whose C(health) decides HAProxy's check of the service (an HTTP check of C(health.path), or a
-        TCP connect without one); returned in C(_cutover_proxy.check). Otherwise the proxy keeps the check it has.
-    type: bool
-    default: false
+      - Who decides HAProxy's check of the service, returned in C(_cutover_proxy.check). V(health), a deploy's run:
+        an HTTP check of C(health.path), or a TCP connect without one. V(tcp), a rollback's: a TCP connect, which the
+        release it returns to passes whatever its health path. V(keep): none, the proxy keeps the check it has.
+      - None is derived when C(proxy.check) is set, or on a shared load balancer (C(proxy.host)).
+    type: str
+    choices: [keep, health, tcp]
+    default: keep
   container_port: {description: 'C(cutover_container_port).', type: raw}
   strategy: {description: 'C(cutover_strategy).', type: raw, default: ''}
   exclusive_volumes: {description: 'C(cutover_exclusive_volumes).', type: bool, default: false}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
 from tests.helpers import REPO, TEST_RATE, read_records, run_playbook, start_playbook
@@ -110,7 +111,10 @@ def wait_status(port, want, timeout):
 def test_haproxy_checks_the_health_path_and_takes_a_failing_release_out(docker_site):
     """With cutover_health.path, HAProxy's own check is the gate's HTTP GET (a TCP connect would pass): the live
     app stops answering its health path, and HAProxy takes it out (503) with no play running; it answers
-    again, and HAProxy puts it back. A status run, which has no health settings of its own to pass, keeps it."""
+    again, and HAProxy puts it back. A status run, which has no health settings of its own to pass, keeps it.
+    A deploy whose health path the live release does not answer holds HAProxy's check at a TCP connect (one
+    check covers every server of the backend): its gate fails and v1 keeps serving; the next good deploy gives
+    the HTTP check back after its swap."""
     s = docker_site
     assert_ok(s.deploy('v1'))
     haproxy, live = HAProxy(s.proxy['admin_socket']), live_container(s)
@@ -123,7 +127,16 @@ def test_haproxy_checks_the_health_path_and_takes_a_failing_release_out(docker_s
     assert wait_status(s.port, 200, 15) and get_body(s.port) == 'demoapp v1'
     status = run_playbook(STATUS, dict(s.vars, cutover_health={}))
     assert_ok(status)
-    assert 'http-check send meth GET uri /health ' in (Path(s.proxy['config_dir']) / ('service-%s.cfg' % s.service)).read_text()
+    config = Path(s.proxy['config_dir']) / ('service-%s.cfg' % s.service)
+    assert 'http-check send meth GET uri /health ' in config.read_text()
+
+    failed = s.deploy('v2', cutover_health=dict(path='/no-such-page', interval=0.2), cutover_gate_timeout=3)
+    assert failed.rc != 0 and 'httpchk' not in config.read_text()
+    time.sleep(3)  # three rounds of HAProxy's check (fall 2)
+    assert get_body(s.port) == 'demoapp v1'
+    assert_ok(s.deploy('v2'))
+    assert 'http-check send meth GET uri /health ' in config.read_text() and get_body(s.port) == 'demoapp v2'
+    assert wait_until(lambda: 'L7OK' in [r['check_status'] for r in haproxy.server_stats(s.service).values()], 5)
 
 
 @pytest.mark.exclusive

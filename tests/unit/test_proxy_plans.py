@@ -6,7 +6,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy impo
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import parse_upstream, render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
-    haproxy_members, render_haproxy_service, render_nginx_main, rotate_if_past_limit,
+    TCP_CHECK, check_to_render, haproxy_check_lines, haproxy_members, render_haproxy_service, render_nginx_main,
+    rotate_if_past_limit,
 )
 
 
@@ -143,12 +144,15 @@ def test_nginx_error_log_is_on_disk_not_in_run():
 def test_haproxy_checks_what_the_gate_checks_and_a_run_that_does_not_decide_keeps_it():
     from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import haproxy_check_in  # pylint: disable=import-outside-toplevel
     from ansible_collections.cutover.deploy.plugins.module_utils._settings import proxy_check  # pylint: disable=import-outside-toplevel
-    assert proxy_check({}, {'path': '/health', 'status': [200, 204]}, True) == {
+    assert proxy_check({}, {'path': '/health', 'status': [200, 204]}, 'health') == {
         'check': {'type': 'http', 'path': '/health', 'status': [200, 204]}}
-    assert proxy_check({}, {'path': '/up', 'status': 204}, True)['check']['status'] == [204]
-    assert proxy_check({'type': 'haproxy'}, {}, True) == {'check': {'type': 'tcp'}}
-    assert proxy_check({'type': 'nginx'}, {'path': '/health'}, True) == {}
-    assert proxy_check({}, {'path': '/health'}, False) == {}  # status, rollback: the config keeps its check
+    assert proxy_check({}, {'path': '/up', 'status': 204}, 'health')['check']['status'] == [204]
+    assert proxy_check({'type': 'haproxy'}, {}, 'health') == {'check': {'type': 'tcp'}}
+    assert proxy_check({'type': 'nginx'}, {'path': '/health'}, 'health') == {}
+    assert proxy_check({}, {'path': '/health'}, 'keep') == {}  # status: the config keeps its check
+    assert proxy_check({}, {'path': '/health'}, 'tcp') == {'check': {'type': 'tcp'}}  # rollback
+    assert proxy_check({'check': {'type': 'tcp'}}, {'path': '/health'}, 'health') == {}  # the user's own wins
+    assert proxy_check({}, {'path': '/health'}, 'health', shared=True) == {}  # one check for every member
     text = render_haproxy_service('web', '127.0.0.1:8080', check=dict(type='http', path="/ready?x='1'$", status=[200, 204]))
     assert "uri /ready?x=%271%27%24 ver HTTP/1.1" in text and 'http-check expect status 200,204\n' in text
     again = haproxy_check_in(text)
@@ -156,3 +160,22 @@ def test_haproxy_checks_what_the_gate_checks_and_a_run_that_does_not_decide_keep
     tcp = render_haproxy_service('web', '127.0.0.1:8080', check=dict(type='tcp'))
     assert 'httpchk' not in tcp and haproxy_check_in(tcp) == {'type': 'tcp'}
     assert render_haproxy_service('web', '127.0.0.1:8080') == tcp
+
+
+HTTP_UP = dict(type='http', path='/up', status=[200])
+HTTP_READY = dict(type='http', path='/ready', status=[200])
+
+
+@pytest.mark.parametrize('current, asked, settle, expected', [
+    (None, HTTP_UP, False, (HTTP_UP, False)),  # a new config: nothing serves yet
+    (HTTP_UP, None, False, (HTTP_UP, False)),  # status: keeps what it has
+    (HTTP_UP, HTTP_UP, False, (HTTP_UP, False)),  # the same check: nothing to hold
+    (TCP_CHECK, HTTP_UP, False, (TCP_CHECK, True)),  # the serving release may not answer /up
+    (HTTP_READY, HTTP_UP, False, (TCP_CHECK, True)),  # nor the new release /ready
+    (HTTP_UP, TCP_CHECK, False, (TCP_CHECK, False)),  # a rollback's TCP connect is safe at once
+    (TCP_CHECK, HTTP_UP, True, (HTTP_UP, False)),  # after the swap: the new release passed it
+])
+def test_a_changed_haproxy_check_is_held_at_tcp_until_the_swap(current, asked, settle, expected):
+    text = None if current is None else render_haproxy_service('web', '127.0.0.1:8080', check=current)
+    check, pending = check_to_render(text, asked, settle)
+    assert (haproxy_check_lines(check), pending) == (haproxy_check_lines(expected[0]), expected[1])

@@ -63,22 +63,44 @@ def haproxy_check_in(text):
     return dict(type='http', path=uri.group(1), status=[int(s) for s in status.group(1).split(',')] if status else [200])
 
 
+def haproxy_check_lines(check):
+    """The backend lines of a check ({type, path, status}): HAProxy's GET for an http one, none for a TCP connect
+    (the default of `check`). Pure."""
+    if not check or check.get('type', 'http') != 'http':
+        return ''
+    return ('    option httpchk\n'
+            '    http-check send meth GET uri %s ver HTTP/1.1 hdr Host 127.0.0.1 hdr User-Agent cutover-proxy-check\n'
+            '    http-check expect status %s\n'
+            % (haproxy_check_uri(check['path']), ','.join(str(int(s)) for s in check.get('status') or [200])))
+
+
+TCP_CHECK = dict(type='tcp')
+
+
+def check_to_render(current_text, asked, settle):
+    """(check, pending): the check a service's config gets, and whether a run must settle it after its swap.
+    HAProxy runs one check on every server of a backend, the release serving now as well as the new one, and the
+    serving one may not answer the new health path (or no longer answers the old). So a changed check is held at
+    a TCP connect, which every listening release passes, until the swap has left only the new release serving
+    (settle). asked None: the config keeps its check; a new config takes the asked one, nothing serves yet. Pure."""
+    current = haproxy_check_in(current_text)
+    if asked is None:
+        return current, False
+    if settle or current_text is None or haproxy_check_lines(asked) == haproxy_check_lines(current):
+        return asked, False
+    return TCP_CHECK, haproxy_check_lines(asked) != haproxy_check_lines(TCP_CHECK)
+
+
 def render_haproxy_service(service, listen, members=(), check=None):
     """A frontend on listen and the service's backend with two slots (both idle until a swap), or
     two slots per member on a shared load balancer. With an http check ({type, path, status}), HAProxy's check
     is the health gate's GET; otherwise a TCP connect."""
     names = [n for m in sorted(members) for n in member_slot_names(m)] if members else member_slot_names(None)
-    http_check = ''
-    if check and check.get('type', 'http') == 'http':
-        http_check = ('    option httpchk\n'
-                      '    http-check send meth GET uri %s ver HTTP/1.1 hdr Host 127.0.0.1 hdr User-Agent cutover-proxy-check\n'
-                      '    http-check expect status %s\n'
-                      % (haproxy_check_uri(check['path']), ','.join(str(int(s)) for s in check.get('status') or [200])))
     return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
             'frontend fe_%(s)s\n'
             '    bind %(l)s\n'
             '    default_backend %(s)s\n'
-            'backend %(s)s\n' % dict(s=service, l=listen) + http_check +
+            'backend %(s)s\n' % dict(s=service, l=listen) + haproxy_check_lines(check) +
             # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
             # and put back when the engine has restarted it (on the same pinned port), with no play running
             '    default-server check inter 1s fall 2 rise 1 weight 100\n'
@@ -203,6 +225,8 @@ class HAProxyHostSite:
         self.binary = 'haproxy'
         self.member = opts.get('member')
         self.check = opts.get('check')
+        self.settle_check = opts.get('settle_check', False)
+        self.check_pending = False  # set by files(): a changed check is held at TCP until the swap
 
     def run_as(self):
         """The unprivileged user HAProxy drops to (Debian's package creates `haproxy`), or None."""
@@ -220,10 +244,9 @@ class HAProxyHostSite:
         # take the others' slots away.
         current = read_text(path)
         members = haproxy_members(current) | {self.member} if self.member else ()
-        # a run without the deploy's health settings (status, rollback) keeps the check the file has
-        check = self.check if self.check is not None else haproxy_check_in(current)
-        if check.get('type', 'http') == 'http' and not check.get('path'):
+        if self.check and self.check.get('type', 'http') == 'http' and not self.check.get('path'):
             raise ProxyError('proxy.check.path is required with proxy.check.type http')
+        check, self.check_pending = check_to_render(current, self.check, self.settle_check)
         return FileSet({os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
                         path: render_haproxy_service(service, listen, members, check)})
 
@@ -298,10 +321,15 @@ class NginxHostSite:
         rotate_if_past_limit(self.error_log, lambda: run([self.binary, '-c', self.conf, '-s', 'reopen'], 'nginx -s reopen'))
 
 
+# in the actions of a run that held a changed HAProxy check at TCP: its swap must settle it (proxy_site settle_check)
+CHECK_HELD = 'hold the changed check at tcp until the swap'
+
+
 def ensure_site(site, service, listen, check_mode):
     """Write what differs, validate, then start or reload. Returns (changed, actions, diff). A log past its
     limit is rotated on the way: bookkeeping, not a change."""
     files = site.files(service, listen)
+    held = [CHECK_HELD] if getattr(site, 'check_pending', False) else []  # bookkeeping for the caller, not a change
     pending = files.changes()
     running = site.running()
     if running and not check_mode and hasattr(site, 'rotate_logs'):
@@ -314,7 +342,7 @@ def ensure_site(site, service, listen, check_mode):
     diff = dict(before=''.join('# %s\n%s' % (p, old or '') for p, (old, new) in sorted(pending.items())),
                 after=''.join('# %s\n%s' % (p, new) for p, (old, new) in sorted(pending.items())))
     if check_mode or not actions:
-        return bool(actions), actions, diff
+        return bool(actions), actions + held, diff
     files.apply()
     try:
         site.validate()
@@ -326,7 +354,7 @@ def ensure_site(site, service, listen, check_mode):
     elif pending:
         site.reload()
         time.sleep(0.2)
-    return True, actions, diff
+    return True, actions + held, diff
 
 
 class HAProxyContainerSite(HAProxyHostSite):
