@@ -34,8 +34,8 @@ options:
   settle_check:
     description:
       - HAProxy. Give the service the check O(proxy.check) asks for even when it differs from the one its config
-        has. Without it such a change is held at a TCP connect (RV(check_pending)): HAProxy runs one check on every
-        server of the backend, and the release serving now may not answer the new health path.
+        has. Without it such a change is held at a TCP connect (RV(check_pending)), because HAProxy runs one check on
+        every server of the backend and the release serving now may not answer the new health path.
       - The roles set it after their swap, when only the new release serves.
     type: bool
     default: false

@@ -44,9 +44,9 @@ options:
   deploy: {description: 'Also check the image, the container port and the strategy.', type: bool, default: false}
   proxy_check:
     description:
-      - Who decides HAProxy's check of the service, returned in C(_cutover_proxy.check). V(health), a deploy's run:
-        an HTTP check of C(health.path), or a TCP connect without one. V(tcp), a rollback's: a TCP connect, which the
-        release it returns to passes whatever its health path. V(keep): none, the proxy keeps the check it has.
+      - Who decides HAProxy's check of the service, returned in C(_cutover_proxy.check). With V(health) (a deploy's
+        run) an HTTP check of C(health.path), or a TCP connect without one. With V(tcp) (a rollback's) a TCP connect,
+        which the release it returns to passes whatever its health path. With V(keep) none, the proxy keeps its check.
       - None is derived when C(proxy.check) is set, or on a shared load balancer (C(proxy.host)).
     type: str
     choices: [keep, health, tcp]
