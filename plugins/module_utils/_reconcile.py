@@ -52,7 +52,8 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     if retire_actions and not module.check_mode:
         containers, handles = engine.service_inventory(service)
     driver, route_upstream = read_route(module, proxy, route, route_upstream)
-    plan = plan_reconcile(state, containers, route_upstream, now)
+    weighted = bool(driver is not None and route_upstream and driver.weights_off(route))
+    plan = plan_reconcile(state, containers, route_upstream, now, weighted)
     plan['retired'] = retire_actions
     changed = any(plan.values())
     if module.check_mode or not changed:
@@ -107,6 +108,13 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
             run_swap(driver, route, plan['route'], 30, guard=proxy_guard(module.check_mode))
         except (ProxyError, LockTimeout) as exc:
             module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
+    if plan['weights']:
+        module.warn('the route %s carried the weights a canary left: each server has its own again' % route)
+        try:
+            with proxy_guard(module.check_mode)():
+                driver.reset_weights(route)
+        except (ProxyError, LockTimeout) as exc:
+            module.fail_json(msg='reconcile could not give the servers of %s their weights back: %s' % (route, exc), plan=plan)
     stop_in_background(engine, [(name, False) for name in plan['retire']], stop_timeout)
     for name in plan['remove']:
         # orphaned greens never served a request: no graceful stop to wait for

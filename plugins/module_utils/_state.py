@@ -272,7 +272,7 @@ def previous_good(state, number=None):
     return good[-1] if good else None
 
 
-def plan_reconcile(state, containers, route_upstream, now=0):
+def plan_reconcile(state, containers, route_upstream, now=0, weighted=False):
     """Decide how to converge after a crash. Pure.
 
     containers: describe() dicts of the service's containers. route_upstream: what the proxy
@@ -290,12 +290,16 @@ def plan_reconcile(state, containers, route_upstream, now=0):
       cancel: history numbers left 'running' by a dead run
       end_standby: the standby record is dropped (its window is over, or it is live again); a
               running standby past its window is retired, one inside it is left running
-    now: epoch seconds, for the standby window.
+      weights: the routed servers get their own weights back (a killed canary left its shares), when the
+              route is not pointed anew anyway (a swap gives the one serving slot its weight)
+    now: epoch seconds, for the standby window. weighted: the route's serving servers carry weights other
+    than their own.
     """
     live = live_container(state)
     by_name = {c['name']: c for c in containers}
     by_upstream = {c['upstream']: c for c in containers if c.get('upstream') and c['running']}
-    plan = dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False)
+    plan = dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False,
+                weights=False)
     target = by_upstream.get(route_upstream) if route_upstream else None
     if target and target['name'] != live:
         plan['adopt'] = target['name']
@@ -330,6 +334,7 @@ def plan_reconcile(state, containers, route_upstream, now=0):
                 continue
             plan['retire' if c['name'] in good else 'remove'].append(c['name'])
     plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
+    plan['weights'] = bool(weighted and route_upstream and not plan['route'])
     return plan
 
 

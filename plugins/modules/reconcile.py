@@ -73,7 +73,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 plan:
-  description: What was (or would be) done. Keys adopt, start, follow, route, retire, remove, cancel, end_standby, retired.
+  description: What was (or would be) done. Keys adopt, start, follow, route, retire, remove, cancel, end_standby, weights, retired.
   returned: always
   type: dict
 live:

@@ -139,6 +139,22 @@ def test_haproxy_checks_the_health_path_and_takes_a_failing_release_out(docker_s
     assert wait_until(lambda: 'L7OK' in [r['check_status'] for r in haproxy.server_stats(s.service).values()], 5)
 
 
+def test_status_gives_the_route_the_weights_a_killed_canary_left(docker_site):
+    """A canary killed where the live server had 0 % of new requests (its last step) and green was already
+    gone: the route still names the live release, but at weight 0 HAProxy answers 503. The next run under the
+    lock (status here) gives each serving server its own weight again."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    haproxy = HAProxy(s.proxy['admin_socket'])
+    slot = next(name for name, row in haproxy.server_stats(s.service).items() if row['status'] == 'UP')
+    haproxy.set_weight(s.service, slot, 0)
+    assert wait_status(s.port, 503, 10)
+    status = run_playbook(STATUS, s.vars)
+    assert_ok(status)
+    assert 'carried the weights a canary left' in ' '.join((status.stdout + status.stderr).split())
+    assert get_body(s.port) == 'demoapp v1' and haproxy.weights_off(s.service) == []
+
+
 @pytest.mark.exclusive
 def test_docker_daemon_restart_keeps_the_route(docker_site):
     """dockerd stopped and started again: the container comes back on its pinned port and is served;

@@ -1,3 +1,5 @@
+import pytest
+
 from ansible_collections.cutover.deploy.plugins.module_utils import _state as st
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_verdict
 
@@ -42,7 +44,8 @@ def state_with(live_container, live_upstream, running_numbers=()):
 
 def test_reconcile_converged_is_empty():
     plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1')], 'u1')
-    assert plan == dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False)
+    assert plan == dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False,
+                        weights=False)
 
 
 def test_reconcile_follows_a_live_container_the_engine_republished_elsewhere():
@@ -66,6 +69,25 @@ def test_reconcile_killed_after_swap_adopts_green_and_keeps_old():
 def test_reconcile_mid_swap_points_route_back():
     plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1'), c('web-b', 'u2')], 'u1,u2')
     assert plan['route'] == 'u1' and plan['remove'] == ['web-b']
+
+
+@pytest.mark.parametrize('route, weighted, expected', [
+    ('u1', True, True),  # the live server alone, at a canary's share (weight 0 answers 503)
+    ('u1', False, False),
+    ('u1,u2', True, False),  # pointed back at live: the swap gives its slot its weight
+    (None, True, False),  # no route to go by
+])
+def test_reconcile_gives_the_route_its_weights_back(route, weighted, expected):
+    plan = st.plan_reconcile(state_with('web-a', 'u1'), [c('web-a', 'u1'), c('web-b', 'u2')], route, weighted=weighted)
+    assert plan['weights'] is expected
+
+
+def test_weights_off_are_the_serving_slots_a_canary_left_at_its_share():
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import weights_off_in  # pylint: disable=import-outside-toplevel
+    slots = [dict(name='a', admin_state=0, weight=0, initial_weight=100),
+             dict(name='b', admin_state=1, weight=50, initial_weight=100),  # idle (maintenance): not routed
+             dict(name='c', admin_state=0, weight=100, initial_weight=100)]
+    assert weights_off_in(slots) == ['a']
 
 
 def test_reconcile_starts_stopped_live_and_keeps_parked():

@@ -50,6 +50,14 @@ class Driver:
         """The routed upstream was just started again: let the proxy send to it at once, not after its
         next health checks. Proxies without active checks need nothing."""
 
+    def weights_off(self, route):
+        """The route's serving servers at a weight other than their own (a canary's share left behind by a
+        killed run). Proxies without weights have none."""
+        return []
+
+    def reset_weights(self, route):
+        """Give each serving server of the route its own weight again (runs under the proxy lock)."""
+
 
 def split_upstream(upstream):
     """('host', port) from 'host:port'; raises ValueError naming the field."""

@@ -69,6 +69,11 @@ def slot_role(slot):
     return 'serving'
 
 
+def weights_off_in(slots):
+    """The serving slots at a weight other than their initial one: a canary's share. Pure."""
+    return [s['name'] for s in slots if slot_role(s) == 'serving' and s.get('weight', 1) != s.get('initial_weight', 1)]
+
+
 def upstream_of(slot):
     return '%s:%d' % (slot['addr'], slot['port'])
 
@@ -190,6 +195,15 @@ class HAProxy(Driver):
         for slot in self.slots(route):
             if slot_role(slot) == 'serving' and upstream_of(slot) == upstream and slot['op_state'] == 0:
                 self.command('set server %s/%s health up' % (route, slot['name']))
+
+    def weights_off(self, route):
+        return weights_off_in(self.slots(route))
+
+    def reset_weights(self, route):
+        slots = {s['name']: s for s in self.slots(route)}
+        for name in weights_off_in(slots.values()):
+            self.set_weight(route, name, slots[name]['initial_weight'])
+        self.save_state()
 
     def finish_drain(self, route):
         for slot in self.slots(route):
