@@ -49,6 +49,9 @@ options:
   env:
     description:
       - Variables for the compose files' C(${VAR}) substitution. Not for secrets, since they are logged.
+      - The compose tool runs with these and a fixed C(PATH), C(LANG), C(HOME) and the engine's C(DOCKER_HOST),
+        nothing of the host's environment, so a variable exported on the host cannot change what is deployed.
+        The project's C(.env) file is read as the tool reads it.
       - They reach the compose tool's environment, so names the tool itself acts on are refused. These are
         C(PATH), C(HOME), C(SHELL), C(ENV), C(BASH_ENV), C(IFS), C(TMPDIR), the proxy variables, and names
         starting with C(LD_), C(PYTHON), C(DOCKER_), C(COMPOSE_), C(PODMAN_), C(CONTAINERS_), C(BUILDAH_),
@@ -114,6 +117,8 @@ containers:
 import hashlib
 import json
 import os
+import pwd
+import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -134,6 +139,20 @@ def override_text(route_service, address, host_port, container_port, labels):
     host = '[%s]' % address if ':' in address else address
     doc = {'services': {route_service: {'ports': ['%s:%d:%d' % (host, host_port, container_port)], 'labels': labels}}}
     return json.dumps(doc, indent=2, sort_keys=True) + '\n'
+
+
+SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+
+def tool_environment(env, tool, engine_host, home):
+    """The compose tool's whole environment: a fixed PATH and locale, the user's home (its registry logins), the
+    engine, and the project's variables. Nothing of the host's own: a variable exported there (a ${TAG} the
+    files use, a COMPOSE_* or DOCKER_* setting) would change what is deployed, unseen in the release. Pure."""
+    environ = dict(PATH=SYSTEM_PATH, LANG='C.UTF-8', HOME=home)
+    if tool == 'docker-compose':
+        environ['DOCKER_HOST'] = engine_host
+    environ.update(env)
+    return environ
 
 
 def project_release(file_texts, env):
@@ -225,11 +244,11 @@ def main():
     for path in p['files'] + [override]:
         cmd += ['-f', path]
     cmd += ['up', '-d', '--force-recreate', '--remove-orphans']
-    environ = dict(env)
-    if p['tool'] == 'docker-compose':
-        environ['DOCKER_HOST'] = p['engine_host']
+    environ = tool_environment(env, p['tool'], p['engine_host'], pwd.getpwuid(os.getuid()).pw_dir)
     with lease.held_while('%s up' % p['tool']):
-        rc, out, err = module.run_command(cmd, cwd=os.path.dirname(p['files'][0]), environ_update=environ)
+        done = subprocess.run(cmd, cwd=os.path.dirname(p['files'][0]), env=environ, capture_output=True, text=True,
+                              check=False)
+    rc, out, err = done.returncode, done.stdout, done.stderr
     containers, routed = project_containers()
     if rc != 0 or routed is None:
         module.fail_json(msg='%s up failed (rc %s)%s: %s' % (p['tool'], rc, '' if routed is not None else

@@ -7,9 +7,9 @@ from __future__ import annotations
 import subprocess
 
 from bench.loadgen import Load
-from tests.helpers import TEST_RATE, run_module
+from tests.helpers import TEST_RATE, run_module, run_playbook
 from tests.proxies import get_body
-from tests.sites import assert_ok
+from tests.sites import DEPLOY, assert_ok
 
 BUILD = 'Build the image from git on every host of the batch before any host starts it'
 
@@ -134,7 +134,7 @@ def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(sit
     compose = tmp_path / 'compose.yml'
     compose.write_text('services:\n'
                        '  app:\n    image: demoapp:${APP_TAG}\n'
-                       '  sidecar:\n    image: demoapp:v3\n    environment:\n      PORT: "9090"\n')
+                       '  sidecar:\n    image: demoapp:${SIDECAR_TAG:-v3}\n    environment:\n      PORT: "9090"\n')
     source = dict(type='compose', files=[str(compose)], service='app')
     override = s.state_dir / 'compose' / ('%s.override.yml' % s.service)
     try:
@@ -149,9 +149,13 @@ def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(sit
         assert_ok(check)
         assert get_body(s.port) == 'demoapp v1' and len(s.state()['history']) == 1  # check mode changed nothing
 
-        second = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')))
+        # a variable exported where the play runs (so on the host of a local connection) changes nothing
+        second = run_playbook(DEPLOY, dict(s.vars, cutover_source=dict(source, env=dict(APP_TAG='v2'))),
+                              env=dict(SIDECAR_TAG='v1'))
         assert_ok(second)
         assert get_body(s.port) == 'demoapp v2'
+        sidecar = next(n for n in second.task('Bring the compose project up')['result']['containers'] if 'sidecar' in n)
+        assert s.engine.client.containers.get(sidecar).attrs['Config']['Image'].endswith('demoapp:v3')
         assert 'the service had no container ready for' in second.stdout, second.stdout[-2000:]
         history = s.state()['history']
         assert [(h['strategy'], h['outcome']) for h in history] == [('recreate', 'succeeded')] * 2, history

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cutover.deploy.plugins.modules.compose_project import override_text, pinned_port, project_release
+from ansible_collections.cutover.deploy.plugins.modules.compose_project import override_text, pinned_port, project_release, tool_environment
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import deploy_input_errors
 
 
@@ -49,3 +49,13 @@ def test_env_names_that_configure_the_compose_tool_are_refused():
         text = ' | '.join(errors({name: 'x', 'TAG': 'v1'}))
         assert 'cutover_source.env.%s is refused' % name in text and 'TAG' not in text.split('refused are', maxsplit=1)[0], text
     assert errors({'TAG': 'v1', 'DB_PASSWORD': 's', 'APP_DOCKERFILE': 'Dockerfile', 'MY_PATH': '/srv'}) == []
+
+
+def test_the_compose_tool_gets_the_project_variables_and_nothing_of_the_hosts(monkeypatch):
+    monkeypatch.setenv('APP_TAG', 'from-the-host')
+    monkeypatch.setenv('COMPOSE_FILE', '/elsewhere.yml')
+    docker = tool_environment({'APP_TAG': 'v2'}, 'docker-compose', 'unix:///var/run/docker.sock', '/root')
+    assert docker == {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8',
+                      'HOME': '/root', 'DOCKER_HOST': 'unix:///var/run/docker.sock', 'APP_TAG': 'v2'}
+    podman = tool_environment({}, 'podman-compose', 'unix:///run/podman/podman.sock', '/root')
+    assert 'DOCKER_HOST' not in podman and 'APP_TAG' not in podman and 'COMPOSE_FILE' not in podman
