@@ -27,8 +27,8 @@ description:
     spelling. It cannot ask for a connection or become password (C(-k), C(-K)); use a key or a password file.
   - It gets each host's C(cutover_*) settings as the interrupted run resolved them, wherever they were set
     (the inventory, C(group_vars) and C(host_vars) beside the inventory or beside your playbook, your play's
-    vars, extra vars), handed over in a private file that is deleted afterwards. Connection variables
-    (C(ansible_*)) come from the inventory only, so set them there rather than beside a playbook.
+    vars, extra vars), and its connection variables (C(ansible_host), C(ansible_user), C(ansible_become) and
+    the like, passwords included), handed over in a private file that is deleted afterwards.
   - While it runs, in a session of its own, further Ctrl-C and SIGTERM are ignored, for at most 600 seconds.
   - A SIGKILL (what AWX's cancel sends) cannot be handled, so the next run repairs what it left.
 requirements:
@@ -86,13 +86,21 @@ def cancel_command(cliargs, playbook_cli, held, vault_ids=(), executable=sys.exe
     return cmd + ['--extra-vars=%s' % json.dumps(extra, sort_keys=True), CANCEL_PLAYBOOK]
 
 
+# how the run reached and became root on the host, when set beside the playbook rather than in the inventory
+CONNECTION_VARS = frozenset((
+    'ansible_host', 'ansible_port', 'ansible_user', 'ansible_connection', 'ansible_password',
+    'ansible_ssh_private_key_file', 'ansible_private_key_file', 'ansible_ssh_common_args', 'ansible_ssh_extra_args',
+    'ansible_python_interpreter', 'ansible_become', 'ansible_become_user', 'ansible_become_method',
+    'ansible_become_password'))
+
+
 def cutover_settings(variables, template):
-    """The cutover_* settings among a host's variables, each templated by template(value); a value that does not
-    template here (it names a result the run registered later, say) is left out, and the cancel play resolves it
-    as any run would. Pure given template()."""
+    """The cutover_* settings and the connection variables among a host's variables, each templated by
+    template(value); a value that does not template here (it names a result the run registered later, say) is
+    left out, and the cancel play resolves it as any run would. Pure given template()."""
     settings = {}
     for name in sorted(variables):
-        if name.startswith('cutover_'):
+        if name.startswith('cutover_') or name in CONNECTION_VARS:
             try:
                 settings[name] = plain(template(variables[name]))
             except Exception:  # pylint: disable=broad-except; any templating error: leave that one setting out
@@ -219,7 +227,8 @@ class CallbackModule(CallbackBase):
         self.play = play
 
     def hand_over_settings(self, folder):
-        """Each held host's cutover_* settings as this run resolved them, in a 0600 file of folder, named in
+        """Each held host's cutover_* settings and connection variables as this run resolved them, in a 0600 file
+        of folder, named in
         the host's entry of the cancel play's _cutover_cancel. A host whose variables cannot be read here keeps
         none, and the cancel play resolves them from the inventory and extra vars."""
         from ansible.template import Templar  # pylint: disable=import-outside-toplevel; only when cancelling

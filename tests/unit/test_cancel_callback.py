@@ -72,9 +72,9 @@ def test_an_interrupt_python_swallowed_is_raised_again_once_at_the_next_task(mon
 
 
 def test_hands_over_each_cutover_setting_templated_and_leaves_out_what_does_not_template():
-    """The cutover_* settings as the interrupted run resolved them (from group_vars beside its playbook, play
-    vars...), templated with ansible's own Templar over the host's variables; one that needs a later result
-    is left out, and nothing else of the host's variables goes along."""
+    """The cutover_* settings and connection variables as the interrupted run resolved them (from group_vars
+    beside its playbook, play vars...), templated with ansible's own Templar over the host's variables; one that
+    needs a later result is left out, and nothing else of the host's variables goes along (facts, check mode)."""
     from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
     from ansible.template import Templar  # pylint: disable=import-outside-toplevel
     from ansible_collections.cutover.deploy.plugins.callback.cancel import cutover_settings  # pylint: disable=import-outside-toplevel
@@ -86,9 +86,10 @@ def test_hands_over_each_cutover_setting_templated_and_leaves_out_what_does_not_
     variables = {'registry': 'reg.example:5000', 'cutover_image': trust_as_template('{{ registry }}/web:2'),
                  'cutover_proxy': {'type': 'haproxy', 'listen': trust_as_template('127.0.0.1:{{ 8000 + 80 }}')},
                  'cutover_metrics_file': '/srv/metrics/cutover.prom', 'cutover_keep': 2,
-                 'cutover_later': trust_as_template('{{ result_registered_later.stdout }}'), 'ansible_host': '10.0.0.5'}
+                 'cutover_later': trust_as_template('{{ result_registered_later.stdout }}'), 'ansible_host': '10.0.0.5',
+                 'ansible_facts': {'os': 'x'}, 'ansible_check_mode': True, 'groups': {'all': ['web1']}}
     settings = cutover_settings(variables, Templar(loader=DataLoader(), variables=variables).template)
-    assert settings == {'cutover_image': 'reg.example:5000/web:2', 'cutover_keep': 2,
+    assert settings == {'ansible_host': '10.0.0.5', 'cutover_image': 'reg.example:5000/web:2', 'cutover_keep': 2,
                         'cutover_metrics_file': '/srv/metrics/cutover.prom',
                         'cutover_proxy': {'type': 'haproxy', 'listen': '127.0.0.1:8080'}}
     assert json.loads(json.dumps(settings)) == settings
