@@ -179,3 +179,12 @@ def test_a_changed_haproxy_check_is_held_at_tcp_until_the_swap(current, asked, s
     text = None if current is None else render_haproxy_service('web', '127.0.0.1:8080', check=current)
     check, pending = check_to_render(text, asked, settle)
     assert (haproxy_check_lines(check), pending) == (haproxy_check_lines(expected[0]), expected[1])
+
+
+def test_a_reload_keeps_idle_keep_alive_connections_where_haproxy_can():
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import haproxy_version, render_haproxy_global  # pylint: disable=import-outside-toplevel
+    assert haproxy_version('HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/') == (2, 6)
+    assert haproxy_version('localhost:5000/haproxy:2.8-alpine') == (2, 8)
+    assert haproxy_version('cutover-haproxy:local') is None
+    assert 'option idle-close-on-response\n' in render_haproxy_global('/run/a.sock', '/var/lib/s')
+    assert 'idle-close' not in render_haproxy_global('/run/a.sock', '/var/lib/s', idle_close=False)  # 2.4 and older

@@ -32,8 +32,15 @@ PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first 
 LOG_LIMIT_MB = 10
 
 
-def render_haproxy_global(admin_socket, state_file, user=None):
-    """HAProxy's global section; with user, HAProxy drops root once it has bound its sockets."""
+def haproxy_version(text):
+    """(major, minor) from `haproxy -v` or an image tag (haproxy:2.8-alpine), or None. Pure."""
+    found = re.search(r'(?:version |:)(\d+)\.(\d+)', text or '')
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def render_haproxy_global(admin_socket, state_file, user=None, idle_close=True):
+    """HAProxy's global section; with user, HAProxy drops root once it has bound its sockets. idle_close:
+    HAProxy knows `option idle-close-on-response` (2.6 and later)."""
     drop = '    user %s\n    group %s\n' % (user, user) if user else ''
     return ('# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
             'global\n'
@@ -45,6 +52,9 @@ def render_haproxy_global(admin_socket, state_file, user=None):
             '    timeout client 60s\n'
             '    timeout server 60s\n'
             '    timeout http-keep-alive 30s\n'
+            # on a reload the old process answers the next request of each idle keep-alive connection (then
+            # closes it) instead of closing it under a client that may be sending on it: no failed request
+            + ('    option idle-close-on-response\n' if idle_close else '') +
             '    load-server-state-from-file global\n')
 
 
@@ -238,7 +248,9 @@ class HAProxyHostSite:
             return None
 
     def files(self, service, listen):
-        global_cfg = render_haproxy_global(self.admin_socket, self.state_file, self.run_as())
+        version = self.version()
+        global_cfg = render_haproxy_global(self.admin_socket, self.state_file, self.run_as(),
+                                           idle_close=version is None or version >= (2, 6))
         path = os.path.join(self.config_dir, 'service-%s.cfg' % service)
         # A shared backend only ever gains members: a run on some of the app hosts (--limit) must not
         # take the others' slots away.
@@ -249,6 +261,14 @@ class HAProxyHostSite:
         check, self.check_pending = check_to_render(current, self.check, self.settle_check)
         return FileSet({os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
                         path: render_haproxy_service(service, listen, members, check)})
+
+    def version(self):
+        """The (major, minor) of the haproxy binary, or None when it does not say."""
+        try:
+            done = subprocess.run([self.binary, '-v'], capture_output=True, text=True, timeout=10, check=False)
+        except OSError:
+            return None
+        return haproxy_version(done.stdout)
 
     def running(self):
         return pid_alive(self.pid_file, 'haproxy')
@@ -372,6 +392,9 @@ class HAProxyContainerSite(HAProxyHostSite):
 
     def run_as(self):
         return None  # the image is the bare binary and its libraries: no user database to drop to
+
+    def version(self):
+        return haproxy_version(self.image)  # from the tag (haproxy:2.6); none for a local build: a current one
 
     def running(self):
         c = self.container()
