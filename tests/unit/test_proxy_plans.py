@@ -182,7 +182,8 @@ def test_a_changed_haproxy_check_is_held_at_tcp_until_the_swap(current, asked, s
 
 
 def test_a_reload_keeps_idle_keep_alive_connections_where_haproxy_can():
-    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import haproxy_version, render_haproxy_global  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (  # pylint: disable=import-outside-toplevel
+        haproxy_version, render_haproxy_global)
     assert haproxy_version('HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/') == (2, 6)
     assert haproxy_version('localhost:5000/haproxy:2.8-alpine') == (2, 8)
     assert haproxy_version('cutover-haproxy:local') is None
