@@ -22,6 +22,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._state import (
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 
 
+SERVING_AGAIN_TIMEOUT = 30  # seconds a restarted live container gets to pass the proxy's check
+
+
 def read_route(module, proxy, route, route_upstream):
     """(driver or None, what the route points at or None). route_upstream: read on a shared load
     balancer by the caller ('' for no route yet); else the proxy is read here."""
@@ -97,17 +100,19 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     state = add_retiring(state, plan['retire'], False, stop_timeout, time.time())
     write_state_atomic(state_dir, service, state)
 
-    if plan['start'] and driver is not None and not plan['route']:
-        try:
-            with proxy_guard(module.check_mode)():
-                driver.revive(route, state['live']['upstream'])
-        except (ProxyError, LockTimeout) as exc:
-            module.warn('the proxy could not be told that %s is back: %s (its health check will find it)' % (plan['start'], exc))
     if plan['route'] and driver is not None:
         try:
             run_swap(driver, route, plan['route'], 30, guard=proxy_guard(module.check_mode))
         except (ProxyError, LockTimeout) as exc:
             module.fail_json(msg='reconcile could not point %s back at the live container: %s' % (route, exc), plan=plan)
+    if plan['start'] and driver is not None:
+        # the run ends when the service answers again, not when its container has merely started
+        try:
+            if driver.wait_serving(route, state['live']['upstream'], SERVING_AGAIN_TIMEOUT) is False:
+                module.warn('%s was started again but does not pass the proxy\'s health check after %d s'
+                            % (plan['start'], SERVING_AGAIN_TIMEOUT))
+        except ProxyError as exc:
+            module.warn('the proxy could not be asked whether %s is back: %s' % (plan['start'], exc))
     if plan['weights']:
         module.warn('the route %s carried the weights a canary left: each server has its own again' % route)
         try:

@@ -46,9 +46,10 @@ class Driver:
     def finish_drain(self, route):
         """After the drain: retire the old upstream for good (runs under the proxy lock)."""
 
-    def revive(self, route, upstream):
-        """The routed upstream was just started again: let the proxy send to it at once, not after its
-        next health checks. Proxies without active checks need nothing."""
+    def wait_serving(self, route, upstream, timeout):
+        """The routed upstream was just started again: wait (at most timeout s) until the proxy's own health
+        check finds it serving. True when it does, None when this proxy has no check to watch."""
+        return None
 
     def weights_off(self, route):
         """The route's serving servers at a weight other than their own (a canary's share left behind by a

@@ -191,10 +191,11 @@ class HAProxy(Driver):
             return all(busy.get(name, 0) == 0 for name in draining)
         return wait_until(idle, timeout)
 
-    def revive(self, route, upstream):
-        for slot in self.slots(route):
-            if slot_role(slot) == 'serving' and upstream_of(slot) == upstream and slot['op_state'] == 0:
-                self.command('set server %s/%s health up' % (route, slot['name']))
+    def wait_serving(self, route, upstream, timeout):
+        # HAProxy's check (every second, rise 1) puts it back once it answers; forcing it up sooner would
+        # send requests to an app that is still starting
+        return wait_until(lambda: any(upstream_of(s) == upstream and s['op_state'] == 2 for s in self.slots(route)),
+                          timeout, interval=0.2)
 
     def weights_off(self, route):
         return weights_off_in(self.slots(route))
