@@ -12,7 +12,7 @@
 #   usage: [FORCE=1] scripts/build-images.sh [docker] [podman]   (default: both)
 set -euo pipefail
 want=${*:-docker podman}
-REVISION=3
+REVISION=4
 busybox=$(command -v busybox)
 [ -n "$busybox" ] || { echo "error: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || ldd "$busybox" 2>&1 | grep -q 'not a dynamic' \
@@ -25,7 +25,10 @@ for a in sh httpd sleep cat echo rm mkdir kill wget date; do ln -s busybox "$roo
 cat >"$root/bin/start" <<'SH'
 #!/bin/sh
 # demoapp entrypoint: see scripts/build-images.sh for the knobs.
-[ -n "$BOOT_DELAY" ] && sleep "$BOOT_DELAY"
+# the SIGTERM disposition first: an app that honours SIGTERM does so while it boots too (as PID 1 with no
+# trap yet it would ignore it, and a stop in its boot window would wait for the whole stop timeout)
+if [ "${IGNORE_TERM:-0}" = 1 ]; then trap '' TERM; else trap 'exit 3' TERM; fi
+if [ -n "$BOOT_DELAY" ]; then sleep "$BOOT_DELAY" & wait $!; fi
 if [ -n "$FAIL_EVERY" ]; then
   # no index.html: httpd runs cgi-bin/index.cgi for /, which fails every FAIL_EVERY-th request
   echo "$FAIL_EVERY" > /tmp/fail_every
@@ -35,7 +38,6 @@ fi
 echo "${VERSION:-dev}" > /www/version
 [ "${HEALTHY:-1}" = "0" ] || echo ok > /www/health
 if [ -n "$EXIT_AFTER" ]; then (sleep "$EXIT_AFTER"; kill 1) & fi
-if [ "${IGNORE_TERM:-0}" = 1 ]; then trap '' TERM; else trap 'exit 3' TERM; fi
 httpd -f -p "${PORT:-8080}" -h /www &
 wait $!
 SH
