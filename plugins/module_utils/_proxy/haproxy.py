@@ -192,8 +192,12 @@ class HAProxy(Driver):
         return wait_until(idle, timeout)
 
     def wait_serving(self, route, upstream, timeout):
-        # HAProxy's check (every second, rise 1) puts it back once it answers; forcing it up sooner would
-        # send requests to an app that is still starting
+        # HAProxy may not have seen the stop yet (fall 2): an UP from before the start says nothing. Marked
+        # down, the slot comes up again on HAProxy's first check that passes against the new process (every
+        # second, rise 1). Nothing served from it meanwhile: its container was stopped.
+        for slot in self.slots(route):
+            if upstream_of(slot) == upstream and slot_role(slot) == 'serving':
+                self.command('set server %s/%s health down' % (route, slot['name']))
         return wait_until(lambda: any(upstream_of(s) == upstream and s['op_state'] == 2 for s in self.slots(route)),
                           timeout, interval=0.2)
 
