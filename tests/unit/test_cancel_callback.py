@@ -86,10 +86,10 @@ def test_hands_over_each_cutover_setting_templated_and_leaves_out_what_does_not_
     variables = {'registry': 'reg.example:5000', 'cutover_image': trust_as_template('{{ registry }}/web:2'),
                  'cutover_proxy': {'type': 'haproxy', 'listen': trust_as_template('127.0.0.1:{{ 8000 + 80 }}')},
                  'cutover_metrics_file': '/srv/metrics/cutover.prom', 'cutover_keep': 2,
-                 'cutover_later': trust_as_template('{{ result_registered_later.stdout }}'), 'ansible_host': '10.0.0.5',
+                 'cutover_later': trust_as_template('{{ result_registered_later.stdout }}'), 'ansible_host': '127.0.0.5',
                  'ansible_facts': {'os': 'x'}, 'ansible_check_mode': True, 'groups': {'all': ['web1']}}
     settings = cutover_settings(variables, Templar(loader=DataLoader(), variables=variables).template)
-    assert settings == {'ansible_host': '10.0.0.5', 'cutover_image': 'reg.example:5000/web:2', 'cutover_keep': 2,
+    assert settings == {'ansible_host': '127.0.0.5', 'cutover_image': 'reg.example:5000/web:2', 'cutover_keep': 2,
                         'cutover_metrics_file': '/srv/metrics/cutover.prom',
                         'cutover_proxy': {'type': 'haproxy', 'listen': '127.0.0.1:8080'}}
     assert json.loads(json.dumps(settings)) == settings
