@@ -118,6 +118,7 @@ def test_haproxy_checks_the_health_path_and_takes_a_failing_release_out(docker_s
     s = docker_site
     assert_ok(s.deploy('v1'))
     haproxy, live = HAProxy(s.proxy['admin_socket']), live_container(s)
+    assert wait_until(lambda: 'UP' in [r['status'] for r in haproxy.server_stats(s.service).values()], 10)
     slot = next(name for name, row in haproxy.server_stats(s.service).items() if row['status'] == 'UP')
     assert haproxy.server_stats(s.service)[slot]['check_status'] == 'L7OK', haproxy.server_stats(s.service)[slot]
     live.exec_run(['rm', '/www/health'])
@@ -146,6 +147,7 @@ def test_status_gives_the_route_the_weights_a_killed_canary_left(docker_site):
     s = docker_site
     assert_ok(s.deploy('v1'))
     haproxy = HAProxy(s.proxy['admin_socket'])
+    assert wait_until(lambda: 'UP' in [r['status'] for r in haproxy.server_stats(s.service).values()], 10)
     slot = next(name for name, row in haproxy.server_stats(s.service).items() if row['status'] == 'UP')
     haproxy.set_weight(s.service, slot, 0)
     assert wait_status(s.port, 503, 10)
