@@ -73,7 +73,9 @@ class EngineUnderTest:
         return '%sdemoapp:%s' % (self.prefix, tag)
 
     def containers(self, service):
-        return self.client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % service})
+        # ignore_removed: a retiring container's helper may remove it between the listing and its inspect
+        return self.client.containers.list(all=True, ignore_removed=True,
+                                           filters={'label': 'io.cutover.service=%s' % service})
 
     def remove_service(self, service):
         import docker

@@ -52,13 +52,23 @@ class Site:
         return sorted(c.name for c in self.engine.containers(self.service) if c.status == 'running')
 
     def wait_retired(self):
+        """Wait (up to the entries' deadline) until the containers being retired have stopped, and
+        those to be removed are gone."""
         entries = self.state().get('retiring') or []
         end = max([e['deadline'] for e in entries] or [0]) + 1
-        names = {e['container'] for e in entries}
+        stopping = {e['container'] for e in entries}
+        removing = {e['container'] for e in entries if e.get('remove')}
         while time.time() < end:
-            if not any(c.name in names and c.status == 'running' for c in self.engine.containers(self.service)):
+            present = self.engine.containers(self.service)
+            if not any(c.name in removing or (c.name in stopping and c.status == 'running') for c in present):
                 return
             time.sleep(0.1)
+
+    def containers(self, settle=True):
+        """The service's containers (any status); with settle, once the retiring ones are done."""
+        if settle:
+            self.wait_retired()
+        return self.engine.containers(self.service)
 
     def stop_proxy(self):
         pid_file = Path(self.proxy['admin_socket']).parent / 'haproxy.pid'

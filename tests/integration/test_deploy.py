@@ -148,7 +148,7 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
         ('deploy', 'succeeded'), ('deploy', 'rolled_back'), ('rollback', 'succeeded')]
 
     assert_ok(s.deploy('v3', cutover_keep_releases=0))
-    assert len(s.engine.containers(s.service)) == 1
+    assert len(s.containers()) == 1
     run = run_playbook(ROLLBACK, dict(s.vars, cutover_release='2'))  # v2: its container is gone
     assert_ok(run)
     assert get_body(s.port) == 'demoapp v2'

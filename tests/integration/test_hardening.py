@@ -297,10 +297,10 @@ def test_after_a_failed_deploy_rollback_starts_the_last_good_kept_container(dock
     s = docker_site
     assert_ok(s.deploy('v1'))
     assert_ok(s.deploy('v2'))
-    kept_v1 = [c.name for c in s.engine.containers(s.service) if c.status != 'running']
+    kept_v1 = [c.name for c in s.containers() if c.status != 'running']
     failed = s.deploy('v3', cutover_public_env={'HEALTHY': '0'}, cutover_health=dict(path='/health', timeout=3, interval=0.3))
     assert failed.rc != 0
-    assert [c.name for c in s.engine.containers(s.service) if c.status != 'running'] == kept_v1
+    assert [c.name for c in s.containers() if c.status != 'running'] == kept_v1
     rollback = run_playbook(ROLLBACK, s.vars)
     assert_ok(rollback)
     started = rollback.task('Start green beside the live container')['result']
