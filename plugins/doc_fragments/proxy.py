@@ -25,11 +25,18 @@ options:
         default: 127.0.0.1:8080
       runtime:
         description:
-          - How M(cutover.deploy.proxy_site) runs the proxy. C(host) runs the proxy binary as a host
-            process; C(container) runs HAProxy as a container on the same engine, with host networking.
+          - How M(cutover.deploy.proxy_site) runs and supervises the proxy. C(systemd) makes HAProxy a systemd unit of
+            Cutover's own (C(cutover-haproxy.service) for the default O(proxy.config_dir)), enabled, C(Restart=always)
+            and ordered after the engines, so a crash, a kill or a reboot brings it back with no play; a reload is
+            C(systemctl reload). C(container) runs HAProxy as a container on the same engine, with host networking
+            and the C(unless-stopped) restart policy. C(host) runs the proxy binary as a host process that nothing
+            supervises (it stays down after a crash or a reboot until the next play). C(auto) is C(systemd) for
+            HAProxy on a host whose PID 1 is systemd, else C(host); nginx and Caddy run as host processes.
+          - A host that runs the unsupervised HAProxy of an older release moves to the unit on the next run, which
+            hands the listening sockets over (no refused connection).
         type: str
-        default: host
-        choices: [host, container]
+        default: auto
+        choices: [auto, systemd, container, host]
       image:
         description: HAProxy image for O(proxy.runtime=container).
         type: str

@@ -249,9 +249,9 @@ def shared_proxy_errors(v, prefix='cutover_'):
     if not isinstance(lb, str) or (inventory is not None and lb not in inventory):
         errors.append('%sproxy.host %s is not a host of the inventory: name the load-balancer host as the inventory '
                       'does' % (prefix, _show(lb)))
-    kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'host'
-    if kind != 'haproxy' or runtime != 'host':
-        errors.append('%sproxy.host (a shared load balancer) needs proxy.type haproxy and proxy.runtime host, got %s/%s'
+    kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'auto'
+    if kind != 'haproxy' or runtime == 'container':
+        errors.append('%sproxy.host (a shared load balancer) needs proxy.type haproxy and proxy.runtime auto, systemd or host, got %s/%s'
                       % (prefix, kind, runtime))
     host = v.get('host')
     if host is not None:
@@ -268,7 +268,7 @@ def shared_proxy_errors(v, prefix='cutover_'):
 HEALTH_KEYS = ('path', 'status', 'body_regex', 'interval', 'timeout', 'successes')
 ENGINE_TYPES = ('docker', 'podman')
 PROXY_KINDS = ('haproxy', 'caddy', 'nginx', 'npm', 'none')
-PROXY_RUNTIMES = ('host', 'container')
+PROXY_RUNTIMES = ('auto', 'systemd', 'container', 'host')
 # numeric settings: (lowest allowed, whether the lowest itself is allowed)
 NUMBER_RANGES = dict(stop_timeout=(0, True), drain_timeout=(0, True), keep_releases=(0, True), keep_images=(0, True), standby=(0, True), lock_wait=(0, True),
                      lock_lease=(0, True), liveness_window=(0, False), history_limit=(1, True),
@@ -308,7 +308,7 @@ def settings_errors(v, prefix='cutover_'):
         errors.append('%shealth has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(HEALTH_KEYS)))
     errors += health_value_errors(v.get('health') or {}, prefix)
     proxy = v.get('proxy') or {}
-    kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'host'
+    kind, runtime = proxy.get('type') or 'haproxy', proxy.get('runtime') or 'auto'
     if kind not in PROXY_KINDS:
         errors.append('%sproxy.type %s is invalid (valid: %s)' % (prefix, _show(kind), ', '.join(PROXY_KINDS)))
     if runtime not in PROXY_RUNTIMES:

@@ -122,6 +122,15 @@ check_pending:
       run gives it after its swap (M(cutover.deploy.proxy_site) with O(cutover.deploy.proxy_site#module:settle_check)).
   returned: always
   type: bool
+supervision:
+  description:
+    - How the proxy is kept running on this host (O(proxy.runtime); C(auto) resolved). C(runtime) is
+      C(systemd) (with C(unit), C(active), C(enabled), C(restarts)), C(container) (with C(container),
+      C(restart_policy), C(running)), C(host) (an unsupervised process, C(running)) or C(external) (Nginx Proxy
+      Manager, run by the user); C(supervised) says whether something brings it back after a crash or a reboot.
+  returned: when the proxy was ensured
+  type: dict
+  sample: {runtime: systemd, supervised: true, unit: cutover-haproxy.service, active: true, enabled: true, restarts: 0}
 plan:
   description: The repair plan (see M(cutover.deploy.reconcile)); empty when not locked.
   returned: always
@@ -227,10 +236,10 @@ def main():
     if p['ensure_proxy'] and proxy['type'] != 'none' and p['route_upstream'] is None:
         try:
             with proxy_guard(module.check_mode)():
-                changed, actions, diff = ensure_proxy(proxy, p['service'], module.check_mode, lambda: engine)
+                changed, actions, diff, supervision = ensure_proxy(proxy, p['service'], module.check_mode, lambda: engine)
         except (ProxyError, ValueError, LockTimeout) as exc:
             module.fail_json(msg='ensuring the proxy route %s: %s' % (route, exc), service=p['service'])
-        result.update(changed=changed, proxy_actions=actions, check_pending=CHECK_HELD in actions)
+        result.update(changed=changed, proxy_actions=actions, check_pending=CHECK_HELD in actions, supervision=supervision)
         if diff:
             result['diff'] = diff
     repaired = reconcile(module, engine, load_state(module), p['service'], route, proxy, p['route_upstream'],

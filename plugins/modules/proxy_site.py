@@ -69,6 +69,15 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+supervision:
+  description:
+    - How the proxy is kept running on this host (O(proxy.runtime); C(auto) resolved). C(runtime) is
+      C(systemd) (with C(unit), C(active), C(enabled), C(restarts)), C(container) (with C(container),
+      C(restart_policy), C(running)), C(host) (an unsupervised process, C(running)) or C(external) (Nginx Proxy
+      Manager, run by the user); C(supervised) says whether something brings it back after a crash or a reboot.
+  returned: success
+  type: dict
+  sample: {runtime: systemd, supervised: true, unit: cutover-haproxy.service, active: true, enabled: true, restarts: 0}
 actions:
   description: What the module did (or would do).
   returned: always
@@ -128,7 +137,8 @@ def main():
         module.fail_json(msg=str(exc), service=p['service'])
     if upstream == PLACEHOLDER_UPSTREAM:
         upstream = None
-    module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff, check_pending=CHECK_HELD in actions)
+    module.exit_json(changed=changed, actions=actions, upstream=upstream, diff=diff, check_pending=CHECK_HELD in actions,
+                     supervision=supervision)
 
 
 if __name__ == '__main__':

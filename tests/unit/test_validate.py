@@ -115,7 +115,7 @@ def test_shared_settings_each_named_with_what_is_valid():
                                                  drain_timeout='2.5')))
     assert errors[0] == "cutover_health has unknown keys ['retries'] (valid: path, status, body_regex, interval, timeout, successes)"
     assert 'cutover_proxy.type' in errors[1] and 'haproxy, caddy, nginx, npm, none' in errors[1]
-    assert 'cutover_proxy.runtime' in errors[2] and 'host, container' in errors[2]
+    assert 'cutover_proxy.runtime' in errors[2] and 'auto, systemd, container, host' in errors[2]
     assert "cutover_engine.type 'containerd' is invalid (valid: docker, podman)" == errors[3]
     named = [e.split()[0] for e in errors[4:]]
     assert named == ['cutover_history_limit', 'cutover_liveness_window', 'cutover_lock_wait', 'cutover_stop_timeout']

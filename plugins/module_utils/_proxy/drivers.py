@@ -17,7 +17,7 @@ def proxy_option_spec():
     return dict(
         type=dict(type='str', default='haproxy', choices=list(PROXY_TYPES) + ['none']),
         listen=dict(type='str', default='127.0.0.1:8080'),
-        runtime=dict(type='str', default='host', choices=['host', 'container']),
+        runtime=dict(type='str', default='auto', choices=['auto', 'systemd', 'container', 'host']),
         image=dict(type='str', default='docker.io/library/haproxy:2.6'),
         container_name=dict(type='str', default='cutover-haproxy'),
         caddy_dir=dict(type='path', default='/etc/cutover/caddy'),

@@ -16,6 +16,8 @@ import json
 import os
 import re
 import pwd
+import shutil
+import signal
 import subprocess
 import time
 
@@ -24,8 +26,11 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
+    HANDOVER_VARIABLE, SystemdUnit, render_haproxy_unit, resolve_runtime, systemd_is_init, unit_name, unit_path)
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
 
+DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
 # A log a long-running proxy appends to stays below this: nginx's error log is rotated by the next ensure
 # (every deploy and status) past it, Caddy rolls its own log at it; one older file is kept.
@@ -298,6 +303,82 @@ class HAProxyHostSite:
             except (OSError, ValueError):
                 pass
 
+    def supervision(self):
+        return dict(runtime='host', supervised=False, running=bool(self.running()))
+
+
+class HAProxySystemdSite(HAProxyHostSite):
+    """HAProxy as a systemd unit of Cutover's own (proxy/systemd.py): master-worker, enabled, Restart=always.
+    A host still running the unsupervised HAProxy of an older release hands its listening sockets over to the
+    unit's first start (-x), then finishes its connections (soft stop): no connection is refused on the way."""
+
+    def __init__(self, opts):
+        super().__init__(opts)
+        self.binary = shutil.which('haproxy') or '/usr/sbin/haproxy'
+        self.unit = SystemdUnit(unit_name('haproxy', self.config_dir, DEFAULT_HAPROXY_DIR))
+        self.handover_file = os.path.join(self.run_dir, 'handover.env')
+
+    def files(self, service, listen):
+        files = super().files(service, listen)
+        files.desired[unit_path(self.unit.name)] = render_haproxy_unit(self.binary, self.config_dir, self.pid_file,
+                                                                       self.handover_file)
+        return files
+
+    def running(self):
+        return self.unit.active()
+
+    def unsupervised_pids(self):
+        """The pids of an HAProxy this config runs outside the unit (an older release's `haproxy -D`)."""
+        if not HAProxyHostSite.running(self):
+            return []
+        return [int(pid) for pid in (read_text(self.pid_file) or '').split() if pid.isdigit()]
+
+    def start(self):
+        for d in (self.run_dir, os.path.dirname(self.state_file)):
+            os.makedirs(d, exist_ok=True)
+        if not os.path.exists(self.state_file):
+            write_atomic(self.state_file, '')
+        old = self.unsupervised_pids()
+        if old:
+            HAProxy(self.admin_socket, self.state_file).save_state()  # the unit's process loads the slots from it
+            write_atomic(self.handover_file, '%s=-x %s\n' % (HANDOVER_VARIABLE, self.admin_socket), mode=0o600)
+        try:
+            self.unit.daemon_reload()
+            self.unit.enable()
+            self.unit.start()
+        except ProxyError as exc:
+            raise ProxyError('%s; its log: %s' % (exc, self.unit.failure_log()))
+        finally:
+            if os.path.exists(self.handover_file):
+                os.unlink(self.handover_file)
+        if not wait_until(lambda: os.path.exists(self.admin_socket) and self.unit.active(), 15):
+            raise ProxyError('%s started but its admin socket %s did not appear' % (self.unit.service, self.admin_socket))
+        for pid in old:  # the unit serves on the same sockets now: the old process finishes what it holds
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+
+    def reload(self):
+        HAProxy(self.admin_socket, self.state_file).save_state()  # the new workers load the slots from it
+        self.unit.daemon_reload_if_needed()
+        self.unit.reload()
+
+    def repairs(self):
+        return [] if self.unit.enabled() else ['enable %s' % self.unit.service]
+
+    def repair(self):
+        self.unit.enable()
+
+    def stop(self):
+        self.unit.stop_and_disable()
+
+    def supervision(self):
+        shown = self.unit.show()
+        return dict(runtime='systemd', supervised=True, unit=self.unit.service,
+                    active=shown.get('ActiveState') == 'active', enabled=shown.get('UnitFileState') == 'enabled',
+                    restarts=int(shown['NRestarts']) if shown.get('NRestarts', '').isdigit() else None)
+
 
 class NginxHostSite:
     """nginx as a host process with Cutover's own main config; graceful `nginx -s reload`."""
@@ -337,6 +418,9 @@ class NginxHostSite:
     def stop(self):
         subprocess.run([self.binary, '-c', self.conf, '-s', 'quit'], capture_output=True, check=False)
 
+    def supervision(self):
+        return dict(runtime='host', supervised=False, running=bool(self.running()))
+
     def rotate_logs(self):
         rotate_if_past_limit(self.error_log, lambda: run([self.binary, '-c', self.conf, '-s', 'reopen'], 'nginx -s reopen'))
 
@@ -354,11 +438,13 @@ def ensure_site(site, service, listen, check_mode):
     running = site.running()
     if running and not check_mode and hasattr(site, 'rotate_logs'):
         site.rotate_logs()
+    repairs = site.repairs() if running and hasattr(site, 'repairs') else []  # a unit someone disabled
     actions = ['write %s' % p for p in sorted(pending)]
     if not running:
         actions.append('start')
     elif pending:
         actions.append('reload')
+    actions += repairs
     diff = dict(before=''.join('# %s\n%s' % (p, old or '') for p, (old, new) in sorted(pending.items())),
                 after=''.join('# %s\n%s' % (p, new) for p, (old, new) in sorted(pending.items())))
     if check_mode or not actions:
@@ -374,6 +460,8 @@ def ensure_site(site, service, listen, check_mode):
     elif pending:
         site.reload()
         time.sleep(0.2)
+    if repairs:
+        site.repair()
     return True, actions + held, diff
 
 
@@ -440,6 +528,12 @@ class HAProxyContainerSite(HAProxyHostSite):
         c = self.container()
         if c is not None:
             c.remove(force=True)
+
+    def supervision(self):
+        c = self.container()
+        policy = ((c.attrs.get('HostConfig') or {}).get('RestartPolicy') or {}).get('Name') if c is not None else None
+        return dict(runtime='container', supervised=policy in ('always', 'unless-stopped'), container=self.name,
+                    restart_policy=policy or None, running=c is not None and c.status == 'running')
 
 
 class CaddyHostSite:
@@ -523,20 +617,40 @@ class CaddyHostSite:
         return 'PUT', '/config/apps/http/servers/%s' % name, desired
 
 
+def proxy_runtime(opts, systemd_booted=None):
+    """What the proxy of opts runs as on this host: `auto` is a systemd unit where systemd is PID 1 (HAProxy;
+    nginx and Caddy stay host processes), else a host process."""
+    booted = systemd_is_init() if systemd_booted is None else systemd_booted
+    if opts['type'] != 'haproxy':
+        return 'host' if opts['runtime'] == 'auto' else opts['runtime']
+    return resolve_runtime(opts['runtime'], booted)
+
+
+def make_site(opts, engine):
+    """The site object of an HAProxy or nginx proxy (Caddy has its own ensure; NPM is the user's)."""
+    if opts['type'] == 'nginx':
+        return NginxHostSite(opts)
+    runtime = proxy_runtime(opts)
+    if runtime == 'container':
+        return HAProxyContainerSite(opts, engine())
+    if runtime == 'systemd':
+        return HAProxySystemdSite(opts)
+    return HAProxyHostSite(opts)
+
+
 def ensure_proxy(opts, service, check_mode, engine):
-    """Ensure the proxy of opts serves service (call under the proxy lock); (changed, actions, diff).
+    """Ensure the proxy of opts serves service (call under the proxy lock); (changed, actions, diff,
+    supervision: how the proxy is kept running, see the sites' supervision()).
     engine: a function returning the Engine, called only for a proxy that runs as a container."""
     if opts['type'] == 'npm':
-        return False, [], {}  # run by the user; its route is checked when it is read
+        return False, [], {}, dict(runtime='external', supervised=None)  # run by the user
     if opts['type'] == 'caddy':
-        return CaddyHostSite(opts).ensure(service, opts['listen'], check_mode)
-    if opts['type'] == 'nginx':
-        site = NginxHostSite(opts)
-    elif opts['runtime'] == 'container':
-        site = HAProxyContainerSite(opts, engine())
-    else:
-        site = HAProxyHostSite(opts)
-    return ensure_site(site, service, opts['listen'], check_mode)
+        site = CaddyHostSite(opts)
+        changed, actions, diff = site.ensure(service, opts['listen'], check_mode)
+        return changed, actions, diff, dict(runtime='host', supervised=False, running=site.running())
+    site = make_site(opts, engine)
+    changed, actions, diff = ensure_site(site, service, opts['listen'], check_mode)
+    return changed, actions, diff, site.supervision()
 
 
 def proxy_opts_error(opts, route):
@@ -544,6 +658,6 @@ def proxy_opts_error(opts, route):
     err = address_error('proxy.listen', opts['listen']) or route_error('route', route)
     if err:
         return err
-    if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
-        return 'proxy.runtime container is supported for proxy.type haproxy (valid for %s: host)' % opts['type']
+    if opts['runtime'] in ('container', 'systemd') and opts['type'] != 'haproxy':
+        return 'proxy.runtime %s is supported for proxy.type haproxy (valid for %s: auto, host)' % (opts['runtime'], opts['type'])
     return None

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Proxies supervised by systemd: the unit Cutover writes (pure) and the few systemctl calls it needs.
+
+On a host whose PID 1 is systemd (every ordinary server) the proxy is a unit of Cutover's own,
+enabled and `Restart=always`, ordered after the engines: a crash, a kill or a reboot brings it back
+with no play. Cutover writes its own unit rather than pointing the distribution's haproxy.service at
+its configuration: the distribution's unit reads /etc/haproxy, may be enabled for another purpose on
+the same host, and differs between distributions; ours is the same everywhere and says what it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
+
+UNIT_DIR = '/etc/systemd/system'
+RUNTIMES = ('auto', 'systemd', 'container', 'host')
+# what an unsupervised HAProxy hands over on the upgrade to the unit: its listening sockets (-x), read at
+# that one start from a file in /run (gone at the next boot, so later starts never look for an old process)
+HANDOVER_VARIABLE = 'CUTOVER_HANDOVER'
+
+
+def systemd_is_init(run_dir='/run/systemd/system'):
+    """Whether this host booted with systemd as PID 1 (sd_booted's test)."""
+    return os.path.isdir(run_dir)
+
+
+def resolve_runtime(asked, systemd_booted):
+    """The runtime `auto` stands for on this host: systemd where systemd is PID 1, else a host process. Pure."""
+    if asked != 'auto':
+        return asked
+    return 'systemd' if systemd_booted else 'host'
+
+
+def unit_name(kind, config_path, default_path):
+    """cutover-<kind> for the default configuration, else one name per configuration path. Pure."""
+    if config_path == default_path:
+        return 'cutover-%s' % kind
+    return 'cutover-%s-%s' % (kind, hashlib.sha256(config_path.encode('utf-8')).hexdigest()[:10])
+
+
+def render_haproxy_unit(binary, config_dir, pid_file, handover_file):
+    """HAProxy in master-worker mode (-Ws: it tells systemd when it is ready); a reload is a USR2 to the
+    master, which starts new workers on the same listening sockets and loads the server-state file. Pure."""
+    return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
+            '[Unit]\n'
+            'Description=HAProxy for Cutover (%s)\n'
+            'After=network-online.target docker.service podman.service\n'
+            'Wants=network-online.target\n'
+            '\n'
+            '[Service]\n'
+            'Type=notify\n'
+            'EnvironmentFile=-%s\n'
+            'ExecStartPre=%s -c -q -f %s\n'
+            'ExecStart=%s -Ws -f %s -p %s $%s\n'
+            'ExecReload=%s -c -q -f %s\n'
+            'ExecReload=/bin/kill -USR2 $MAINPID\n'
+            'KillMode=mixed\n'
+            'Restart=always\n'
+            'RestartSec=1\n'
+            '\n'
+            '[Install]\n'
+            'WantedBy=multi-user.target\n'
+            % (config_dir, handover_file, binary, config_dir, binary, config_dir, pid_file, HANDOVER_VARIABLE,
+               binary, config_dir))
+
+
+def unit_path(name):
+    return os.path.join(UNIT_DIR, '%s.service' % name)
+
+
+class SystemdUnit:
+    """systemctl for one unit."""
+
+    def __init__(self, name):
+        self.name = name
+        self.service = '%s.service' % name
+
+    def _systemctl(self, *args, check=True):
+        try:
+            done = subprocess.run(('systemctl',) + args, capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ProxyError('systemctl %s: %s' % (' '.join(args), exc))
+        if check and done.returncode != 0:
+            raise ProxyError('systemctl %s failed: %s' % (' '.join(args), (done.stderr or done.stdout).strip()[-800:]))
+        return done
+
+    def show(self):
+        """{ActiveState, UnitFileState, NeedDaemonReload, MainPID, NRestarts} of the unit."""
+        done = self._systemctl('show', self.service, '-p', 'ActiveState', '-p', 'UnitFileState', '-p',
+                               'NeedDaemonReload', '-p', 'MainPID', '-p', 'NRestarts', check=False)
+        return dict(line.split('=', 1) for line in done.stdout.splitlines() if '=' in line)
+
+    def active(self):
+        return self.show().get('ActiveState') == 'active'
+
+    def enabled(self):
+        return self.show().get('UnitFileState') == 'enabled'
+
+    def daemon_reload(self):
+        self._systemctl('daemon-reload')
+
+    def daemon_reload_if_needed(self):
+        if self.show().get('NeedDaemonReload') == 'yes':
+            self.daemon_reload()
+
+    def enable(self):
+        self._systemctl('enable', '--quiet', self.service)
+
+    def start(self):
+        self._systemctl('start', self.service)
+
+    def reload(self):
+        self._systemctl('reload', self.service)
+
+    def stop_and_disable(self):
+        self._systemctl('disable', '--now', '--quiet', self.service, check=False)
+
+    def failure_log(self, lines=20):
+        done = subprocess.run(['journalctl', '-u', self.service, '-n', str(lines), '--no-pager', '-o', 'cat'],
+                              capture_output=True, text=True, timeout=30, check=False)
+        return done.stdout.strip()[-1500:]
