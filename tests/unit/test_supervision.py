@@ -33,8 +33,10 @@ def test_one_unit_per_configuration_and_the_plain_name_for_the_default():
 
 def test_the_unit_restarts_always_reloads_gracefully_and_starts_after_the_engines():
     text = render_haproxy_unit('/usr/sbin/haproxy', '/etc/cutover/haproxy', '/run/cutover/haproxy/haproxy.pid',
-                               '/run/cutover/haproxy/handover.env')
+                               '/run/cutover/haproxy/handover.env', '/run/cutover/haproxy')
     lines = text.splitlines()
+    assert 'ExecStartPre=/bin/mkdir -p /run/cutover/haproxy' in lines  # /run is empty after a boot
+    assert 'StartLimitIntervalSec=0' in lines  # never gives up restarting
     assert 'Restart=always' in lines and 'WantedBy=multi-user.target' in lines and 'Type=notify' in lines
     assert 'After=network-online.target docker.service podman.service' in lines
     assert 'ExecStart=/usr/sbin/haproxy -Ws -f /etc/cutover/haproxy -p /run/cutover/haproxy/haproxy.pid $CUTOVER_HANDOVER' in lines

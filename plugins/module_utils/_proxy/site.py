@@ -117,14 +117,17 @@ def render_haproxy_service(service, listen, members=(), check=None):
             '    default_backend %(s)s\n'
             'backend %(s)s\n' % dict(s=service, l=listen) + haproxy_check_lines(check) +
             # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
-            # and put back when the engine has restarted it (on the same pinned port), with no play running
-            '    default-server check inter 1s fall 2 rise 1 weight 100\n'
-            + ''.join('    server %s 127.0.0.1:1 disabled\n' % n for n in names))
+            # and put back when the engine has restarted it (on the same pinned port), with no play running.
+            # A slot's placeholder is a host name with `init-addr last`: a (re)starting HAProxy takes each slot's
+            # address from the server-state file only so (one given as an IP is kept from the config, losing a
+            # route to any address but 127.0.0.1 at every restart and reload: haproxy/haproxy#3265)
+            '    default-server check inter 1s fall 2 rise 1 weight 100 init-addr last,libc,none\n'
+            + ''.join('    server %s localhost:1 disabled\n' % n for n in names))
 
 
 def haproxy_members(text):
     """The members whose slots a rendered service file holds (a shared backend), from its text."""
-    found = re.findall(r'^    server (\S+)_a 127\.0\.0\.1:1 disabled$', text or '', re.MULTILINE)
+    found = re.findall(r'^    server (\S+)_a (?:localhost|127\.0\.0\.1):1 disabled$', text or '', re.MULTILINE)
     return set(found)
 
 
@@ -321,7 +324,7 @@ class HAProxySystemdSite(HAProxyHostSite):
     def files(self, service, listen):
         files = super().files(service, listen)
         files.desired[unit_path(self.unit.name)] = render_haproxy_unit(self.binary, self.config_dir, self.pid_file,
-                                                                       self.handover_file)
+                                                                       self.handover_file, self.run_dir)
         return files
 
     def running(self):

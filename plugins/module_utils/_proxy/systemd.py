@@ -44,18 +44,22 @@ def unit_name(kind, config_path, default_path):
     return 'cutover-%s-%s' % (kind, hashlib.sha256(config_path.encode('utf-8')).hexdigest()[:10])
 
 
-def render_haproxy_unit(binary, config_dir, pid_file, handover_file):
+def render_haproxy_unit(binary, config_dir, pid_file, handover_file, run_dir):
     """HAProxy in master-worker mode (-Ws: it tells systemd when it is ready); a reload is a USR2 to the
-    master, which starts new workers on the same listening sockets and loads the server-state file. Pure."""
+    master, which starts new workers on the same listening sockets and loads the server-state file. Its run
+    folder (admin socket, pid file) is made at each start: /run is empty after a boot. It is restarted however
+    often it fails (no start limit): a proxy that gives up leaves every service behind it down. Pure."""
     return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
             '[Unit]\n'
             'Description=HAProxy for Cutover (%s)\n'
             'After=network-online.target docker.service podman.service\n'
             'Wants=network-online.target\n'
+            'StartLimitIntervalSec=0\n'
             '\n'
             '[Service]\n'
             'Type=notify\n'
             'EnvironmentFile=-%s\n'
+            'ExecStartPre=/bin/mkdir -p %s\n'
             'ExecStartPre=%s -c -q -f %s\n'
             'ExecStart=%s -Ws -f %s -p %s $%s\n'
             'ExecReload=%s -c -q -f %s\n'
@@ -66,7 +70,7 @@ def render_haproxy_unit(binary, config_dir, pid_file, handover_file):
             '\n'
             '[Install]\n'
             'WantedBy=multi-user.target\n'
-            % (config_dir, handover_file, binary, config_dir, binary, config_dir, pid_file, HANDOVER_VARIABLE,
+            % (config_dir, handover_file, run_dir, binary, config_dir, binary, config_dir, pid_file, HANDOVER_VARIABLE,
                binary, config_dir))
 
 
