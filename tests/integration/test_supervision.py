@@ -1,0 +1,130 @@
+"""Nothing needs a play to come back: on a host with real systemd as PID 1 (scripts/systemd-host.sh, a
+systemd-nspawn machine over this machine's root, reached over SSH, with its own Docker as docker.service),
+Cutover's default HAProxy is a unit of its own. It comes back after kill -9 and after a reboot with no play,
+status reports and repairs it, and a host still running the unsupervised HAProxy of an older release moves
+to the unit in an ordinary deploy with no failed request. Traffic goes only to the test host's own address."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from bench.loadgen import Load
+from tests.helpers import REPO, run_playbook
+
+DEPLOY = REPO / 'playbooks' / 'deploy.yml'
+STATUS = REPO / 'playbooks' / 'status.yml'
+SCRIPT = REPO / 'scripts' / 'systemd-host.sh'
+INVENTORY = '/var/lib/cutover-systemd-host/inventory.yml'
+ADDRESS = '10.233.0.2'  # the test host's own namespace address (scripts/systemd-host.sh)
+
+
+@pytest.fixture(scope='module')
+def systemd_host():
+    up = subprocess.run(['bash', str(SCRIPT), 'up'], capture_output=True, text=True, timeout=300, check=False)
+    assert up.returncode == 0, (up.stdout, up.stderr)
+    yield
+    subprocess.run(['bash', str(SCRIPT), 'down'], capture_output=True, text=True, timeout=300, check=False)
+
+
+def on_host(*cmd):
+    done = subprocess.run(['bash', str(SCRIPT), 'exec'] + list(cmd), capture_output=True, text=True, timeout=60,
+                          check=False)
+    return done.stdout.strip()
+
+
+def deploy(extra):
+    return run_playbook(DEPLOY, extra, inventory=INVENTORY)
+
+
+def body(port):
+    try:
+        done = subprocess.run(['curl', '-s', '-m', '1', 'http://%s:%d/' % (ADDRESS, port)], capture_output=True,
+                              text=True, timeout=5, check=False)
+    except subprocess.TimeoutExpired:
+        return ''
+    return done.stdout.strip()
+
+
+def seconds_until_served(port, want, timeout):
+    """Seconds until the service answers `want` (bounded: at most one request per 0.1 s for timeout), or None."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if body(port) == want:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+def site(service, port, **proxy):
+    return dict(cutover_service=service, cutover_container_port=8080, cutover_health=dict(path='/health', interval=0.3),
+                cutover_proxy=dict(listen='%s:%d' % (ADDRESS, port), **proxy))
+
+
+def assert_ok(run):
+    assert run.rc == 0, (run.stdout[-4000:], run.stderr[-2000:])
+
+
+def test_an_unsupervised_haproxy_moves_to_the_unit_in_a_deploy_under_load(systemd_host):
+    v = site('upgrade', 18080)
+    assert_ok(deploy(dict(v, cutover_image='demoapp:v1', cutover_proxy=dict(v['cutover_proxy'], runtime='host'))))
+    old = on_host('cat', '/run/cutover/haproxy/haproxy.pid').split()
+    assert old and on_host('systemctl', 'is-active', 'cutover-haproxy.service') != 'active'
+
+    with Load(ADDRESS, 18080, workers=2, keepalive=True, max_requests=40000, max_seconds=90, rate=100) as keep, \
+            Load(ADDRESS, 18080, workers=2, keepalive=False, max_requests=40000, max_seconds=90, rate=100) as fresh:
+        keep.wait_for(100)
+        fresh.wait_for(100)
+        run = deploy(dict(v, cutover_image='demoapp:v2'))  # the default runtime, auto: a unit on this host
+        keep.wait_for(100)  # the unit's process serves both kinds of client after the old one finished
+        fresh.wait_for(100)
+    assert_ok(run)
+    for load in (keep, fresh):
+        summary = load.summary()
+        assert summary['failed'] == 0 and set(summary['versions']) == {'v1', 'v2'}, summary
+    prepare = run.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind')
+    assert prepare['result']['supervision']['runtime'] == 'systemd'
+    assert on_host('systemctl', 'is-active', 'cutover-haproxy.service') == 'active'
+    assert on_host('systemctl', 'is-enabled', 'cutover-haproxy.service') == 'enabled'
+    time.sleep(1)
+    alive = [pid for pid in old if on_host('sh', '-c', 'kill -0 %s 2>/dev/null && echo yes' % pid) == 'yes']
+    assert alive == []  # the old process finished once the unit served on its sockets
+    journal = on_host('journalctl', '-u', 'cutover-haproxy.service', '--no-pager', '-o', 'cat')
+    assert 'New worker' in journal and 'Failed to get the sockets' not in journal, journal[-2000:]  # handed over (-x)
+
+
+def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_no_play(systemd_host):
+    port = 18081
+    # a configuration folder of its own: a unit of its own (cutover-haproxy-<hash>) beside the default one
+    v = site('web', port, config_dir='/etc/cutover/web-haproxy', admin_socket='/run/cutover/web-haproxy/admin.sock',
+             state_file='/var/lib/cutover/web-haproxy/server-state')
+    assert_ok(deploy(dict(v, cutover_image='demoapp:v1')))
+    assert_ok(deploy(dict(v, cutover_image='demoapp:v2')))
+    status = run_playbook(STATUS, v, inventory=INVENTORY)
+    assert_ok(status)
+    supervision = status.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
+                              'left behind')['result']['supervision']
+    unit = supervision['unit']
+    assert unit.startswith('cutover-haproxy-') and supervision['active'] and supervision['enabled'], supervision
+
+    master = on_host('systemctl', 'show', '-p', 'MainPID', '--value', unit)
+    on_host('kill', '-9', master)
+    assert seconds_until_served(port, 'demoapp v2', 10) is not None, on_host('systemctl', 'status', '--no-pager', unit)
+
+    reboot = subprocess.run(['bash', str(SCRIPT), 'reboot'], capture_output=True, text=True, timeout=300, check=False)
+    assert reboot.returncode == 0, (reboot.stdout, reboot.stderr)
+    # within 30 s of the boot: the unit and the container (restart policy) are back, and the route with them
+    assert seconds_until_served(port, 'demoapp v2', 30) is not None, on_host('systemctl', 'status', '--no-pager', unit)
+
+    # status afterwards finds nothing to repair; a unit someone disabled is enabled again
+    again = run_playbook(STATUS, v, inventory=INVENTORY)
+    assert_ok(again)
+    assert again.changed == [], [r['task'] for r in again.changed]
+    on_host('systemctl', 'disable', '--quiet', unit)
+    repaired = run_playbook(STATUS, v, inventory=INVENTORY)
+    assert_ok(repaired)
+    actions = repaired.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
+                            'left behind')['result']['proxy_actions']
+    assert actions == ['enable %s' % unit] and on_host('systemctl', 'is-enabled', unit) == 'enabled'
