@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SYS_DIR=${SYS_DIR:-/var/lib/cutover-systemd-host}
 RUN=/run/cutover-systemd-host
-NS=cutover-sys
+NS=sdhost-cutover  # not cutover-*: scripts/fleet.sh down removes those namespaces
 ADDR=10.233.0.2
 PY=$(cd "${VENV:-.venv}/bin" && pwd)/python
 
@@ -74,9 +74,9 @@ UNIT
 make_namespace() {
   ip netns list | grep -qw "$NS" && return 0
   ip netns add "$NS"
-  ip link add cv-sys type veth peer name eth0 netns "$NS"
-  ip addr add 10.233.0.1/30 dev cv-sys
-  ip link set cv-sys up
+  ip link add sdh-cutover type veth peer name eth0 netns "$NS"
+  ip addr add 10.233.0.1/30 dev sdh-cutover
+  ip link set sdh-cutover up
   ip -n "$NS" addr add "$ADDR/30" dev eth0
   ip -n "$NS" link set eth0 up
   ip -n "$NS" link set lo up
@@ -152,7 +152,7 @@ down() {
   poweroff
   for m in "$RUN/root" "$RUN/rw"; do mountpoint -q "$m" && umount -l "$m"; done
   ip netns del "$NS" 2>/dev/null || true
-  ip link del cv-sys 2>/dev/null || true
+  ip link del sdh-cutover 2>/dev/null || true
   rm -rf "$RUN" "$SYS_DIR/docker"
   echo "systemd host: down"
 }

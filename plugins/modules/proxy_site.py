@@ -128,7 +128,7 @@ def main():
         module.fail_json(msg=err)
     try:
         with proxy_guard(module.check_mode)():
-            changed, actions, diff = ensure_proxy(dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode,
+            changed, actions, diff, supervision = ensure_proxy(dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode,
                                                   lambda: Engine(module))
         upstream = None
         if not (module.check_mode and 'start' in actions):

@@ -108,6 +108,8 @@ def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_n
                               'left behind')['result']['supervision']
     unit = supervision['unit']
     assert unit.startswith('cutover-haproxy-') and supervision['active'] and supervision['enabled'], supervision
+    assert status.task('Show how the proxy is kept running (supervised, it comes back by itself after a crash or a '
+                       'reboot)')['status'] == 'ok'
 
     master = on_host('systemctl', 'show', '-p', 'MainPID', '--value', unit)
     on_host('kill', '-9', master)
