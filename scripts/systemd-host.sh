@@ -19,7 +19,9 @@ SYS_DIR=${SYS_DIR:-/var/lib/cutover-systemd-host}
 RUN=/run/cutover-systemd-host
 NS=sdhost-cutover  # not cutover-*: scripts/fleet.sh down removes those namespaces
 ADDR=10.233.0.2
-PY=$(cd "${VENV:-.venv}/bin" && pwd)/python
+VENV_DIR=$(cd "${VENV:-.venv}" && pwd)
+PY=$VENV_DIR/bin/python  # the host's Python for Ansible: this checkout's virtualenv, bound in read-only
+REPO=$(pwd)  # bound in too: a checkout on a mount of its own is not part of the root the overlay shows
 
 leader() { cat "$RUN/leader" 2>/dev/null || true; }
 
@@ -89,6 +91,7 @@ boot() {
   # the engine's data on a real folder: on the overlay dockerd fails ("invalid cross-device link")
   nohup systemd-nspawn --quiet --register=no --keep-unit -D "$RUN/root" -M cutover-sys \
     --network-namespace-path="/run/netns/$NS" --bind="$SYS_DIR/docker:/var/lib/docker" --capability=all \
+    --bind-ro="$REPO" --bind-ro="$VENV_DIR" \
     --system-call-filter='@keyring bpf' \
     -b -- systemd.unit=multi-user.target >"$SYS_DIR/console.log" 2>&1 </dev/null &
   echo $! >"$RUN/nspawn.pid"
@@ -130,7 +133,7 @@ up() {
   prepare_overlay
   boot
   if ! in_host docker image inspect demoapp:v1 >/dev/null 2>&1; then
-    docker save demoapp:v1 demoapp:v2 demoapp:v3 cutover-haproxy:local | in_host docker load -q >/dev/null
+    docker save demoapp:v1 demoapp:v2 demoapp:v3 | in_host docker load -q >/dev/null
   fi
   cat >"$SYS_DIR/inventory.yml" <<YAML
 all:

@@ -128,8 +128,8 @@ def main():
         module.fail_json(msg=err)
     try:
         with proxy_guard(module.check_mode)():
-            changed, actions, diff, supervision = ensure_proxy(dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode,
-                                                  lambda: Engine(module))
+            changed, actions, diff, supervision = ensure_proxy(
+                dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode, lambda: Engine(module))
         upstream = None
         if not (module.check_mode and 'start' in actions):
             upstream = make_driver(opts).read(route)

@@ -47,6 +47,19 @@ def wait_for_file(path, seconds=5):
     return False
 
 
+def served_again(port, body, seconds):
+    """Whether the proxy answers body within seconds (one request per 0.2 s at most)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if get_body(port) == body:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def stop_proxy(opts, docker_client):
     if opts['type'] == 'haproxy' and opts['runtime'] == 'container':
         try:
@@ -93,6 +106,14 @@ def test_proxy_role_is_idempotent_and_keeps_the_live_route(kind, runtime, tmp_pa
         swap = run_module('proxy_swap', dict(proxy=driver_opts, route='web', upstream=app.upstream))
         assert swap['changed'], swap
         assert get_body(port) == 'demoapp v1'
+        supervision = site['supervision']
+        if runtime == 'container':  # supervised by the engine: kill -9 of HAProxy, and it serves again, no play run
+            assert supervision['supervised'] and supervision['restart_policy'] == 'unless-stopped', supervision
+            # from the host, as a crash or the OOM killer would (the engine ignores the policy after `docker kill`)
+            os.kill(docker_engine.client.containers.get(opts['container_name']).attrs['State']['Pid'], signal.SIGKILL)
+            assert served_again(port, 'demoapp v1', 20), docker_engine.client.containers.get(opts['container_name']).status
+        else:
+            assert supervision['runtime'] == 'host' and not supervision['supervised'], supervision
 
         third = run_playbook(role_play('web', opts))
         res = third.task('Ensure the proxy serves web')['result']
