@@ -95,11 +95,19 @@ def test_an_unsupervised_haproxy_moves_to_the_unit_in_a_deploy_under_load(system
     assert 'New worker' in journal and 'Failed to get the sockets' not in journal, journal[-2000:]  # handed over (-x)
 
 
-def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_no_play(systemd_host):
-    port = 18081
-    # a configuration folder of its own: a unit of its own (cutover-haproxy-<hash>) beside the default one
-    v = site('web', port, config_dir='/etc/cutover/web-haproxy', admin_socket='/run/cutover/web-haproxy/admin.sock',
-             state_file='/var/lib/cutover/web-haproxy/server-state')
+# each with a configuration of its own: a unit of its own (cutover-<proxy>-<hash>) beside any default one
+PROXIES = dict(
+    haproxy=dict(config_dir='/etc/cutover/web-haproxy', admin_socket='/run/cutover/web-haproxy/admin.sock',
+                 state_file='/var/lib/cutover/web-haproxy/server-state'),
+    nginx=dict(type='nginx', conf='/etc/cutover/web-nginx/nginx.conf', upstream_dir='/etc/cutover/web-nginx/upstreams',
+               pid_file='/run/cutover/web-nginx/nginx.pid'),
+    caddy=dict(type='caddy', caddy_dir='/etc/cutover/web-caddy', admin_url='unix//run/cutover/web-caddy/admin.sock'),
+)
+
+
+@pytest.mark.parametrize('kind, port', [('haproxy', 18081), ('nginx', 18082), ('caddy', 18083)])
+def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_no_play(systemd_host, kind, port):
+    v = site('web-%s' % kind, port, **PROXIES[kind])
     assert_ok(deploy(dict(v, cutover_image='demoapp:v1')))
     assert_ok(deploy(dict(v, cutover_image='demoapp:v2')))
     status = run_playbook(STATUS, v, inventory=INVENTORY)
@@ -107,7 +115,7 @@ def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_n
     supervision = status.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
                               'left behind')['result']['supervision']
     unit = supervision['unit']
-    assert unit.startswith('cutover-haproxy-') and supervision['active'] and supervision['enabled'], supervision
+    assert unit.startswith('cutover-%s-' % kind) and supervision['active'] and supervision['enabled'], supervision
     assert status.task('Show how the proxy is kept running (supervised, it comes back by itself after a crash or a '
                        'reboot)')['status'] == 'ok'
 

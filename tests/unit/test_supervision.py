@@ -3,7 +3,7 @@ import pytest
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import proxy_opts_error, proxy_runtime
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
-    render_haproxy_unit, resolve_runtime, unit_name,
+    render_caddy_unit, render_haproxy_unit, render_nginx_unit, unit_name,
 )
 
 
@@ -13,15 +13,38 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd impo
     ('host', True, 'host'), ('container', True, 'container'),
 ])
 def test_auto_is_a_unit_where_systemd_is_pid_1(asked, booted, runs):
-    assert resolve_runtime(asked, booted) == runs
-    assert proxy_runtime(dict(type='haproxy', runtime=asked), booted) == runs
+    assert proxy_runtime(asked, 'haproxy', booted) == runs
+    assert proxy_runtime(asked, 'haproxy', booted, unsupervised_running=True) == runs  # HAProxy hands over
 
 
 @pytest.mark.parametrize('kind', ['nginx', 'caddy'])
-def test_nginx_and_caddy_stay_host_processes_under_auto(kind):
-    assert proxy_runtime(dict(type=kind, runtime='auto'), True) == 'host'
-    err = proxy_opts_error(dict(type=kind, runtime='systemd', listen='127.0.0.1:8080'), 'web')
-    assert 'proxy.runtime systemd' in err and 'auto, host' in err
+@pytest.mark.parametrize('unit_written, unsupervised_running, runs', [
+    (False, False, 'systemd'),  # a fresh host
+    (False, True, 'host'),  # an older release's process, which cannot hand its sockets over: left as it is
+    (True, True, 'systemd'),  # ours already (the unit's own process is the one running)
+])
+def test_nginx_and_caddy_move_to_a_unit_only_when_nothing_is_refused_on_the_way(kind, unit_written,
+                                                                                unsupervised_running, runs):
+    assert proxy_runtime('auto', kind, True, unit_written, unsupervised_running) == runs
+    assert proxy_runtime('auto', kind, False, unit_written, unsupervised_running) == 'host'
+    assert proxy_runtime('systemd', kind, True, unit_written, unsupervised_running) == 'systemd'
+    err = proxy_opts_error(dict(type=kind, runtime='container', listen='127.0.0.1:8080'), 'web')
+    assert 'proxy.runtime container' in err and 'auto, systemd, host' in err
+    assert proxy_opts_error(dict(type=kind, runtime='systemd', listen='127.0.0.1:8080'), 'web') is None
+
+
+def test_the_nginx_and_caddy_units_restart_always_and_reload_gracefully():
+    nginx = render_nginx_unit('/usr/sbin/nginx', '/etc/cutover/nginx/nginx.conf', '/run/cutover/nginx/nginx.pid').splitlines()
+    assert 'Restart=always' in nginx and 'StartLimitIntervalSec=0' in nginx and 'PIDFile=/run/cutover/nginx/nginx.pid' in nginx
+    assert 'ExecStartPre=/bin/mkdir -p /run/cutover/nginx' in nginx
+    assert [line for line in nginx if line.startswith('ExecReload=')] == [
+        'ExecReload=/usr/sbin/nginx -t -q -c /etc/cutover/nginx/nginx.conf',
+        'ExecReload=/usr/sbin/nginx -c /etc/cutover/nginx/nginx.conf -s reload']
+    caddy = render_caddy_unit('/usr/bin/caddy', '/etc/cutover/caddy', '/etc/cutover/caddy/base.json',
+                              '/run/cutover/caddy').splitlines()
+    assert 'ExecStart=/usr/bin/caddy run --resume --config /etc/cutover/caddy/base.json' in caddy
+    assert 'ExecStartPre=/bin/mkdir -p -m 700 /run/cutover/caddy' in caddy and 'Restart=always' in caddy
+    assert 'Environment=XDG_CONFIG_HOME=/etc/cutover/caddy/config XDG_DATA_HOME=/etc/cutover/caddy/data' in caddy
 
 
 def test_one_unit_per_configuration_and_the_plain_name_for_the_default():

@@ -27,10 +27,14 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
-    HANDOVER_VARIABLE, SystemdUnit, render_haproxy_unit, resolve_runtime, systemd_is_init, unit_name, unit_path)
+    HANDOVER_VARIABLE, SystemdUnit, render_caddy_unit, render_haproxy_unit, render_nginx_unit, systemd_is_init,
+    unit_name, unit_path)
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
 
+# the default config locations (proxy option spec): their units are plain cutover-<proxy>.service
 DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
+DEFAULT_NGINX_CONF = '/etc/cutover/nginx/nginx.conf'
+DEFAULT_CADDY_DIR = '/etc/cutover/caddy'
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
 # A log a long-running proxy appends to stays below this: nginx's error log is rotated by the next ensure
 # (every deploy and status) past it, Caddy rolls its own log at it; one older file is kept.
@@ -310,7 +314,37 @@ class HAProxyHostSite:
         return dict(runtime='host', supervised=False, running=bool(self.running()))
 
 
-class HAProxySystemdSite(HAProxyHostSite):
+class SystemdSupervised:
+    """What every proxy run as a unit of Cutover's own shares (self.unit: a SystemdUnit)."""
+
+    def unit_running(self):
+        return self.unit.active()
+
+    def start_unit(self):
+        try:
+            self.unit.daemon_reload()
+            self.unit.enable()
+            self.unit.start()
+        except ProxyError as exc:
+            raise ProxyError('%s; its log: %s' % (exc, self.unit.failure_log()))
+
+    def repairs(self):
+        return [] if self.unit.enabled() else ['enable %s' % self.unit.service]
+
+    def repair(self):
+        self.unit.enable()
+
+    def stop(self):
+        self.unit.stop_and_disable()
+
+    def supervision(self):
+        shown = self.unit.show()
+        return dict(runtime='systemd', supervised=True, unit=self.unit.service,
+                    active=shown.get('ActiveState') == 'active', enabled=shown.get('UnitFileState') == 'enabled',
+                    restarts=int(shown['NRestarts']) if shown.get('NRestarts', '').isdigit() else None)
+
+
+class HAProxySystemdSite(SystemdSupervised, HAProxyHostSite):
     """HAProxy as a systemd unit of Cutover's own (proxy/systemd.py): master-worker, enabled, Restart=always.
     A host still running the unsupervised HAProxy of an older release hands its listening sockets over to the
     unit's first start (-x), then finishes its connections (soft stop): no connection is refused on the way."""
@@ -328,7 +362,7 @@ class HAProxySystemdSite(HAProxyHostSite):
         return files
 
     def running(self):
-        return self.unit.active()
+        return self.unit_running()
 
     def unsupervised_pids(self):
         """The pids of an HAProxy this config runs outside the unit (an older release's `haproxy -D`)."""
@@ -346,11 +380,7 @@ class HAProxySystemdSite(HAProxyHostSite):
             HAProxy(self.admin_socket, self.state_file).save_state()  # the unit's process loads the slots from it
             write_atomic(self.handover_file, '%s=-x %s\n' % (HANDOVER_VARIABLE, self.admin_socket), mode=0o600)
         try:
-            self.unit.daemon_reload()
-            self.unit.enable()
-            self.unit.start()
-        except ProxyError as exc:
-            raise ProxyError('%s; its log: %s' % (exc, self.unit.failure_log()))
+            self.start_unit()
         finally:
             if os.path.exists(self.handover_file):
                 os.unlink(self.handover_file)
@@ -366,21 +396,6 @@ class HAProxySystemdSite(HAProxyHostSite):
         HAProxy(self.admin_socket, self.state_file).save_state()  # the new workers load the slots from it
         self.unit.daemon_reload_if_needed()
         self.unit.reload()
-
-    def repairs(self):
-        return [] if self.unit.enabled() else ['enable %s' % self.unit.service]
-
-    def repair(self):
-        self.unit.enable()
-
-    def stop(self):
-        self.unit.stop_and_disable()
-
-    def supervision(self):
-        shown = self.unit.show()
-        return dict(runtime='systemd', supervised=True, unit=self.unit.service,
-                    active=shown.get('ActiveState') == 'active', enabled=shown.get('UnitFileState') == 'enabled',
-                    restarts=int(shown['NRestarts']) if shown.get('NRestarts', '').isdigit() else None)
 
 
 class NginxHostSite:
@@ -426,6 +441,38 @@ class NginxHostSite:
 
     def rotate_logs(self):
         rotate_if_past_limit(self.error_log, lambda: run([self.binary, '-c', self.conf, '-s', 'reopen'], 'nginx -s reopen'))
+
+
+class NginxSystemdSite(SystemdSupervised, NginxHostSite):
+    """nginx as a systemd unit of Cutover's own. An nginx already running unsupervised for this config (an older
+    release's) cannot hand its sockets over: with runtime systemd it is quit gracefully and the unit started
+    (connections are refused in between); `auto` leaves it as it is (proxy_runtime)."""
+
+    def __init__(self, opts):
+        super().__init__(opts)
+        self.binary = shutil.which(self.binary) or self.binary
+        self.unit = SystemdUnit(unit_name('nginx', self.conf, DEFAULT_NGINX_CONF))
+
+    def files(self, service, listen):
+        files = super().files(service, listen)
+        files.desired[unit_path(self.unit.name)] = render_nginx_unit(self.binary, self.conf, self.pid_file)
+        return files
+
+    def running(self):
+        return self.unit_running()
+
+    def start(self):
+        os.makedirs(self.run_dir, exist_ok=True)
+        if NginxHostSite.running(self):
+            NginxHostSite.stop(self)
+            wait_until(lambda: not NginxHostSite.running(self), 30)
+        self.start_unit()
+        if not wait_until(lambda: NginxHostSite.running(self), 10):
+            raise ProxyError('%s started but nginx wrote no pid file %s' % (self.unit.service, self.pid_file))
+
+    def reload(self):
+        self.unit.daemon_reload_if_needed()
+        self.unit.reload()
 
 
 # in the actions of a run that held a changed HAProxy check at TCP: its swap must settle it (proxy_site settle_check)
@@ -560,12 +607,20 @@ class CaddyHostSite:
         except ProxyError:
             return False
 
-    def start(self):
-        base = os.path.join(self.config_dir, 'base.json')
+    def base_config(self):
+        return os.path.join(self.config_dir, 'base.json')
+
+    def write_base(self):
+        """The config Caddy starts from (its admin address and log); --resume then loads the routes it saved."""
         if self.unix_socket:  # only root may reach the admin socket
             os.makedirs(os.path.dirname(self.unix_socket), mode=0o700, exist_ok=True)
             os.chmod(os.path.dirname(self.unix_socket), 0o700)
-        write_atomic(base, json.dumps({'admin': {'listen': self.admin_listen}, 'logging': caddy_logging(self.config_dir)}) + '\n')
+        write_atomic(self.base_config(), json.dumps({'admin': {'listen': self.admin_listen},
+                                                     'logging': caddy_logging(self.config_dir)}) + '\n')
+
+    def start(self):
+        base = self.base_config()
+        self.write_base()
         env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.config_dir, 'config'),
                    XDG_DATA_HOME=os.path.join(self.config_dir, 'data'))
         # what Caddy prints before its config (and so its own log) is loaded: one start's worth, not appended
@@ -606,6 +661,9 @@ class CaddyHostSite:
             self._call(*target)
         return True, actions, diff
 
+    def supervision(self):
+        return dict(runtime='host', supervised=False, running=self.running())
+
     @staticmethod
     def _create_target(config, name, desired):
         """The one request that adds our server object at the deepest path that exists already."""
@@ -620,25 +678,78 @@ class CaddyHostSite:
         return 'PUT', '/config/apps/http/servers/%s' % name, desired
 
 
-def proxy_runtime(opts, systemd_booted=None):
-    """What the proxy of opts runs as on this host: `auto` is a systemd unit where systemd is PID 1 (HAProxy;
-    nginx and Caddy stay host processes), else a host process."""
-    booted = systemd_is_init() if systemd_booted is None else systemd_booted
-    if opts['type'] != 'haproxy':
-        return 'host' if opts['runtime'] == 'auto' else opts['runtime']
-    return resolve_runtime(opts['runtime'], booted)
+class CaddySystemdSite(SystemdSupervised, CaddyHostSite):
+    """Caddy as a systemd unit of Cutover's own, resuming the config it autosaved. One already running
+    unsupervised is stopped through its admin API first with runtime systemd (`auto` leaves it)."""
+
+    def __init__(self, opts):
+        super().__init__(opts)
+        self.binary = shutil.which('caddy') or '/usr/bin/caddy'
+        self.unit = SystemdUnit(unit_name('caddy', self.config_dir, DEFAULT_CADDY_DIR))
+
+    def unit_text(self):
+        return render_caddy_unit(self.binary, self.config_dir, self.base_config(),
+                                 os.path.dirname(self.unix_socket) if self.unix_socket else None)
+
+    def running(self):
+        return self.unit_running() and CaddyHostSite.running(self)
+
+    def start(self):
+        if CaddyHostSite.running(self):
+            self._call('POST', '/stop')
+            wait_until(lambda: not CaddyHostSite.running(self), 30)
+        self.write_base()
+        self.start_unit()
+        if not wait_until(lambda: CaddyHostSite.running(self), 15):
+            raise ProxyError('%s started but Caddy did not answer on %s' % (self.unit.service, self.admin_url))
+
+    def ensure(self, service, listen, check_mode):
+        """The unit file first (a changed one is loaded, used from the next start), then the host site's ensure."""
+        unit = FileSet({unit_path(self.unit.name): self.unit_text()})
+        actions = ['write %s' % path for path in sorted(unit.changes())]
+        running = self.running()
+        actions += self.repairs() if running else []
+        if actions and not check_mode:
+            unit.apply()
+            self.unit.daemon_reload()
+            if running and self.repairs():
+                self.repair()
+        changed, more, diff = CaddyHostSite.ensure(self, service, listen, check_mode)
+        return changed or bool(actions), actions + more, diff
+
+
+def proxy_runtime(asked, kind, systemd_booted, unit_written=False, unsupervised_running=False):
+    """What the proxy runs as on this host. `auto`: a systemd unit where systemd is PID 1, else a host process.
+    HAProxy hands its listening sockets over to the unit; nginx and Caddy cannot, so one of them already running
+    unsupervised (an older release's) stays as it is under `auto` (runtime systemd moves it). Pure."""
+    if asked != 'auto':
+        return asked
+    if not systemd_booted:
+        return 'host'
+    if kind == 'haproxy' or unit_written:
+        return 'systemd'
+    return 'host' if unsupervised_running else 'systemd'
+
+
+SITES = dict(haproxy=dict(host=HAProxyHostSite, systemd=HAProxySystemdSite),
+             nginx=dict(host=NginxHostSite, systemd=NginxSystemdSite),
+             caddy=dict(host=CaddyHostSite, systemd=CaddySystemdSite))
 
 
 def make_site(opts, engine):
-    """The site object of an HAProxy or nginx proxy (Caddy has its own ensure; NPM is the user's)."""
-    if opts['type'] == 'nginx':
-        return NginxHostSite(opts)
-    runtime = proxy_runtime(opts)
-    if runtime == 'container':
+    """The site object for the proxy of opts on this host (NPM is the user's own: none)."""
+    kind = opts['type']
+    if opts['runtime'] == 'container':
         return HAProxyContainerSite(opts, engine())
-    if runtime == 'systemd':
-        return HAProxySystemdSite(opts)
-    return HAProxyHostSite(opts)
+    booted = systemd_is_init()
+    runtime = opts['runtime']
+    if runtime == 'auto' and booted and kind != 'haproxy':
+        unit = SITES[kind]['systemd'](opts).unit
+        host = SITES[kind]['host'](opts)
+        runtime = proxy_runtime(runtime, kind, booted, os.path.exists(unit_path(unit.name)), bool(host.running()))
+    else:
+        runtime = proxy_runtime(runtime, kind, booted)
+    return SITES[kind][runtime](opts)
 
 
 def ensure_proxy(opts, service, check_mode, engine):
@@ -647,12 +758,11 @@ def ensure_proxy(opts, service, check_mode, engine):
     engine: a function returning the Engine, called only for a proxy that runs as a container."""
     if opts['type'] == 'npm':
         return False, [], {}, dict(runtime='external', supervised=None)  # run by the user
-    if opts['type'] == 'caddy':
-        site = CaddyHostSite(opts)
-        changed, actions, diff = site.ensure(service, opts['listen'], check_mode)
-        return changed, actions, diff, dict(runtime='host', supervised=False, running=site.running())
     site = make_site(opts, engine)
-    changed, actions, diff = ensure_site(site, service, opts['listen'], check_mode)
+    if opts['type'] == 'caddy':
+        changed, actions, diff = site.ensure(service, opts['listen'], check_mode)
+    else:
+        changed, actions, diff = ensure_site(site, service, opts['listen'], check_mode)
     return changed, actions, diff, site.supervision()
 
 
@@ -661,6 +771,6 @@ def proxy_opts_error(opts, route):
     err = address_error('proxy.listen', opts['listen']) or route_error('route', route)
     if err:
         return err
-    if opts['runtime'] in ('container', 'systemd') and opts['type'] != 'haproxy':
-        return 'proxy.runtime %s is supported for proxy.type haproxy (valid for %s: auto, host)' % (opts['runtime'], opts['type'])
+    if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
+        return 'proxy.runtime container is supported for proxy.type haproxy (valid for %s: auto, systemd, host)' % opts['type']
     return None

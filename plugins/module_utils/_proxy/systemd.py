@@ -30,13 +30,6 @@ def systemd_is_init(run_dir='/run/systemd/system'):
     return os.path.isdir(run_dir)
 
 
-def resolve_runtime(asked, systemd_booted):
-    """The runtime `auto` stands for on this host: systemd where systemd is PID 1, else a host process. Pure."""
-    if asked != 'auto':
-        return asked
-    return 'systemd' if systemd_booted else 'host'
-
-
 def unit_name(kind, config_path, default_path):
     """cutover-<kind> for the default configuration, else one name per configuration path. Pure."""
     if config_path == default_path:
@@ -72,6 +65,56 @@ def render_haproxy_unit(binary, config_dir, pid_file, handover_file, run_dir):
             'WantedBy=multi-user.target\n'
             % (config_dir, handover_file, run_dir, binary, config_dir, binary, config_dir, pid_file, HANDOVER_VARIABLE,
                binary, config_dir))
+
+
+def render_nginx_unit(binary, conf, pid_file):
+    """nginx with Cutover's own main config; a reload is nginx's graceful one, after a config test. Pure."""
+    run_dir = os.path.dirname(pid_file)
+    return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
+            '[Unit]\n'
+            'Description=nginx for Cutover (%(c)s)\n'
+            'After=network-online.target docker.service podman.service\n'
+            'Wants=network-online.target\n'
+            'StartLimitIntervalSec=0\n'
+            '\n'
+            '[Service]\n'
+            'Type=forking\n'
+            'PIDFile=%(p)s\n'
+            'ExecStartPre=/bin/mkdir -p %(r)s\n'
+            'ExecStartPre=%(b)s -t -q -c %(c)s\n'
+            'ExecStart=%(b)s -c %(c)s\n'
+            'ExecReload=%(b)s -t -q -c %(c)s\n'
+            'ExecReload=%(b)s -c %(c)s -s reload\n'
+            'ExecStop=-%(b)s -c %(c)s -s quit\n'
+            'KillMode=mixed\n'
+            'Restart=always\n'
+            'RestartSec=1\n'
+            '\n'
+            '[Install]\n'
+            'WantedBy=multi-user.target\n' % dict(b=binary, c=conf, p=pid_file, r=run_dir))
+
+
+def render_caddy_unit(binary, caddy_dir, base_config, socket_dir=None):
+    """Caddy resuming its autosaved config (the routes Cutover set through its admin API). Pure."""
+    make_socket_dir = 'ExecStartPre=/bin/mkdir -p -m 700 %s\n' % socket_dir if socket_dir else ''
+    return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
+            '[Unit]\n'
+            'Description=Caddy for Cutover (%(d)s)\n'
+            'After=network-online.target docker.service podman.service\n'
+            'Wants=network-online.target\n'
+            'StartLimitIntervalSec=0\n'
+            '\n'
+            '[Service]\n'
+            'Type=notify\n'
+            'Environment=XDG_CONFIG_HOME=%(d)s/config XDG_DATA_HOME=%(d)s/data\n'
+            '%(s)s'
+            'ExecStart=%(b)s run --resume --config %(f)s\n'
+            'KillMode=mixed\n'
+            'Restart=always\n'
+            'RestartSec=1\n'
+            '\n'
+            '[Install]\n'
+            'WantedBy=multi-user.target\n' % dict(b=binary, d=caddy_dir, f=base_config, s=make_socket_dir))
 
 
 def unit_path(name):
