@@ -25,15 +25,18 @@ options:
         default: 127.0.0.1:8080
       runtime:
         description:
-          - How M(cutover.deploy.proxy_site) runs and supervises the proxy. C(systemd) makes HAProxy a systemd unit of
-            Cutover's own (C(cutover-haproxy.service) for the default O(proxy.config_dir)), enabled, C(Restart=always)
-            and ordered after the engines, so a crash, a kill or a reboot brings it back with no play; a reload is
-            C(systemctl reload). C(container) runs HAProxy as a container on the same engine, with host networking
-            and the C(unless-stopped) restart policy. C(host) runs the proxy binary as a host process that nothing
-            supervises (it stays down after a crash or a reboot until the next play). C(auto) is C(systemd) for
-            HAProxy on a host whose PID 1 is systemd, else C(host); nginx and Caddy run as host processes.
+          - How M(cutover.deploy.proxy_site) runs and supervises the proxy. C(systemd) makes the proxy a systemd unit
+            of Cutover's own (C(cutover-haproxy.service), C(cutover-nginx.service) or C(cutover-caddy.service) for
+            the default configuration paths), enabled, C(Restart=always) and ordered after the engines, so a crash,
+            a kill or a reboot brings it back with no play; a reload is C(systemctl reload). C(container) runs
+            HAProxy as a container on the same engine, with host networking and the C(unless-stopped) restart
+            policy. C(host) runs the proxy binary as a host process that nothing supervises (it stays down after a
+            crash or a reboot until the next play). C(auto) is C(systemd) on a host whose PID 1 is systemd, else
+            C(host).
           - A host that runs the unsupervised HAProxy of an older release moves to the unit on the next run, which
-            hands the listening sockets over (no refused connection).
+            hands the listening sockets over (no refused connection). An unsupervised nginx or Caddy cannot hand
+            over; C(auto) leaves it running, and C(systemd) quits it and starts the unit (connections are refused
+            in between).
         type: str
         default: auto
         choices: [auto, systemd, container, host]
