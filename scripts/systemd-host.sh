@@ -30,7 +30,7 @@ running() { local pid; pid=$(leader); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/nul
 in_host() { nsenter -t "$(leader)" -a "$@"; }
 
 prepare_overlay() {  # the writable layer and the files a fresh host needs; kept across reboots
-  mkdir -p "$RUN/root" "$RUN/rw" "$SYS_DIR/docker"
+  mkdir -p "$RUN/root" "$RUN/rw" "$SYS_DIR/docker" "$SYS_DIR/containers"
   if ! mountpoint -q "$RUN/rw"; then
     mount -t tmpfs -o size=4g,mode=755 cutover-sys "$RUN/rw"
     mkdir -p "$RUN/rw/upper" "$RUN/rw/work"
@@ -40,7 +40,7 @@ prepare_overlay() {  # the writable layer and the files a fresh host needs; kept
   local r=$RUN/root etc=$RUN/root/etc/systemd/system
   [ -f "$r/etc/cutover-systemd-host" ] && return 0
   # this machine's own services stay off; the host runs sshd and Docker, like a fresh server
-  for unit in caddy nginx haproxy docker-registry postgresql e2scrub_reap containerd podman podman-restart \
+  for unit in caddy nginx haproxy docker-registry postgresql e2scrub_reap containerd \
               getty@tty1 console-getty systemd-networkd-wait-online; do
     ln -sf /dev/null "$etc/$unit.service"
   done
@@ -55,15 +55,16 @@ ExecStart=
 ExecStart=/usr/sbin/dockerd -H fd:// --bip 10.234.0.1/24 --cgroup-parent cutover-systemd-host \\
   --default-ulimit nofile=1024:1024 --default-ulimit nproc=4096:4096
 UNIT
-  # nspawn mounts the cgroup v1 controllers read-only; runc writes there (under --cgroup-parent above)
+  # nspawn mounts the cgroup v1 controllers and /proc/sys read-only; runc writes to the first (under
+  # --cgroup-parent above), Podman's netavark to the second
   cat >"$etc/cutover-cgroups-rw.service" <<'UNIT'
 [Unit]
-Description=Writable cgroup controllers for the engine (test host only)
+Description=Writable cgroup controllers and sysctls for the engines (test host only)
 DefaultDependencies=no
-Before=docker.service
+Before=docker.service podman.service
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'for d in /sys/fs/cgroup/*/; do mount -o remount,bind,rw "$d"; done'
+ExecStart=/bin/sh -c 'for d in /sys/fs/cgroup/*/ /proc/sys; do mount -o remount,bind,rw "$d"; done'
 [Install]
 WantedBy=multi-user.target
 UNIT
@@ -90,7 +91,8 @@ boot() {
   mkdir -p "$RUN"
   # the engine's data on a real folder: on the overlay dockerd fails ("invalid cross-device link")
   nohup systemd-nspawn --quiet --register=no --keep-unit -D "$RUN/root" -M cutover-sys \
-    --network-namespace-path="/run/netns/$NS" --bind="$SYS_DIR/docker:/var/lib/docker" --capability=all \
+    --network-namespace-path="/run/netns/$NS" --bind="$SYS_DIR/docker:/var/lib/docker" \
+    --bind="$SYS_DIR/containers:/var/lib/containers" --capability=all \
     --bind-ro="$REPO" --bind-ro="$VENV_DIR" \
     --system-call-filter='@keyring bpf' \
     -b -- systemd.unit=multi-user.target >"$SYS_DIR/console.log" 2>&1 </dev/null &
@@ -156,7 +158,7 @@ down() {
   for m in "$RUN/root" "$RUN/rw"; do mountpoint -q "$m" && umount -l "$m"; done
   ip netns del "$NS" 2>/dev/null || true
   ip link del sdh-cutover 2>/dev/null || true
-  rm -rf "$RUN" "$SYS_DIR/docker"
+  rm -rf "$RUN" "$SYS_DIR/docker" "$SYS_DIR/containers"
   echo "systemd host: down"
 }
 

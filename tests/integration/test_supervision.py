@@ -138,3 +138,15 @@ def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_n
     actions = repaired.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
                             'left behind')['result']['proxy_actions']
     assert actions == ['enable %s' % unit] and on_host('systemctl', 'is-enabled', unit) == 'enabled'
+
+    # a unit file someone removed is written again, and loaded, with the proxy serving throughout
+    path = '/etc/systemd/system/%s' % unit
+    on_host('rm', '-f', path)
+    on_host('systemctl', 'daemon-reload')
+    rewritten = run_playbook(STATUS, v, inventory=INVENTORY)
+    assert_ok(rewritten)
+    actions = rewritten.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
+                             'left behind')['result']['proxy_actions']
+    assert 'write %s' % path in actions, actions
+    assert on_host('systemctl', 'is-active', unit) == 'active' and on_host('systemctl', 'is-enabled', unit) == 'enabled'
+    assert body(port) == 'demoapp v2'

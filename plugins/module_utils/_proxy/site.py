@@ -745,8 +745,8 @@ def make_site(opts, engine):
     runtime = opts['runtime']
     if runtime == 'auto' and booted and kind != 'haproxy':
         unit = SITES[kind]['systemd'](opts).unit
-        host = SITES[kind]['host'](opts)
-        runtime = proxy_runtime(runtime, kind, booted, os.path.exists(unit_path(unit.name)), bool(host.running()))
+        ours = os.path.exists(unit_path(unit.name)) or unit.active()  # a unit whose file someone removed runs on
+        runtime = proxy_runtime(runtime, kind, booted, ours, not ours and bool(SITES[kind]['host'](opts).running()))
     else:
         runtime = proxy_runtime(runtime, kind, booted)
     return SITES[kind][runtime](opts)

@@ -138,8 +138,8 @@ class SystemdUnit:
         return done
 
     def show(self):
-        """{ActiveState, UnitFileState, NeedDaemonReload, MainPID, NRestarts} of the unit."""
-        done = self._systemctl('show', self.service, '-p', 'ActiveState', '-p', 'UnitFileState', '-p',
+        """{LoadState, ActiveState, UnitFileState, NeedDaemonReload, MainPID, NRestarts} of the unit."""
+        done = self._systemctl('show', self.service, '-p', 'LoadState', '-p', 'ActiveState', '-p', 'UnitFileState', '-p',
                                'NeedDaemonReload', '-p', 'MainPID', '-p', 'NRestarts', check=False)
         return dict(line.split('=', 1) for line in done.stdout.splitlines() if '=' in line)
 
@@ -153,7 +153,10 @@ class SystemdUnit:
         self._systemctl('daemon-reload')
 
     def daemon_reload_if_needed(self):
-        if self.show().get('NeedDaemonReload') == 'yes':
+        """Load a changed unit file; also one written again after it was removed (`not-found`, which systemd
+        does not flag as needing a reload)."""
+        shown = self.show()
+        if shown.get('NeedDaemonReload') == 'yes' or shown.get('LoadState') != 'loaded':
             self.daemon_reload()
 
     def enable(self):
