@@ -137,6 +137,11 @@ up() {
   if ! in_host docker image inspect demoapp:v1 >/dev/null 2>&1; then
     docker save demoapp:v1 demoapp:v2 demoapp:v3 | in_host docker load -q >/dev/null
   fi
+  if ! in_host podman image exists localhost/demoapp:v1 2>/dev/null; then  # the overlay shows this folder's new files
+    podman save -q -m localhost/demoapp:v1 localhost/demoapp:v2 localhost/demoapp:v3 -o "$SYS_DIR/podman-images.tar"
+    in_host podman load -q -i "$SYS_DIR/podman-images.tar" >/dev/null
+    rm -f "$SYS_DIR/podman-images.tar"
+  fi
   cat >"$SYS_DIR/inventory.yml" <<YAML
 all:
   hosts:
