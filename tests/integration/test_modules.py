@@ -184,7 +184,8 @@ def test_health_gate_fails_fast_when_container_exits(engine, service):
     res = run_module('health_gate', dict(engine_host=engine.host, container=g['container']['name'],
                                          upstream=g['upstream'], path='/health', timeout=60, interval=0.5))
     assert res['status'] == 'failed'
-    assert res['container_state'] == 'exited' and res['exit_code'] == 3
+    # Podman says `stopped` for an exited container until its cleanup has run (seen once in a CI rehearsal)
+    assert res['container_state'] in ('exited', 'stopped') and res['exit_code'] == 3, res
     assert res['elapsed'] < 30  # far from the 60 s timeout: it did not wait it out
     assert isinstance(res['logs'], list)
 
