@@ -24,16 +24,14 @@ def free_port():
 
 
 FLEET_NETWORK = ipaddress.ip_network('10.231.0.0/24')  # scripts/fleet.sh's hosts, on this machine
-SYSTEMD_HOST_NETWORK = ipaddress.ip_network('10.233.0.0/30')  # scripts/systemd-host.sh's host
 
 
 def _check_target(host):
     if host == 'localhost':
         return
     address = ipaddress.ip_address(host)
-    if not (address.is_loopback or address in FLEET_NETWORK or address in SYSTEMD_HOST_NETWORK):
-        raise ValueError('load is only sent to loopback or the test hosts (%s, %s), not %s'
-                         % (FLEET_NETWORK, SYSTEMD_HOST_NETWORK, host))
+    if not (address.is_loopback or address in FLEET_NETWORK):
+        raise ValueError('load is only sent to loopback or the test fleet (%s), not %s' % (FLEET_NETWORK, host))
 
 
 class Load:

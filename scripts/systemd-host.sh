@@ -10,15 +10,16 @@
 #   scripts/systemd-host.sh down     stop it and remove every trace (overlay, engine data, namespace)
 #   scripts/systemd-host.sh exec CMD ...   run a command inside it (all its namespaces)
 #
-# Address 10.233.0.2 inside, 10.233.0.1 on this machine's side (a test's own namespace host; no other
-# address is ever targeted). Trap (../shared/ENVIRONMENT.md): systemd must never boot over the shared
+# Address 10.231.0.250 inside, 10.231.0.249 on this machine's side: a /30 of the test fleet's network
+# (scripts/fleet.sh, 10.231.0.0/24; the more specific route wins beside the fleet's bridge), so tests target
+# only loopback and the fleet's namespace hosts. Trap (../shared/ENVIRONMENT.md): systemd must never boot over the shared
 # root without the overlay, or its boot-time tmpfiles clean-up empties this machine's /tmp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SYS_DIR=${SYS_DIR:-/var/lib/cutover-systemd-host}
 RUN=/run/cutover-systemd-host
 NS=sdhost-cutover  # not cutover-*: scripts/fleet.sh down removes those namespaces
-ADDR=10.233.0.2
+ADDR=10.231.0.250
 VENV_DIR=$(cd "${VENV:-.venv}" && pwd)
 PY=$VENV_DIR/bin/python  # the host's Python for Ansible: this checkout's virtualenv, bound in read-only
 REPO=$(pwd)  # bound in too: a checkout on a mount of its own is not part of the root the overlay shows
@@ -52,7 +53,7 @@ Wants=
 After=network.target docker.socket
 [Service]
 ExecStart=
-ExecStart=/usr/sbin/dockerd -H fd:// --bip 10.234.0.1/24 --cgroup-parent cutover-systemd-host \\
+ExecStart=/usr/sbin/dockerd -H fd:// --cgroup-parent cutover-systemd-host \\
   --default-ulimit nofile=1024:1024 --default-ulimit nproc=4096:4096
 UNIT
   # nspawn mounts the cgroup v1 controllers and /proc/sys read-only; runc writes to the first (under
@@ -78,12 +79,12 @@ make_namespace() {
   ip netns list | grep -qw "$NS" && return 0
   ip netns add "$NS"
   ip link add sdh-cutover type veth peer name eth0 netns "$NS"
-  ip addr add 10.233.0.1/30 dev sdh-cutover
+  ip addr add 10.231.0.249/30 dev sdh-cutover
   ip link set sdh-cutover up
   ip -n "$NS" addr add "$ADDR/30" dev eth0
   ip -n "$NS" link set eth0 up
   ip -n "$NS" link set lo up
-  ip -n "$NS" route add default via 10.233.0.1
+  ip -n "$NS" route add default via 10.231.0.249
 }
 
 boot() {

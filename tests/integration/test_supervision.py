@@ -18,7 +18,7 @@ DEPLOY = REPO / 'playbooks' / 'deploy.yml'
 STATUS = REPO / 'playbooks' / 'status.yml'
 SCRIPT = REPO / 'scripts' / 'systemd-host.sh'
 INVENTORY = '/var/lib/cutover-systemd-host/inventory.yml'
-ADDRESS = '10.233.0.2'  # the test host's own namespace address (scripts/systemd-host.sh)
+ADDRESS = '10.231.0.250'  # the test host's own namespace address (scripts/systemd-host.sh)
 
 
 @pytest.fixture(scope='module')
