@@ -37,84 +37,60 @@ def unit_name(kind, config_path, default_path):
     return 'cutover-%s-%s' % (kind, hashlib.sha256(config_path.encode('utf-8')).hexdigest()[:10])
 
 
-def render_haproxy_unit(binary, config_dir, pid_file, handover_file, run_dir):
-    """HAProxy in master-worker mode (-Ws: it tells systemd when it is ready); a reload is a USR2 to the
-    master, which starts new workers on the same listening sockets and loads the server-state file. Its run
-    folder (admin socket, pid file) is made at each start: /run is empty after a boot. It is restarted however
-    often it fails (no start limit): a proxy that gives up leaves every service behind it down. Pure."""
+def render_proxy_unit(description, service_lines):
+    """A proxy unit: ordered after the engines, restarted however often it fails (no start limit: a proxy that
+    gives up leaves every service behind it down), enabled for multi-user.target. Pure."""
     return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
             '[Unit]\n'
-            'Description=HAProxy for Cutover (%s)\n'
+            'Description=%s\n'
             'After=network-online.target docker.service podman.service\n'
             'Wants=network-online.target\n'
             'StartLimitIntervalSec=0\n'
             '\n'
             '[Service]\n'
-            'Type=notify\n'
-            'EnvironmentFile=-%s\n'
-            'ExecStartPre=/bin/mkdir -p %s\n'
-            'ExecStartPre=%s -c -q -f %s\n'
-            'ExecStart=%s -Ws -f %s -p %s $%s\n'
-            'ExecReload=%s -c -q -f %s\n'
-            'ExecReload=/bin/kill -USR2 $MAINPID\n'
+            '%s'
             'KillMode=mixed\n'
             'Restart=always\n'
             'RestartSec=1\n'
             '\n'
             '[Install]\n'
-            'WantedBy=multi-user.target\n'
-            % (config_dir, handover_file, run_dir, binary, config_dir, binary, config_dir, pid_file, HANDOVER_VARIABLE,
-               binary, config_dir))
+            'WantedBy=multi-user.target\n' % (description, ''.join(line + '\n' for line in service_lines)))
+
+
+def render_haproxy_unit(binary, config_dir, pid_file, handover_file, run_dir):
+    """HAProxy in master-worker mode (-Ws: it tells systemd when it is ready); a reload is a USR2 to the
+    master, which starts new workers on the same listening sockets and loads the server-state file. Its run
+    folder (admin socket, pid file) is made at each start: /run is empty after a boot. Pure."""
+    return render_proxy_unit('HAProxy for Cutover (%s)' % config_dir, [
+        'Type=notify',
+        'EnvironmentFile=-%s' % handover_file,
+        'ExecStartPre=/bin/mkdir -p %s' % run_dir,
+        'ExecStartPre=%s -c -q -f %s' % (binary, config_dir),
+        'ExecStart=%s -Ws -f %s -p %s $%s' % (binary, config_dir, pid_file, HANDOVER_VARIABLE),
+        'ExecReload=%s -c -q -f %s' % (binary, config_dir),
+        'ExecReload=/bin/kill -USR2 $MAINPID'])
 
 
 def render_nginx_unit(binary, conf, pid_file):
     """nginx with Cutover's own main config; a reload is nginx's graceful one, after a config test. Pure."""
-    run_dir = os.path.dirname(pid_file)
-    return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
-            '[Unit]\n'
-            'Description=nginx for Cutover (%(c)s)\n'
-            'After=network-online.target docker.service podman.service\n'
-            'Wants=network-online.target\n'
-            'StartLimitIntervalSec=0\n'
-            '\n'
-            '[Service]\n'
-            'Type=forking\n'
-            'PIDFile=%(p)s\n'
-            'ExecStartPre=/bin/mkdir -p %(r)s\n'
-            'ExecStartPre=%(b)s -t -q -c %(c)s\n'
-            'ExecStart=%(b)s -c %(c)s\n'
-            'ExecReload=%(b)s -t -q -c %(c)s\n'
-            'ExecReload=%(b)s -c %(c)s -s reload\n'
-            'ExecStop=-%(b)s -c %(c)s -s quit\n'
-            'KillMode=mixed\n'
-            'Restart=always\n'
-            'RestartSec=1\n'
-            '\n'
-            '[Install]\n'
-            'WantedBy=multi-user.target\n' % dict(b=binary, c=conf, p=pid_file, r=run_dir))
+    return render_proxy_unit('nginx for Cutover (%s)' % conf, [
+        'Type=forking',
+        'PIDFile=%s' % pid_file,
+        'ExecStartPre=/bin/mkdir -p %s' % os.path.dirname(pid_file),
+        'ExecStartPre=%s -t -q -c %s' % (binary, conf),
+        'ExecStart=%s -c %s' % (binary, conf),
+        'ExecReload=%s -t -q -c %s' % (binary, conf),
+        'ExecReload=%s -c %s -s reload' % (binary, conf),
+        'ExecStop=-%s -c %s -s quit' % (binary, conf)])
 
 
 def render_caddy_unit(binary, caddy_dir, base_config, socket_dir=None):
     """Caddy resuming its autosaved config (the routes Cutover set through its admin API). Pure."""
-    make_socket_dir = 'ExecStartPre=/bin/mkdir -p -m 700 %s\n' % socket_dir if socket_dir else ''
-    return ('# Managed by cutover.deploy. Changes here are overwritten.\n'
-            '[Unit]\n'
-            'Description=Caddy for Cutover (%(d)s)\n'
-            'After=network-online.target docker.service podman.service\n'
-            'Wants=network-online.target\n'
-            'StartLimitIntervalSec=0\n'
-            '\n'
-            '[Service]\n'
-            'Type=notify\n'
-            'Environment=XDG_CONFIG_HOME=%(d)s/config XDG_DATA_HOME=%(d)s/data\n'
-            '%(s)s'
-            'ExecStart=%(b)s run --resume --config %(f)s\n'
-            'KillMode=mixed\n'
-            'Restart=always\n'
-            'RestartSec=1\n'
-            '\n'
-            '[Install]\n'
-            'WantedBy=multi-user.target\n' % dict(b=binary, d=caddy_dir, f=base_config, s=make_socket_dir))
+    return render_proxy_unit('Caddy for Cutover (%s)' % caddy_dir, [
+        'Type=notify',
+        'Environment=XDG_CONFIG_HOME=%s/config XDG_DATA_HOME=%s/data' % (caddy_dir, caddy_dir)]
+        + (['ExecStartPre=/bin/mkdir -p -m 700 %s' % socket_dir] if socket_dir else [])
+        + ['ExecStart=%s run --resume --config %s' % (binary, base_config)])
 
 
 def unit_path(name):
