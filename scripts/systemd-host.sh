@@ -90,6 +90,13 @@ make_namespace() {
 boot() {
   running && return 0
   mkdir -p "$RUN"
+  # a real boot starts with empty packet filters; this namespace outlives the machine, so empty them here (the
+  # engines' port forwarding rules of the last boot, left first in their chains, would win over the new ones)
+  local table
+  for table in nat filter mangle; do
+    nsenter --net="/run/netns/$NS" iptables -t "$table" -F 2>/dev/null || true
+    nsenter --net="/run/netns/$NS" iptables -t "$table" -X 2>/dev/null || true
+  done
   # the engine's data on a real folder: on the overlay dockerd fails ("invalid cross-device link")
   nohup systemd-nspawn --quiet --register=no --keep-unit -D "$RUN/root" -M cutover-sys \
     --network-namespace-path="/run/netns/$NS" --bind="$SYS_DIR/docker:/var/lib/docker" \

@@ -18,6 +18,11 @@ description:
     reports the state without repairing anything (RV(locked) is false).
   - Behind a shared load balancer (O(route_upstream) given) the route lives on another host, so the caller
     takes the lock and ensures the route there first (O(lock) then only renews it).
+  - On a host whose PID 1 is systemd, with root Podman as the engine (a local socket), it also makes sure the
+    services' live containers come back when the host boots, as Docker's restart policy does for Docker:
+    it writes and enables a oneshot unit of Cutover's own (C(cutover-podman-start.service), one per O(state_dir))
+    that starts each service's live container at boot (RV(containers_at_boot)). Podman 4.3's own
+    C(podman-restart.service) starts only containers with restart policy C(always), stopped kept releases too.
   - On failure after the lock was taken, the lock stays held by O(lock.run_id); the roles release it at the end
     of the run, whatever happened.
 author: Cutover contributors (@cutover)
@@ -131,6 +136,19 @@ supervision:
   returned: when the proxy was ensured
   type: dict
   sample: {runtime: systemd, supervised: true, unit: cutover-haproxy.service, active: true, enabled: true, restarts: 0}
+boot_actions:
+  description: What making sure the live Podman containers come back at boot did (or would do).
+  returned: always
+  type: list
+  elements: str
+  sample: [write /etc/systemd/system/cutover-podman-start.service, enable cutover-podman-start.service]
+containers_at_boot:
+  description:
+    - For Podman, the unit that starts the live containers at boot (C(unit), C(enabled)), or C(unit=null) and
+      the C(reason) this host has none (Docker restarts its own; no systemd; rootless or remote Podman).
+  returned: after the lock was taken
+  type: dict
+  sample: {unit: cutover-podman-start.service, enabled: true}
 plan:
   description: The repair plan (see M(cutover.deploy.reconcile)); empty when not locked.
   returned: always
@@ -166,6 +184,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._podman_boot import ensure_boot_unit
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
@@ -215,7 +234,8 @@ def main():
     err = proxy_opts_error(proxy, route) if proxy['type'] != 'none' else None
     if err:
         module.fail_json(msg=err)
-    result = dict(changed=False, locked=True, holder=None, proxy_actions=[], check_pending=False, plan={}, route_upstream=None)
+    result = dict(changed=False, locked=True, holder=None, proxy_actions=[], boot_actions=[], check_pending=False, plan={},
+                  route_upstream=None)
 
     lock = p['lock']
     if lock:
@@ -242,6 +262,11 @@ def main():
         result.update(changed=changed, proxy_actions=actions, check_pending=CHECK_HELD in actions, supervision=supervision)
         if diff:
             result['diff'] = diff
+    try:  # Podman has no daemon to start the live containers again at boot: a unit of ours does (_podman_boot)
+        boot_actions, boot = ensure_boot_unit(engine, p['state_dir'], module.check_mode)
+    except ProxyError as exc:
+        module.fail_json(msg='ensuring the Podman boot unit: %s' % exc, service=p['service'])
+    result.update(changed=result['changed'] or bool(boot_actions), boot_actions=boot_actions, containers_at_boot=boot)
     repaired = reconcile(module, engine, load_state(module), p['service'], route, proxy, p['route_upstream'],
                          p['state_dir'], p['stop_timeout'])
     result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],

@@ -150,3 +150,37 @@ def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_n
     assert 'write %s' % path in actions, actions
     assert on_host('systemctl', 'is-active', unit) == 'active' and on_host('systemctl', 'is-enabled', unit) == 'enabled'
     assert body(port) == 'demoapp v2'
+
+
+def test_on_a_systemd_host_podman_s_live_container_comes_back_after_a_reboot_with_no_play(systemd_host):
+    """Podman has no daemon to restart containers at boot: Cutover's own unit starts each service's live
+    container (and only that: a stopped release kept for a rollback stays stopped), and at shutdown stops them
+    so that Podman's restart policy does not hold the shutdown up."""
+    port = 18084
+    v = dict(site('pod-web', port, config_dir='/etc/cutover/pod-haproxy', admin_socket='/run/cutover/pod-haproxy/admin.sock',
+                  state_file='/var/lib/cutover/pod-haproxy/server-state'),
+             cutover_engine=dict(type='podman'), cutover_keep_releases=1)
+    assert_ok(deploy(dict(v, cutover_image='localhost/demoapp:v1')))
+    second = deploy(dict(v, cutover_image='localhost/demoapp:v2'))
+    assert_ok(second)
+    prepared = second.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left '
+                           'behind')['result']
+    boot = prepared['containers_at_boot']
+    assert boot == dict(unit='cutover-podman-start.service', enabled=True, active=True), boot
+    assert on_host('systemctl', 'is-enabled', boot['unit']) == 'enabled'
+    names = on_host('podman', 'ps', '-a', '--filter', 'label=io.cutover.service=pod-web', '--format', '{{.Names}}').split()
+    live = [second.task('Persist green as live, then remove the old containers')['result']['live']]
+    assert len(names) == 2 and live[0] in names, (names, live)  # v2 live, v1 kept (stopping in the background)
+
+    reboot = subprocess.run(['bash', str(SCRIPT), 'reboot'], capture_output=True, text=True, timeout=300, check=False)
+    assert reboot.returncode == 0, (reboot.stdout, reboot.stderr)
+    assert seconds_until_served(port, 'demoapp v2', 30) is not None, on_host('journalctl', '-b', '-u', boot['unit'],
+                                                                              '--no-pager')
+    after = on_host('podman', 'ps', '--filter', 'label=io.cutover.service=pod-web', '--filter', 'status=running',
+                    '--format', '{{.Names}}').split()
+    assert after == live, (after, live)  # the live release only: the kept one was not started
+    assert 'started' in on_host('journalctl', '-b', '-u', boot['unit'], '--no-pager', '-o', 'cat')
+
+    again = run_playbook(STATUS, v, inventory=INVENTORY)
+    assert_ok(again)
+    assert again.changed == [], [r['task'] for r in again.changed]
