@@ -139,6 +139,16 @@ def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_n
                             'left behind')['result']['proxy_actions']
     assert actions == ['enable %s' % unit] and on_host('systemctl', 'is-enabled', unit) == 'enabled'
 
+    # a unit someone stopped (Restart=always does not undo a stop) is started again by status, under the lock
+    on_host('systemctl', 'stop', unit)
+    assert body(port) == ''
+    started = run_playbook(STATUS, v, inventory=INVENTORY)
+    assert_ok(started)
+    actions = started.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
+                           'left behind')['result']['proxy_actions']
+    assert 'start' in actions and on_host('systemctl', 'is-active', unit) == 'active', actions
+    assert seconds_until_served(port, 'demoapp v2', 10) is not None
+
     # a unit file someone removed is written again, and loaded, with the proxy serving throughout
     path = '/etc/systemd/system/%s' % unit
     on_host('rm', '-f', path)
