@@ -15,7 +15,7 @@ setup:               ## install Debian packages, the virtualenv and the collecti
 engines: setup       ## start Docker and Podman (idempotent) and build the demo images
 	bash scripts/engines.sh docker podman
 	bash scripts/build-images.sh docker podman
-	bash scripts/build-proxy-image.sh docker
+	bash scripts/build-proxy-image.sh docker podman
 
 collection:          ## rebuild + reinstall the collection from this tree
 	bash scripts/install-collection.sh
@@ -23,13 +23,16 @@ collection:          ## rebuild + reinstall the collection from this tree
 demo: setup          ## the main job: a real blue-green deploy on a local engine with its report
 	bash scripts/engines.sh docker
 	bash scripts/build-images.sh docker
+	bash scripts/build-proxy-image.sh docker
 	$(PY) bench/demo.py
 
 demo-clean:          ## remove everything the demo started
 	$(PY) bench/demo.py --clean
 
 SERVICE ?= demo
-PLAY_LOCAL := $(VENV)/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(PY)
+# the demo's proxy settings (bench/demo.py PROXY): HAProxy's defaults with the image make demo builds from the host's binary
+PLAY_LOCAL := $(VENV)/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(PY) \
+  -e '{"cutover_proxy": {"type": "haproxy", "listen": "127.0.0.1:8080", "image": "cutover-haproxy:local"}}'
 
 status:              ## the live release and history of a service on this machine (SERVICE=demo)
 	$(PLAY_LOCAL) playbooks/status.yml -e cutover_service=$(SERVICE)

@@ -25,8 +25,12 @@ from tests.helpers import REPO, run_playbook  # noqa: E402
 SERVICE = 'demo'
 LISTEN_PORT = 8080
 STATE_DIR = Path('/var/lib/cutover')
+# HAProxy's default settings, but its image: on a host without systemd (this one) the default HAProxy is a container,
+# and no registry is reachable here for docker.io/library/haproxy:2.6 (`make demo` builds this one from the host's
+# binary; the Makefile's status and rollback pass the same)
+PROXY = dict(type='haproxy', listen='127.0.0.1:%d' % LISTEN_PORT, image='cutover-haproxy:local')
 BASE_VARS = dict(cutover_service=SERVICE, cutover_container_port=8080, cutover_health=dict(path='/health', interval=0.5),
-                 cutover_proxy=dict(type='haproxy', listen='127.0.0.1:%d' % LISTEN_PORT), cutover_stop_timeout=5,
+                 cutover_proxy=PROXY, cutover_stop_timeout=5,
                  cutover_public_env=dict(BOOT_DELAY='2'))
 
 
@@ -53,7 +57,10 @@ def clean():
     for c in client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % SERVICE}):
         c.remove(force=True)
         print('removed container', c.name)
-    pid_file = Path('/run/cutover/haproxy/haproxy.pid')
+    for c in client.containers.list(all=True, filters={'name': '^cutover-haproxy$'}):  # the default HAProxy
+        c.remove(force=True)
+        print('removed container', c.name)
+    pid_file = Path('/run/cutover/haproxy/haproxy.pid')  # an unsupervised one (runtime host, or an older release)
     if pid_file.exists():
         for pid in pid_file.read_text().split():
             try:

@@ -94,7 +94,8 @@ def inventory_for(service, hosts, port, tmp):
         cutover_service=service, cutover_container_port=8080, cutover_stop_timeout=5, cutover_drain_timeout=10,
         cutover_health=dict(path='/health', interval=0.2), cutover_hosts=','.join(hosts),
         cutover_proxy=dict(host='lb', listen='%s:%d' % (LB, port), config_dir=str(FLEET_DIR / 'lb' / 'haproxy'),
-                           admin_socket=ADMIN, state_file=str(FLEET_DIR / 'lb' / 'hp' / 'state')))
+                           admin_socket=ADMIN, state_file=str(FLEET_DIR / 'lb' / 'hp' / 'state'),
+                           runtime='host'))  # the fleet's LB host runs no engine (tests/integration/test_fleet.py)
     path = tmp / ('%s.json' % service)
     path.write_text(json.dumps(inventory))
     return path

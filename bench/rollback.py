@@ -48,7 +48,7 @@ def run_mode(standby, rounds, boot_delay, tmp, rate):
     name = 'benchrb-standby%d' % standby
     site_vars = dict(cutover_service=name, cutover_container_port=8080, cutover_health=dict(path='/health', interval=0.2),
                      cutover_state_dir=str(tmp / name / 'state'), cutover_standby=standby,
-                     cutover_proxy=dict(type='haproxy', listen='127.0.0.1:%d' % port, config_dir=str(tmp / name / 'hp'),
+                     cutover_proxy=dict(type='haproxy', listen='127.0.0.1:%d' % port, image='cutover-haproxy:local', config_dir=str(tmp / name / 'hp'),
                                         admin_socket=str(tmp / name / 'run' / 'admin.sock'),
                                         state_file=str(tmp / name / 'state' / 'hp')),
                      cutover_stop_timeout=5, cutover_drain_timeout=10, cutover_keep_releases=1,

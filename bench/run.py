@@ -123,7 +123,7 @@ def run_strategy(strategy, count, boot_delay, tmp, rate, ignore_term=False, idle
     tmp = tmp / label
     site_vars = dict(cutover_service='bench-%s' % label, cutover_container_port=8080,
                      cutover_health=dict(path='/health', interval=0.2), cutover_state_dir=str(tmp / strategy / 'state'),
-                     cutover_proxy=dict(type='haproxy', listen='127.0.0.1:%d' % port, config_dir=str(tmp / strategy / 'hp'),
+                     cutover_proxy=dict(type='haproxy', listen='127.0.0.1:%d' % port, image='cutover-haproxy:local', config_dir=str(tmp / strategy / 'hp'),
                                         admin_socket=str(tmp / strategy / 'run' / 'admin.sock'),
                                         state_file=str(tmp / strategy / 'state' / 'hp')),
                      cutover_stop_timeout=10, cutover_drain_timeout=10, cutover_keep_releases=1,

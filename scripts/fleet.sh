@@ -66,7 +66,8 @@ start_docker() {  # $1 name, $2 host number
     --pidfile "$r/docker.pid" -H "unix://$r/docker.sock" --bip "10.232.$2.1/24" \
     --default-ulimit nofile=1024:1024 --default-ulimit nproc=4096:4096 >"$d/dockerd.log" 2>&1 &
   wait_ping "$r/docker.sock" "$d/dockerd.log"
-  docker save demoapp:v1 demoapp:v2 demoapp:v3 | docker -H "unix://$r/docker.sock" load -q >/dev/null
+  # the demo app, and HAProxy (an app host's own proxy runs as a container on its engine: no systemd here)
+  docker save demoapp:v1 demoapp:v2 demoapp:v3 cutover-haproxy:local | docker -H "unix://$r/docker.sock" load -q >/dev/null
 }
 
 start_podman() {  # $1 name
@@ -77,7 +78,8 @@ start_podman() {  # $1 name
     >"$d/podman.log" 2>&1 &
   echo $! >"$r/podman.pid"
   wait_ping "$r/podman/podman.sock" "$d/podman.log"
-  podman save -q localhost/demoapp:v1 localhost/demoapp:v2 localhost/demoapp:v3 -m -o "$r/images.tar"
+  podman save -q localhost/demoapp:v1 localhost/demoapp:v2 localhost/demoapp:v3 localhost/cutover-haproxy:local -m \
+    -o "$r/images.tar"
   "${p[@]}" load -q -i "$r/images.tar" >/dev/null
   rm -f "$r/images.tar"
 }

@@ -23,7 +23,7 @@ if not _LINK.exists():
         pass  # another pytest worker made it meanwhile
 sys.path.insert(0, str(_TREE))
 
-from tests.helpers import ENGINES  # noqa: E402
+from tests.helpers import ENGINES, proxy_container_name  # noqa: E402
 
 _ready = {}
 
@@ -58,6 +58,11 @@ def _ensure_engine(name):
         except docker.errors.ImageNotFound:
             subprocess.run(['bash', str(REPO / 'scripts' / 'build-images.sh'), name], check=True,
                            capture_output=True)
+        try:
+            client.images.get(ENGINES[name]['image_prefix'] + 'cutover-haproxy:local')
+        except docker.errors.ImageNotFound:  # the default HAProxy on a host without systemd is a container
+            subprocess.run(['bash', str(REPO / 'scripts' / 'build-proxy-image.sh'), name], check=True,
+                           capture_output=True)
         _ready[name] = client
     return _ready[name]
 
@@ -71,6 +76,20 @@ class EngineUnderTest:
 
     def image(self, tag):
         return '%sdemoapp:%s' % (self.prefix, tag)
+
+    @property
+    def proxy_image(self):
+        """HAProxy built from this machine's binary (scripts/build-proxy-image.sh): no registry is reachable here for
+        the default docker.io/library/haproxy:2.6."""
+        return '%scutover-haproxy:local' % self.prefix
+
+    def remove_proxy(self, config_dir):
+        """Remove the HAProxy container Cutover runs for config_dir on this engine, if any."""
+        import docker
+        try:
+            self.client.containers.get(proxy_container_name(config_dir)).remove(force=True)
+        except docker.errors.NotFound:
+            pass
 
     def containers(self, service):
         # ignore_removed: a retiring container's helper may remove it between the listing and its inspect

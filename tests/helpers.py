@@ -30,6 +30,19 @@ ENGINES = {
 }
 
 
+def proxy_container_name(config_dir):
+    """The name of the HAProxy container Cutover runs for config_dir (as _proxy/site.py names it)."""
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import DEFAULT_HAPROXY_DIR
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import unit_name
+    return unit_name('haproxy', str(config_dir), DEFAULT_HAPROXY_DIR)
+
+
+def remove_proxy_containers(config_dir):
+    """Remove the HAProxy container Cutover runs for config_dir, on either engine of this machine, if any."""
+    for cli in ('docker', 'podman'):
+        subprocess.run([cli, 'rm', '-f', proxy_container_name(config_dir)], capture_output=True, check=False, timeout=60)
+
+
 @dataclass
 class Run:
     rc: int

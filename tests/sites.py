@@ -27,7 +27,8 @@ class Site:
         self.port = free_port()
         self.state_dir = tmp / 'state'
         self.proxy = dict(type='haproxy', listen='127.0.0.1:%d' % self.port, config_dir=str(tmp / 'haproxy'),
-                          admin_socket=str(tmp / 'run' / 'admin.sock'), state_file=str(tmp / 'state' / 'hp-state'))
+                          admin_socket=str(tmp / 'run' / 'admin.sock'), state_file=str(tmp / 'state' / 'hp-state'),
+                          image=engine.proxy_image)  # the default runtime here (no systemd): a container
         self.vars = dict(cutover_service=service, cutover_container_port=8080, cutover_health=dict(path='/health', interval=0.3),
                          cutover_state_dir=str(self.state_dir), cutover_proxy=self.proxy,
                          cutover_engine=dict(type=engine.name), cutover_stop_timeout=2, cutover_drain_timeout=5)
@@ -71,7 +72,8 @@ class Site:
         return self.engine.containers(self.service)
 
     def stop_proxy(self):
-        pid_file = Path(self.proxy['admin_socket']).parent / 'haproxy.pid'
+        self.engine.remove_proxy(self.proxy['config_dir'])
+        pid_file = Path(self.proxy['admin_socket']).parent / 'haproxy.pid'  # a host process (runtime host)
         if pid_file.exists():
             for pid in pid_file.read_text().split():
                 try:

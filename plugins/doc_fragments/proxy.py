@@ -30,11 +30,12 @@ options:
             the default configuration paths), enabled, C(Restart=always) and ordered after the engines, so a crash,
             a kill or a reboot brings it back with no play; a reload is C(systemctl reload). C(container) runs
             HAProxy as a container on the same engine, with host networking and the C(unless-stopped) restart
-            policy. C(host) runs the proxy binary as a host process that nothing supervises (it stays down after a
-            crash or a reboot until the next play). C(auto) is C(systemd) on a host whose PID 1 is systemd, else
-            C(host).
-          - A host that runs the unsupervised HAProxy of an older release moves to the unit on the next run, which
-            hands the listening sockets over (no refused connection). An unsupervised nginx or Caddy cannot hand
+            policy (an engine restart, and a reboot where the engine starts at boot, bring it back). C(host) runs the
+            proxy binary as a host process that nothing supervises (it stays down after a crash or a reboot until the
+            next play). C(auto) is C(systemd) on a host whose PID 1 is systemd; elsewhere it is C(container) for
+            HAProxy when the engine is on this host (O(engine_host) a unix socket that exists), else C(host).
+          - A host that runs the unsupervised HAProxy of an older release moves to the unit or the container on the
+            next run, which takes the listening sockets over (no refused connection). An unsupervised nginx or Caddy cannot hand
             over; C(auto) leaves it running, and C(systemd) quits it and starts the unit (connections are refused
             in between).
         type: str
@@ -45,9 +46,9 @@ options:
         type: str
         default: docker.io/library/haproxy:2.6
       container_name:
-        description: Name of the HAProxy container for O(proxy.runtime=container).
-        type: str
-        default: cutover-haproxy
+        description:
+          - Name of the HAProxy container for O(proxy.runtime=container). Defaults to C(cutover-haproxy) for the default
+            O(proxy.config_dir), else C(cutover-haproxy-<hash of the folder>), so two instances never share one.
       caddy_dir:
         description: Folder for the Caddy host process's base config, autosave and log.
         type: path

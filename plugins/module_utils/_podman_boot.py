@@ -60,20 +60,33 @@ def live_containers(state_dir):
             yield live
 
 
-def start(state_dir):
+def running(name):
+    return podman('inspect', '-f', '{{.State.Running}}', name).stdout.strip() == 'true'
+
+
+def start_one(name, seconds):
+    """None once the container runs, else the last error after `seconds`. After an unclean shutdown Podman may
+    still record the last boot's network namespace or files, and a failed start sets its restart policy off too:
+    clean the container up and try again until it runs, whoever started it."""
+    end, error = time.monotonic() + seconds, None
+    while not running(name):
+        done = podman('start', name)
+        if done.returncode == 0:
+            return None
+        error = done.stderr.strip()[-400:]
+        if time.monotonic() > end:
+            return error
+        podman('container', 'cleanup', name)
+        time.sleep(1)
+    return None
+
+
+def start(state_dir, seconds):
     failed = 0
     for name in live_containers(state_dir):
-        # after an unclean shutdown a start can find the last boot's network namespace still recorded: clean the
-        # container up and try again (three times in all)
-        for attempt in range(3):
-            done = podman('start', name)
-            if done.returncode == 0:
-                break
-            podman('container', 'cleanup', name)
-            if attempt < 2:
-                time.sleep(0.5 * (attempt + 1))
-        print('%s: %s' % (name, 'started' if done.returncode == 0 else 'failed: ' + done.stderr.strip()[-400:]))
-        failed += done.returncode != 0
+        error = start_one(name, seconds)
+        print('%s: %s' % (name, 'running' if error is None else 'failed: ' + error))
+        failed += error is not None
     return 1 if failed else 0
 
 
@@ -92,7 +105,7 @@ def stop(seconds=60):
     return 0
 
 
-sys.exit(start(sys.argv[2]) if sys.argv[1] == 'start' else stop())
+sys.exit(start(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 60) if sys.argv[1] == 'start' else stop())
 '''
 
 

@@ -256,7 +256,8 @@ def main():
     if p['ensure_proxy'] and proxy['type'] != 'none' and p['route_upstream'] is None:
         try:
             with proxy_guard(module.check_mode)():
-                changed, actions, diff, supervision = ensure_proxy(proxy, p['service'], module.check_mode, lambda: engine)
+                changed, actions, diff, supervision = ensure_proxy(proxy, p['service'], module.check_mode, lambda: engine,
+                                                                   p['engine_host'])
         except (ProxyError, ValueError, LockTimeout) as exc:
             module.fail_json(msg='ensuring the proxy route %s: %s' % (route, exc), service=p['service'])
         result.update(changed=changed, proxy_actions=actions, check_pending=CHECK_HELD in actions, supervision=supervision)

@@ -129,7 +129,8 @@ def main():
     try:
         with proxy_guard(module.check_mode)():
             changed, actions, diff, supervision = ensure_proxy(
-                dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode, lambda: Engine(module))
+                dict(opts, settle_check=p['settle_check']), p['service'], module.check_mode, lambda: Engine(module),
+                p['engine_host'])
         upstream = None
         if not (module.check_mode and 'start' in actions):
             upstream = make_driver(opts).read(route)

@@ -49,15 +49,19 @@ class Rollout:
                           cutover_drain_timeout=5, cutover_health=dict(path='/health', interval=0.3),
                           cutover_gate_timeout=6)
         if shared:
+            # runtime host: the LB host of this fleet runs no engine, and the namespaces share one filesystem, so
+            # the app hosts' engine sockets (whose paths the LB's delegated tasks are given) are visible there too
             group_vars['cutover_proxy'] = dict(
                 host='lb', listen='%s:%d' % (LB, self.port), config_dir='%s/lb/haproxy' % FLEET_DIR,
-                admin_socket='/run/cutover-fleet/lb/haproxy/admin.sock', state_file='%s/lb/hp/state' % FLEET_DIR)
+                admin_socket='/run/cutover-fleet/lb/haproxy/admin.sock', state_file='%s/lb/hp/state' % FLEET_DIR,
+                runtime='host')
         else:  # every app host runs its own HAProxy on its own address
             for name, hv in inventory['all']['children']['app']['hosts'].items():
                 hv['cutover_proxy'] = dict(listen='%s:%d' % (hv['ansible_host'], self.port),
                                            config_dir='%s/%s/haproxy' % (FLEET_DIR, name),
                                            admin_socket='/run/cutover-fleet/%s/haproxy/admin.sock' % name,
-                                           state_file='%s/%s/hp/state' % (FLEET_DIR, name))
+                                           state_file='%s/%s/hp/state' % (FLEET_DIR, name),
+                                           image='{{ cutover_image_prefix }}cutover-haproxy:local')
         for name, extra in (host_vars or {}).items():
             inventory['all']['children']['app']['hosts'][name].update(extra)
         self.inventory = tmp / 'inventory.json'

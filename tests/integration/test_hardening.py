@@ -19,7 +19,7 @@ import pytest
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
-from tests.helpers import REPO, TEST_RATE, read_records, run_playbook, start_playbook
+from tests.helpers import REPO, TEST_RATE, read_records, remove_proxy_containers, run_playbook, start_playbook
 from tests.sites import DEPLOY, ROLLBACK, STATUS, Site, assert_ok, assert_status_converges
 from tests.proxies import get_body
 
@@ -223,7 +223,7 @@ def shared_proxy(kind, tmp):
     """Options for one proxy process that several services share (the same folders and sockets)."""
     if kind == 'haproxy':
         return dict(type='haproxy', config_dir=str(tmp / 'haproxy'), admin_socket=str(tmp / 'run' / 'admin.sock'),
-                    state_file=str(tmp / 'state' / 'hp-state'))
+                    state_file=str(tmp / 'state' / 'hp-state'), image='cutover-haproxy:local')
     if kind == 'caddy':
         return dict(type='caddy', admin_url='unix/%s' % (tmp / 'caddy-run' / 'admin.sock'), caddy_dir=str(tmp / 'caddy'))
     return dict(type='nginx', conf=str(tmp / 'nginx' / 'nginx.conf'), upstream_dir=str(tmp / 'nginx' / 'upstreams'),
@@ -232,6 +232,7 @@ def shared_proxy(kind, tmp):
 
 def stop_shared_proxy(kind, tmp):
     if kind == 'haproxy':
+        remove_proxy_containers(tmp / 'haproxy')
         pid_file = tmp / 'run' / 'haproxy.pid'
     elif kind == 'caddy':
         subprocess.run(['pkill', '-f', str(tmp / 'caddy')], check=False)
@@ -374,7 +375,7 @@ def test_lock_file_record_is_a_lease_with_the_boot_id(docker_site, tmp_path):
 
 def test_host_haproxy_drops_root(docker_site):
     s = docker_site
-    assert_ok(s.deploy('v1'))
+    assert_ok(s.deploy('v1', cutover_proxy=dict(s.proxy, runtime='host')))  # the unsupervised host process
     pid = int((Path(s.proxy['admin_socket']).parent / 'haproxy.pid').read_text().split()[0])
     uid_line = next(ln for ln in Path('/proc/%d/status' % pid).read_text().splitlines() if ln.startswith('Uid:'))
     assert uid_line.split()[1:] != ['0', '0', '0', '0'], uid_line  # runs as Debian's haproxy user

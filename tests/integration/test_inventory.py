@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.loadgen import free_port
-from tests.helpers import REPO, read_records, run_playbook, start_playbook
+from tests.helpers import REPO, read_records, remove_proxy_containers, run_playbook, start_playbook
 from tests.proxies import get_body
 
 DEPLOY = REPO / 'playbooks' / 'deploy.yml'
@@ -47,10 +47,11 @@ def host_vars(tmp, name, engine, prefix):
         cutover_engine=dict(type=engine), cutover_image_prefix=prefix, cutover_state_dir=str(tmp / name / 'state'),
         cutover_proxy=dict(listen='127.0.0.1:%d' % port, config_dir=str(tmp / name / 'haproxy'),
                            admin_socket=str(tmp / name / 'run' / 'admin.sock'),
-                           state_file=str(tmp / name / 'state' / 'hp')))
+                           state_file=str(tmp / name / 'state' / 'hp'), image=prefix + 'cutover-haproxy:local'))
 
 
 def stop_haproxy(tmp, name):
+    remove_proxy_containers(tmp / name / 'haproxy')
     pid_file = tmp / name / 'run' / 'haproxy.pid'
     if pid_file.exists():
         subprocess.run(['kill'] + pid_file.read_text().split(), check=False)

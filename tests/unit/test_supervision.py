@@ -1,20 +1,31 @@
 """How a proxy is supervised: which runtime `auto` means on a host, the unit Cutover writes, its name."""
 import pytest
 
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import proxy_opts_error, proxy_runtime
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import local_engine, proxy_opts_error, proxy_runtime
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
     render_caddy_unit, render_haproxy_unit, render_nginx_unit, unit_name,
 )
 
 
-@pytest.mark.parametrize('asked, booted, runs', [
-    ('auto', True, 'systemd'), ('auto', False, 'host'),
-    ('systemd', False, 'systemd'),  # asked for: refused later by systemctl, never silently unsupervised
-    ('host', True, 'host'), ('container', True, 'container'),
+@pytest.mark.parametrize('asked, booted, local_engine, runs', [
+    ('auto', True, True, 'systemd'), ('auto', True, False, 'systemd'),
+    ('auto', False, True, 'container'),  # no systemd: a container with a restart policy on the host's own engine
+    ('auto', False, False, 'host'),  # no systemd, no engine on this host (a load balancer host): unsupervised
+    ('systemd', False, True, 'systemd'),  # asked for: refused later by systemctl, never silently unsupervised
+    ('host', True, True, 'host'), ('host', False, True, 'host'), ('container', True, False, 'container'),
 ])
-def test_auto_is_a_unit_where_systemd_is_pid_1(asked, booted, runs):
-    assert proxy_runtime(asked, 'haproxy', booted) == runs
-    assert proxy_runtime(asked, 'haproxy', booted, unsupervised_running=True) == runs  # HAProxy hands over
+def test_auto_is_a_unit_where_systemd_is_pid_1_else_a_container_on_the_local_engine(asked, booted, local_engine, runs):
+    assert proxy_runtime(asked, 'haproxy', booted, local_engine=local_engine) == runs
+    # HAProxy hands its sockets over from an older release's unsupervised process
+    assert proxy_runtime(asked, 'haproxy', booted, unsupervised_running=True, local_engine=local_engine) == runs
+
+
+def test_a_local_engine_is_a_unix_socket_that_is_there(tmp_path):
+    sock = tmp_path / 'engine.sock'
+    sock.touch()
+    assert local_engine('unix://%s' % sock)
+    assert not local_engine('unix://%s' % (tmp_path / 'none.sock'))
+    assert not local_engine('tcp://10.0.0.5:2376') and not local_engine('ssh://host') and not local_engine(None)
 
 
 @pytest.mark.parametrize('kind', ['nginx', 'caddy'])
@@ -27,6 +38,7 @@ def test_nginx_and_caddy_move_to_a_unit_only_when_nothing_is_refused_on_the_way(
                                                                                 unsupervised_running, runs):
     assert proxy_runtime('auto', kind, True, unit_written, unsupervised_running) == runs
     assert proxy_runtime('auto', kind, False, unit_written, unsupervised_running) == 'host'
+    assert proxy_runtime('auto', kind, False, unit_written, unsupervised_running, local_engine=True) == 'host'
     assert proxy_runtime('systemd', kind, True, unit_written, unsupervised_running) == 'systemd'
     err = proxy_opts_error(dict(type=kind, runtime='container', listen='127.0.0.1:8080'), 'web')
     assert 'proxy.runtime container' in err and 'auto, systemd, host' in err

@@ -19,7 +19,7 @@ def proxy_option_spec():
         listen=dict(type='str', default='127.0.0.1:8080'),
         runtime=dict(type='str', default='auto', choices=['auto', 'systemd', 'container', 'host']),
         image=dict(type='str', default='docker.io/library/haproxy:2.6'),
-        container_name=dict(type='str', default='cutover-haproxy'),
+        container_name=dict(type='str'),
         caddy_dir=dict(type='path', default='/etc/cutover/caddy'),
         admin_socket=dict(type='path', default='/run/cutover/haproxy/admin.sock'),
         state_file=dict(type='path', default='/var/lib/cutover/haproxy/server-state'),

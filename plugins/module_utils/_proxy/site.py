@@ -33,6 +33,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._validate import ad
 
 # the default config locations (proxy option spec): their units are plain cutover-<proxy>.service
 DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
+DEFAULT_HAPROXY_IMAGE = 'docker.io/library/haproxy:2.6'
 DEFAULT_NGINX_CONF = '/etc/cutover/nginx/nginx.conf'
 DEFAULT_CADDY_DIR = '/etc/cutover/caddy'
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
@@ -522,8 +523,9 @@ class HAProxyContainerSite(HAProxyHostSite):
     def __init__(self, opts, engine):
         super().__init__(opts)
         self.engine = engine
-        self.name = opts.get('container_name') or 'cutover-haproxy'
-        self.image = opts.get('image') or 'docker.io/library/haproxy:2.6'
+        # one container per configuration folder, named as its unit would be (two instances never share one)
+        self.name = opts.get('container_name') or unit_name('haproxy', self.config_dir, DEFAULT_HAPROXY_DIR)
+        self.image = opts.get('image') or DEFAULT_HAPROXY_IMAGE
 
     def container(self):
         return self.engine.get_container(self.name)
@@ -556,19 +558,36 @@ class HAProxyContainerSite(HAProxyHostSite):
         if old is not None:
             self.engine.call('removing stopped proxy container %s' % self.name, old.remove, force=True)
         self.engine.ensure_image(self.image, 'missing')
+        # a host still running the unsupervised HAProxy of an older release: the container takes its listening
+        # sockets over (-x, through the admin socket in the bind-mounted run folder), then it finishes its
+        # connections (soft stop); no connection is refused on the way
+        unsupervised = [int(pid) for pid in (read_text(self.pid_file) or '').split() if pid.isdigit()] \
+            if HAProxyHostSite.running(self) else []
+        if unsupervised:
+            HAProxy(self.admin_socket, self.state_file).save_state()  # the container's process loads the slots
         api = self.engine.client.api
         host_config = api.create_host_config(
             network_mode='host', restart_policy={'Name': 'unless-stopped'},
             binds=['%s:%s:ro' % (self.config_dir, self.config_dir), '%s:%s' % (self.run_dir, self.run_dir),
                    '%s:%s' % (state_dir, state_dir)])
+        handover = ['-x', self.admin_socket] if unsupervised else []
+        # as root inside, as the host's HAProxy starts (the official image's user could not bind ports below 1024)
         created = self.engine.call('creating proxy container %s' % self.name, api.create_container, self.image,
-                                   command=['haproxy', '-W', '-db', '-f', self.config_dir], name=self.name,
-                                   host_config=host_config, labels={'io.cutover.proxy': 'haproxy'})
+                                   command=['haproxy', '-W', '-db', '-f', self.config_dir] + handover, name=self.name,
+                                   user='0:0', host_config=host_config,
+                                   labels={'io.cutover.proxy': 'haproxy', 'io.cutover.config': self.config_dir})
         self.engine.call('starting proxy container %s' % self.name, api.start, created['Id'])
         if not wait_until(lambda: os.path.exists(self.admin_socket) and self.running(), 15):
             c = self.container()
             logs = c.logs(tail=20).decode('utf-8', 'replace') if c is not None else ''
             raise ProxyError('proxy container %s did not come up (admin socket %s): %s' % (self.name, self.admin_socket, logs))
+        for pid in unsupervised:
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+        if unsupervised and os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)  # those pids are not ours to signal any more
 
     def reload(self):
         HAProxy(self.admin_socket, self.state_file).save_state()
@@ -718,17 +737,24 @@ class CaddySystemdSite(SystemdSupervised, CaddyHostSite):
         return changed or bool(actions), actions + more, diff
 
 
-def proxy_runtime(asked, kind, systemd_booted, unit_written=False, unsupervised_running=False):
-    """What the proxy runs as on this host. `auto`: a systemd unit where systemd is PID 1, else a host process.
-    HAProxy hands its listening sockets over to the unit; nginx and Caddy cannot, so one of them already running
-    unsupervised (an older release's) stays as it is under `auto` (runtime systemd moves it). Pure."""
+def proxy_runtime(asked, kind, systemd_booted, unit_written=False, unsupervised_running=False, local_engine=False):
+    """What the proxy runs as on this host. `auto`: a systemd unit where systemd is PID 1; elsewhere HAProxy is a
+    container with a restart policy on the host's own engine (local_engine), and what has neither is a host process.
+    HAProxy hands its listening sockets over to the unit or the container; nginx and Caddy cannot, so one of them
+    already running unsupervised (an older release's) stays as it is under `auto` (runtime systemd moves it). Pure."""
     if asked != 'auto':
         return asked
     if not systemd_booted:
-        return 'host'
+        return 'container' if kind == 'haproxy' and local_engine else 'host'
     if kind == 'haproxy' or unit_written:
         return 'systemd'
     return 'host' if unsupervised_running else 'systemd'
+
+
+def local_engine(url):
+    """Whether the engine at url runs on this host (a unix socket that is there): the one a proxy container can run
+    on, in this host's network. A remote engine (tcp://, ssh://) or none at all gets no proxy container."""
+    return bool(url) and url.startswith('unix://') and os.path.exists(url[len('unix://'):])
 
 
 SITES = dict(haproxy=dict(host=HAProxyHostSite, systemd=HAProxySystemdSite),
@@ -736,11 +762,10 @@ SITES = dict(haproxy=dict(host=HAProxyHostSite, systemd=HAProxySystemdSite),
              caddy=dict(host=CaddyHostSite, systemd=CaddySystemdSite))
 
 
-def make_site(opts, engine):
-    """The site object for the proxy of opts on this host (NPM is the user's own: none)."""
+def make_site(opts, engine, engine_url=None):
+    """The site object for the proxy of opts on this host (NPM is the user's own: none). engine: a function
+    returning the Engine at engine_url, called only for a proxy that runs as a container."""
     kind = opts['type']
-    if opts['runtime'] == 'container':
-        return HAProxyContainerSite(opts, engine())
     booted = systemd_is_init()
     runtime = opts['runtime']
     if runtime == 'auto' and booted and kind != 'haproxy':
@@ -748,17 +773,19 @@ def make_site(opts, engine):
         ours = os.path.exists(unit_path(unit.name)) or unit.active()  # a unit whose file someone removed runs on
         runtime = proxy_runtime(runtime, kind, booted, ours, not ours and bool(SITES[kind]['host'](opts).running()))
     else:
-        runtime = proxy_runtime(runtime, kind, booted)
+        runtime = proxy_runtime(runtime, kind, booted, local_engine=local_engine(engine_url))
+    if runtime == 'container':
+        return HAProxyContainerSite(opts, engine())
     return SITES[kind][runtime](opts)
 
 
-def ensure_proxy(opts, service, check_mode, engine):
+def ensure_proxy(opts, service, check_mode, engine, engine_url=None):
     """Ensure the proxy of opts serves service (call under the proxy lock); (changed, actions, diff,
     supervision: how the proxy is kept running, see the sites' supervision()).
-    engine: a function returning the Engine, called only for a proxy that runs as a container."""
+    engine: a function returning the Engine at engine_url, called only for a proxy that runs as a container."""
     if opts['type'] == 'npm':
         return False, [], {}, dict(runtime='external', supervised=None)  # run by the user
-    site = make_site(opts, engine)
+    site = make_site(opts, engine, engine_url)
     if opts['type'] == 'caddy':
         changed, actions, diff = site.ensure(service, opts['listen'], check_mode)
     else:
