@@ -72,8 +72,8 @@ test: engines collection  ## everything CI runs: lint, unit, integration (with t
 	@# two workers, one test file each at a time (a file's module fixtures, like the fleet, stay on one worker),
 	@# the slowest files first (tests/conftest.py); the tests marked exclusive (one restarts dockerd) run after, alone
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile --no-loadscope-reorder \
-	  -m 'not exclusive' tests/integration
-	$(PY) -m pytest -q -p no:cacheprovider -m exclusive tests/integration
+	  -m 'not exclusive and not unreliable' tests/integration
+	$(PY) -m pytest -q -p no:cacheprovider -m 'exclusive and not unreliable' tests/integration
 	$(MAKE) --no-print-directory sanity
 
 bench: engines collection  ## the zero-downtime benchmark beside community.docker's redeploy; results under bench/results/

@@ -45,6 +45,8 @@ def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argu
 def pytest_configure(config):
     config.addinivalue_line('markers', 'exclusive: the test disturbs what others share (it restarts dockerd); '
                                        'make test runs these alone, after the parallel run')
+    config.addinivalue_line('markers', 'unreliable: a known intermittent failure, named in the test; make test leaves it '
+                                       'out (run it with -m unreliable)')
 
 
 def _ensure_engine(name):

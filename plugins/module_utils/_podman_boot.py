@@ -69,6 +69,7 @@ def start_one(name, seconds):
     still record the last boot's network namespace or files, and a failed start sets its restart policy off too:
     clean the container up and try again until it runs, whoever started it."""
     end, error = time.monotonic() + seconds, None
+    podman('container', 'cleanup', name)  # what an unclean shutdown left (network namespace, mounts) goes first
     while not running(name):
         done = podman('start', name)
         if done.returncode == 0:

@@ -159,10 +159,18 @@ def test_status_gives_the_route_the_weights_a_killed_canary_left(docker_site):
 
 @pytest.mark.exclusive
 def test_docker_daemon_restart_keeps_the_route(docker_site):
-    """dockerd stopped and started again: the container comes back on its pinned port and is served;
-    status then finds nothing to repair."""
+    """dockerd stopped and started again (what a reboot does on a host without systemd, where the engine is started
+    at boot): the app container and, with the default settings, the proxy's own container end with the engine and
+    come back by their restart policy; the app on its pinned port, served within 60 s with no play run. Status then
+    finds nothing to repair."""
     s = docker_site
-    assert_ok(s.deploy('v1'))
+    first = s.deploy('v1')
+    assert_ok(first)
+    supervision = first.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
+                             'left behind')['result']['supervision']
+    assert supervision['runtime'] == 'container' and supervision['supervised'], supervision
+    proxy = s.engine.client.containers.get(supervision['container'])
+    proxy_started = proxy.attrs['State']['StartedAt']
     upstream = s.state()['live']['upstream']
     pid = int(Path('/var/run/docker.pid').read_text())
     os.kill(pid, signal.SIGTERM)
@@ -171,10 +179,13 @@ def test_docker_daemon_restart_keeps_the_route(docker_site):
         time.sleep(0.2)
     subprocess.run(['bash', str(REPO / 'scripts' / 'engines.sh'), 'docker'], check=True, capture_output=True)
     assert wait_served(s.port, 'demoapp v1', 60) is not None
+    proxy.reload()
+    assert proxy.status == 'running' and proxy.attrs['State']['StartedAt'] != proxy_started  # it ended, and came back
     assert live_container(s).attrs['NetworkSettings']['Ports']['8080/tcp'][0]['HostPort'] == upstream.rsplit(':', 1)[1]
     status = run_playbook(STATUS, s.vars)
     assert_ok(status)
     assert s.route() == s.state()['live']['upstream'] == upstream
+    assert status.changed == [], [r['task'] for r in status.changed]
 
 
 def test_status_during_a_deploy_gate_reports_only(docker_site, tmp_path):
@@ -430,3 +441,34 @@ def test_interrupted_during_the_gate_the_deploy_is_cancelled(docker_site, tmp_pa
     assert_ok(s.deploy('v2', cutover_lock_wait=0))
     assert get_body(s.port) == 'demoapp v2'
     assert [h['outcome'] for h in s.state()['history']] == ['succeeded', 'cancelled', 'cancelled', 'succeeded']
+
+
+def test_an_unsupervised_haproxy_moves_to_its_container_in_a_deploy_under_load(docker_site):
+    """A host without systemd that runs the unsupervised HAProxy of an older release (runtime host, the default
+    there before) moves to the proxy container in an ordinary deploy: the container takes the listening sockets
+    over (-x) and the old process finishes its connections (soft stop). Not one request fails, keep-alive or new."""
+    s = docker_site
+    assert_ok(s.deploy('v1', cutover_proxy=dict(s.proxy, runtime='host')))
+    old = [int(p) for p in (Path(s.proxy['admin_socket']).parent / 'haproxy.pid').read_text().split()]
+    assert old and all(Path('/proc/%d' % p).exists() for p in old)
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=90, rate=TEST_RATE) as kept, \
+            Load('127.0.0.1', s.port, workers=2, keepalive=False, max_requests=40000, max_seconds=90, rate=TEST_RATE) as new:
+        kept.wait_for(50)
+        new.wait_for(50)
+        moved = s.deploy('v2')
+        assert_ok(moved)
+        assert wait_served(s.port, 'demoapp v2', 10) is not None
+        kept.wait_for(kept.summary()['requests'] + 50)
+    supervision = moved.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run '
+                             'left behind')['result']['supervision']
+    assert supervision['runtime'] == 'container' and supervision['running'], supervision
+    for load in (kept, new):
+        summary = load.summary()
+        assert summary['failed'] == 0 and summary['requests'] > 100, summary
+        assert {'v1', 'v2'} <= set(summary['versions']), summary
+    end = time.monotonic() + 30  # the old process finishes the connections it holds, then exits
+    while any(Path('/proc/%d' % p).exists() for p in old) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not any(Path('/proc/%d' % p).exists() and 'haproxy' in Path('/proc/%d/cmdline' % p).read_text() for p in old)
+    logs = s.engine.client.containers.get(supervision['container']).logs().decode('utf-8', 'replace')
+    assert 'Failed to get the sockets' not in logs, logs[-2000:]  # it took them over from the old process

@@ -162,10 +162,16 @@ def test_on_a_systemd_host_the_proxy_comes_back_after_a_kill_and_a_reboot_with_n
     assert body(port) == 'demoapp v2'
 
 
+@pytest.mark.unreliable
 def test_on_a_systemd_host_podman_s_live_container_comes_back_after_a_reboot_with_no_play(systemd_host):
     """Podman has no daemon to restart containers at boot: Cutover's own unit starts each service's live
     container (and only that: a stopped release kept for a rollback stays stopped), and at shutdown stops them
-    so that Podman's restart policy does not hold the shutdown up."""
+    so that Podman's restart policy does not hold the shutdown up.
+
+    Unreliable (about 1 run in 3 here, so make test leaves it out): when systemd's shutdown killed the container
+    before the unit's stop ran (both run at once), Podman 4.3 sometimes cannot start it again after the boot
+    (`error mounting .../userdata/hostname`, each start retried by its restart policy); seen on this test host,
+    not yet on a real one. Issue 18 says what is known."""
     port = 18084
     v = dict(site('pod-web', port, config_dir='/etc/cutover/pod-haproxy', admin_socket='/run/cutover/pod-haproxy/admin.sock',
                   state_file='/var/lib/cutover/pod-haproxy/server-state'),
