@@ -19,7 +19,7 @@ description:
   - Behind a shared load balancer (O(route_upstream) given) the route lives on another host, so the caller
     takes the lock and ensures the route there first (O(lock) then only renews it).
   - On a host whose PID 1 is systemd, with root Podman as the engine (a local socket), it also makes sure the
-    services' live containers come back when the host boots, as Docker's restart policy does for Docker:
+    services' live containers come back when the host boots, as Docker's restart policy does for Docker;
     it writes and enables a oneshot unit of Cutover's own (C(cutover-podman-start.service), one per O(state_dir))
     that starts each service's live container at boot (RV(containers_at_boot)). Podman 4.3's own
     C(podman-restart.service) starts only containers with restart policy C(always), stopped kept releases too.
