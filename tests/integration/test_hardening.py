@@ -464,7 +464,7 @@ def test_an_unsupervised_haproxy_moves_to_its_container_in_a_deploy_under_load(d
     assert supervision['runtime'] == 'container' and supervision['running'], supervision
     for load in (kept, new):
         summary = load.summary()
-        assert summary['failed'] == 0 and summary['requests'] > 100, summary
+        assert summary['failed'] == 0 and summary['requests'] > 100, (summary['errors'], summary)
         assert {'v1', 'v2'} <= set(summary['versions']), summary
     end = time.monotonic() + 30  # the old process finishes the connections it holds, then exits
     while any(Path('/proc/%d' % p).exists() for p in old) and time.monotonic() < end:

@@ -577,7 +577,18 @@ class HAProxyContainerSite(HAProxyHostSite):
                                    user='0:0', host_config=host_config,
                                    labels={'io.cutover.proxy': 'haproxy', 'io.cutover.config': self.config_dir})
         self.engine.call('starting proxy container %s' % self.name, api.start, created['Id'])
-        if not wait_until(lambda: os.path.exists(self.admin_socket) and self.running(), 15):
+        def serving():
+            # the container's HAProxy answers on the admin socket. With -x it shares that socket with the old
+            # process, whose pids (this host's) it does not have: only then does the old one get its soft stop.
+            if not self.running():
+                return False
+            try:
+                info = HAProxy(self.admin_socket, timeout=1).command('show info')
+            except ProxyError:
+                return False
+            pid = re.search(r'^Pid: (\d+)', info, re.M)
+            return pid is not None and int(pid.group(1)) not in unsupervised
+        if not wait_until(serving, 15):
             c = self.container()
             logs = c.logs(tail=20).decode('utf-8', 'replace') if c is not None else ''
             raise ProxyError('proxy container %s did not come up (admin socket %s): %s' % (self.name, self.admin_socket, logs))
