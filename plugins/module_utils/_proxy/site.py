@@ -286,6 +286,13 @@ class HAProxyHostSite:
     def running(self):
         return pid_alive(self.pid_file, 'haproxy')
 
+    def unsupervised_pids(self):
+        """The pids of an HAProxy this config runs as a host process (`haproxy -D`: runtime host, or an older
+        release's), which a unit or a container takes the listening sockets from."""
+        if not HAProxyHostSite.running(self):
+            return []
+        return [int(pid) for pid in (read_text(self.pid_file) or '').split() if pid.isdigit()]
+
     def validate(self):
         run([self.binary, '-c', '-q', '-f', self.config_dir], 'haproxy -c')
 
@@ -364,12 +371,6 @@ class HAProxySystemdSite(SystemdSupervised, HAProxyHostSite):
 
     def running(self):
         return self.unit_running()
-
-    def unsupervised_pids(self):
-        """The pids of an HAProxy this config runs outside the unit (an older release's `haproxy -D`)."""
-        if not HAProxyHostSite.running(self):
-            return []
-        return [int(pid) for pid in (read_text(self.pid_file) or '').split() if pid.isdigit()]
 
     def start(self):
         for d in (self.run_dir, os.path.dirname(self.state_file)):
@@ -561,8 +562,7 @@ class HAProxyContainerSite(HAProxyHostSite):
         # a host still running the unsupervised HAProxy of an older release: the container takes its listening
         # sockets over (-x, through the admin socket in the bind-mounted run folder), then it finishes its
         # connections (soft stop); no connection is refused on the way
-        unsupervised = [int(pid) for pid in (read_text(self.pid_file) or '').split() if pid.isdigit()] \
-            if HAProxyHostSite.running(self) else []
+        unsupervised = self.unsupervised_pids()
         if unsupervised:
             HAProxy(self.admin_socket, self.state_file).save_state()  # the container's process loads the slots
         api = self.engine.client.api
@@ -577,18 +577,8 @@ class HAProxyContainerSite(HAProxyHostSite):
                                    user='0:0', host_config=host_config,
                                    labels={'io.cutover.proxy': 'haproxy', 'io.cutover.config': self.config_dir})
         self.engine.call('starting proxy container %s' % self.name, api.start, created['Id'])
-        def serving():
-            # the container's HAProxy answers on the admin socket. With -x it shares that socket with the old
-            # process, whose pids (this host's) it does not have: only then does the old one get its soft stop.
-            if not self.running():
-                return False
-            try:
-                info = HAProxy(self.admin_socket, timeout=1).command('show info')
-            except ProxyError:
-                return False
-            pid = re.search(r'^Pid: (\d+)', info, re.M)
-            return pid is not None and int(pid.group(1)) not in unsupervised
-        if not wait_until(serving, 15):
+        # only once the container's HAProxy serves does the old process get its soft stop
+        if not wait_until(lambda: self.serving_apart_from(unsupervised), 15):
             c = self.container()
             logs = c.logs(tail=20).decode('utf-8', 'replace') if c is not None else ''
             raise ProxyError('proxy container %s did not come up (admin socket %s): %s' % (self.name, self.admin_socket, logs))
@@ -599,6 +589,18 @@ class HAProxyContainerSite(HAProxyHostSite):
                 pass
         if unsupervised and os.path.exists(self.pid_file):
             os.unlink(self.pid_file)  # those pids are not ours to signal any more
+
+    def serving_apart_from(self, old_pids):
+        """Whether the container runs and an HAProxy other than old_pids answers on the admin socket: with -x the
+        container's process shares that socket with the old one, whose pids (this host's) it does not have."""
+        if not self.running():
+            return False
+        try:
+            info = HAProxy(self.admin_socket, timeout=1).command('show info')
+        except ProxyError:
+            return False
+        pid = re.search(r'^Pid: (\d+)', info, re.M)
+        return pid is not None and int(pid.group(1)) not in old_pids
 
     def reload(self):
         HAProxy(self.admin_socket, self.state_file).save_state()
