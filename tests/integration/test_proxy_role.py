@@ -6,6 +6,7 @@ and checks the swap was kept.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -53,7 +54,7 @@ def served_again(port, body, seconds):
         try:
             if get_body(port) == body:
                 return True
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, reset, or cut short by the proxy going away
             pass
         time.sleep(0.2)
     return False
