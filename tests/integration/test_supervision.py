@@ -168,7 +168,7 @@ def test_on_a_systemd_host_podman_s_live_container_comes_back_after_a_reboot_wit
     container (and only that: a stopped release kept for a rollback stays stopped), and at shutdown stops them
     so that Podman's restart policy does not hold the shutdown up.
 
-    Unreliable (about 1 run in 3 here, so make test leaves it out): when systemd's shutdown killed the container
+    Unreliable (it failed in about half its runs here, so make test leaves it out): when systemd's shutdown killed the container
     before the unit's stop ran (both run at once), Podman 4.3 sometimes cannot start it again after the boot
     (`error mounting .../userdata/hostname`, each start retried by its restart policy); seen on this test host,
     not yet on a real one. Issue 18 says what is known."""
