@@ -33,7 +33,7 @@ options:
             policy (an engine restart, and a reboot where the engine starts at boot, bring it back). C(host) runs the
             proxy binary as a host process that nothing supervises (it stays down after a crash or a reboot until the
             next play). C(auto) is C(systemd) on a host whose PID 1 is systemd; elsewhere it is C(container) for
-            HAProxy when the engine is on this host (O(engine_host) a unix socket that exists), else C(host).
+            HAProxy when the engine is on this host (C(engine_host) a unix socket that exists), else C(host).
           - A host that runs the unsupervised HAProxy of an older release moves to the unit or the container on the
             next run, which takes the listening sockets over (no refused connection). An unsupervised nginx or Caddy cannot hand
             over; C(auto) leaves it running, and C(systemd) quits it and starts the unit (connections are refused
@@ -49,6 +49,7 @@ options:
         description:
           - Name of the HAProxy container for O(proxy.runtime=container). Defaults to C(cutover-haproxy) for the default
             O(proxy.config_dir), else C(cutover-haproxy-<hash of the folder>), so two instances never share one.
+        type: str
       caddy_dir:
         description: Folder for the Caddy host process's base config, autosave and log.
         type: path

@@ -190,8 +190,8 @@ def test_on_a_systemd_host_podman_s_live_container_comes_back_after_a_reboot_wit
 
     reboot = subprocess.run(['bash', str(SCRIPT), 'reboot'], capture_output=True, text=True, timeout=300, check=False)
     assert reboot.returncode == 0, (reboot.stdout, reboot.stderr)
-    assert seconds_until_served(port, 'demoapp v2', 30) is not None, on_host('journalctl', '-b', '-u', boot['unit'],
-                                                                              '--no-pager')
+    journal = ('journalctl', '-b', '-u', boot['unit'], '--no-pager')
+    assert seconds_until_served(port, 'demoapp v2', 30) is not None, on_host(*journal)
     after = on_host('podman', 'ps', '--filter', 'label=io.cutover.service=pod-web', '--filter', 'status=running',
                     '--format', '{{.Names}}').split()
     assert after == live, (after, live)  # the live release only: the kept one was not started
