@@ -18,12 +18,12 @@ Cutover creates and names per release.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import SystemdUnit, systemd_is_init, unit_path
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
+    SystemdUnit, systemd_is_init, unit_name, unit_path)
 from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
 
 SCRIPT_DIR = '/usr/local/lib/cutover'
@@ -111,10 +111,8 @@ sys.exit(start(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 60) if 
 
 
 def boot_unit_name(state_dir):
-    """cutover-podman-start for the default state folder, else one name per folder. Pure."""
-    if os.path.normpath(state_dir) == DEFAULT_STATE_DIR:
-        return 'cutover-podman-start'
-    return 'cutover-podman-start-%s' % hashlib.sha256(os.path.normpath(state_dir).encode('utf-8')).hexdigest()[:10]
+    """cutover-podman-start for the default state folder, else one name per folder (as the proxies' units). Pure."""
+    return unit_name('podman-start', os.path.normpath(state_dir), DEFAULT_STATE_DIR)
 
 
 def render_boot_unit(python, script, state_dir):

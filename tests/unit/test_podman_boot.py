@@ -19,7 +19,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._podman_boot import
     ('unix:///run/podman/podman.sock', True, 0, True, True),
     ('unix:///var/run/docker.sock', False, 0, True, False),        # Docker restarts its own containers
     ('unix:///run/podman/podman.sock', True, 0, False, False),     # no systemd: nothing to write a unit for
-    ('tcp://10.0.0.5:2376', True, 0, True, False),                 # a remote engine: not this host's boot
+    ('tcp://127.0.0.1:2376', True, 0, True, False),                # an engine over TCP: no socket on this host to know it by
     ('unix:///run/user/1000/podman/podman.sock', True, 1000, True, False),  # rootless: not a system unit
 ])
 def test_a_unit_only_for_root_podman_on_a_systemd_host(url, podman, euid, booted, unit):

@@ -25,7 +25,7 @@ def test_a_local_engine_is_a_unix_socket_that_is_there(tmp_path):
     sock.touch()
     assert local_engine('unix://%s' % sock)
     assert not local_engine('unix://%s' % (tmp_path / 'none.sock'))
-    assert not local_engine('tcp://10.0.0.5:2376') and not local_engine('ssh://host') and not local_engine(None)
+    assert not local_engine('tcp://127.0.0.1:2376') and not local_engine('ssh://host') and not local_engine(None)
 
 
 @pytest.mark.parametrize('kind', ['nginx', 'caddy'])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import PROXY_TYPES
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.caddy import DEFAULT_ADMIN as CADDY_ADMIN, Caddy
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as HAPROXY_IMAGE, HAProxy
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import Nginx
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.npm import NginxProxyManager
 
@@ -18,7 +18,7 @@ def proxy_option_spec():
         type=dict(type='str', default='haproxy', choices=list(PROXY_TYPES) + ['none']),
         listen=dict(type='str', default='127.0.0.1:8080'),
         runtime=dict(type='str', default='auto', choices=['auto', 'systemd', 'container', 'host']),
-        image=dict(type='str', default='docker.io/library/haproxy:2.6'),
+        image=dict(type='str', default=HAPROXY_IMAGE),
         container_name=dict(type='str'),
         caddy_dir=dict(type='path', default='/etc/cutover/caddy'),
         admin_socket=dict(type='path', default='/run/cutover/haproxy/admin.sock'),

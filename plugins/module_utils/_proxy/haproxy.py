@@ -26,6 +26,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
     Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
 )
 
+# the official image, for proxy.runtime container (a host without systemd, by default)
+DEFAULT_IMAGE = 'docker.io/library/haproxy:2.6'
+
 # srv_admin_state bits that keep a server from taking new requests (CMAINT, which only records that
 # the configuration said "disabled", stays set once the slot is made ready at run time, so it is not here).
 _MAINT = 0x01 | 0x02 | 0x20 | 0x40

@@ -24,7 +24,7 @@ import time
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy, member_slot_names
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
     HANDOVER_VARIABLE, SystemdUnit, render_caddy_unit, render_haproxy_unit, render_nginx_unit, systemd_is_init,
@@ -33,7 +33,6 @@ from ansible_collections.cutover.deploy.plugins.module_utils._validate import ad
 
 # the default config locations (proxy option spec): their units are plain cutover-<proxy>.service
 DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
-DEFAULT_HAPROXY_IMAGE = 'docker.io/library/haproxy:2.6'
 DEFAULT_NGINX_CONF = '/etc/cutover/nginx/nginx.conf'
 DEFAULT_CADDY_DIR = '/etc/cutover/caddy'
 PLACEHOLDER_UPSTREAM = '127.0.0.1:9'  # a new route's upstream before the first deploy (discard port)
@@ -293,6 +292,15 @@ class HAProxyHostSite:
             return []
         return [int(pid) for pid in (read_text(self.pid_file) or '').split() if pid.isdigit()]
 
+    @staticmethod
+    def soft_stop(pids):
+        """The old processes finish what they hold (SIGUSR1), once a new one serves on the same sockets."""
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+
     def validate(self):
         run([self.binary, '-c', '-q', '-f', self.config_dir], 'haproxy -c')
 
@@ -388,11 +396,7 @@ class HAProxySystemdSite(SystemdSupervised, HAProxyHostSite):
                 os.unlink(self.handover_file)
         if not wait_until(lambda: os.path.exists(self.admin_socket) and self.unit.active(), 15):
             raise ProxyError('%s started but its admin socket %s did not appear' % (self.unit.service, self.admin_socket))
-        for pid in old:  # the unit serves on the same sockets now: the old process finishes what it holds
-            try:
-                os.kill(pid, signal.SIGUSR1)
-            except OSError:
-                pass
+        self.soft_stop(old)  # the unit serves on the same sockets now
 
     def reload(self):
         HAProxy(self.admin_socket, self.state_file).save_state()  # the new workers load the slots from it
@@ -582,11 +586,7 @@ class HAProxyContainerSite(HAProxyHostSite):
             c = self.container()
             logs = c.logs(tail=20).decode('utf-8', 'replace') if c is not None else ''
             raise ProxyError('proxy container %s did not come up (admin socket %s): %s' % (self.name, self.admin_socket, logs))
-        for pid in unsupervised:
-            try:
-                os.kill(pid, signal.SIGUSR1)
-            except OSError:
-                pass
+        self.soft_stop(unsupervised)
         if unsupervised and os.path.exists(self.pid_file):
             os.unlink(self.pid_file)  # those pids are not ours to signal any more
 
