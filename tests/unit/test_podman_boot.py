@@ -44,7 +44,10 @@ def test_the_unit_is_a_oneshot_after_podman_enabled_at_boot():
     after = [line for line in lines if line.startswith('After=')][0]
     assert 'podman.socket' in after and 'network-online.target' in after
     name, files = boot_files('/var/lib/cutover/', '/usr/bin/python3')
-    assert sorted(files) == ['/etc/systemd/system/%s.service' % name, '/usr/local/lib/cutover/%s.py' % name]
+    order = '/etc/systemd/system/libpod-.scope.d/%s.conf' % name
+    assert sorted(files) == ['/etc/systemd/system/%s.service' % name, order, '/usr/local/lib/cutover/%s.py' % name]
+    # every Podman container's scope is stopped after the unit at shutdown (its stop goes first)
+    assert 'Before=%s.service' % name in files[order].splitlines() and '[Unit]' in files[order].splitlines()
 
 
 def test_the_boot_script_starts_each_live_container_podman_has(tmp_path):
