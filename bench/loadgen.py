@@ -34,13 +34,34 @@ def _check_target(host):
         raise ValueError('load is only sent to loopback or the test fleet (%s), not %s' % (FLEET_NETWORK, host))
 
 
+class NamedConnection(http.client.HTTPSConnection):
+    """HTTPS to an address (loopback) under a host name: SNI and certificate check for that name, not the address."""
+
+    def __init__(self, host, port, server_name, context, timeout):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+
+
+def connection(host, port, timeout, server_name=None, tls=None):
+    """A plain HTTP connection, or with tls (an ssl.SSLContext) an HTTPS one that names server_name."""
+    if tls is None:
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    return NamedConnection(host, port, server_name, tls, timeout)
+
+
 class Load:
-    """Run with `with Load(...) as load:`; read load.summary() afterwards."""
+    """Run with `with Load(...) as load:`; read load.summary() afterwards. host_header: the name the requests ask
+    for (a proxy routing by host name), also the TLS server name with tls (an ssl.SSLContext)."""
 
     def __init__(self, host, port, path='/', workers=4, keepalive=True, max_requests=200000,
-                 max_seconds=120.0, timeout=5.0, rate=None):
+                 max_seconds=120.0, timeout=5.0, rate=None, host_header=None, tls=None):
         _check_target(host)
         self.host, self.port, self.path = host, port, path
+        self.host_header, self.tls = host_header, tls
         self.workers, self.keepalive = workers, keepalive
         self.max_requests, self.max_seconds, self.timeout = max_requests, max_seconds, timeout
         self.interval = 1.0 / rate if rate else 0.0  # per worker: a steady load, not a saturating one
@@ -84,10 +105,12 @@ class Load:
                 if pause > 0:
                     time.sleep(pause)
             if conn is None:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                conn = connection(self.host, self.port, self.timeout, self.host_header, self.tls)
             start = time.monotonic()
+            headers = dict({} if self.keepalive else {'Connection': 'close'},
+                           **({'Host': self.host_header} if self.host_header else {}))
             try:
-                conn.request('GET', self.path, headers={} if self.keepalive else {'Connection': 'close'})
+                conn.request('GET', self.path, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read().decode('utf-8', 'replace').strip()
                 if resp.status != 200:

@@ -145,4 +145,41 @@ options:
             type: list
             elements: int
             default: [200]
+      hosts:
+        description:
+          - HAProxy only (this release). Host names this service answers for on O(proxy.listen), a listener it then
+            shares with every other service that names the same address. HAProxy routes by the C(Host) header, and on
+            TLS presents each service's certificate by SNI. A request for a host no service claims gets a 404.
+          - Two services claiming the same host and O(proxy.path_prefix) on one listener are refused before any change,
+            naming both. Unset (and no O(proxy.path_prefix) or O(proxy.tls)), the service has a listener of its own.
+          - A deploy of a service already on the listener never reloads HAProxy; adding or removing a service reloads
+            it once, gracefully (see docs/proxies.md).
+        type: list
+        elements: str
+      path_prefix:
+        description:
+          - HAProxy only (this release). Route only requests whose path is this prefix or starts with it and C(/), for
+            example C(/api); on one listener the longest prefix wins, and a service with O(proxy.hosts) wins over one
+            without.
+        type: str
+      strip_prefix:
+        description: Take O(proxy.path_prefix) off the path before the request reaches the app (C(/api/x) becomes C(/x)).
+        type: bool
+        default: true
+      tls:
+        description:
+          - HAProxy only (this release). Makes the listener HTTPS with this service's certificate, offered by SNI for
+            its O(proxy.hosts); every service on a TLS listener brings its own. A changed certificate is loaded through
+            HAProxy's Runtime API, with no reload and no dropped connection.
+        type: dict
+        suboptions:
+          certificate:
+            description: The certificate (and its chain), as PEM text or the path of a PEM file on the host.
+            type: str
+          key:
+            description: Its private key, as PEM text or the path of a PEM file on the host. Never logged.
+            type: str
+          redirect_from:
+            description: A plain HTTP listener (for example C(0.0.0.0:80)) that answers every request with a redirect to HTTPS.
+            type: str
 '''

@@ -166,9 +166,113 @@ def http_path_error(field, value):
     return None
 
 
+PATH_PREFIX_RE = re.compile(r'(/[A-Za-z0-9._~-]+)+/?')
+FRONT_DOOR_KEYS = ('hosts', 'path_prefix', 'tls')
+
+
+def host_names_error(field, hosts):
+    """proxy.hosts: a list of DNS names (no IP addresses, no wildcards, no port)."""
+    if not isinstance(hosts, list) or not hosts:
+        return '%s %s is invalid: give a list of host names such as [app.example.com]' % (field, _show(hosts))
+    for name in hosts:
+        labels = name.split('.') if isinstance(name, str) else []
+        if not labels or len(name) > 253 or not all(DNS_LABEL_RE.fullmatch(label) for label in labels) \
+                or all(label.isdigit() for label in labels):
+            return ('%s entry %s is invalid: use a DNS name such as app.example.com (letters, digits, "-" and ".", no '
+                    'port, no wildcard)' % (field, _show(name)))
+    return None
+
+
+def _public_key_pem(kind, text):
+    """The SubjectPublicKeyInfo PEM of a PEM certificate or unencrypted private key; raises ValueError/TypeError when
+    it does not parse, ImportError without `cryptography` (the controller has it: ansible-core requires it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    data = text.strip().encode()
+    if kind == 'certificate':
+        public = x509.load_pem_x509_certificate(data).public_key()
+    else:
+        public = serialization.load_pem_private_key(data, password=None).public_key()
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _is_pem(value):
+    return isinstance(value, str) and value.lstrip().startswith('-----BEGIN')
+
+
+def pem_error(field, value, kind):
+    """A PEM certificate or key given as text must parse; a path must be absolute (it is read on the host)."""
+    if not isinstance(value, str) or not value.strip():
+        return ('%s is required with %s: PEM text or the absolute path of a PEM file on the host'
+                % (field, field.rsplit('.', 1)[0]))
+    if not _is_pem(value):
+        if not HOST_PATH_RE.fullmatch(value):  # the value is not shown: it may be a key pasted wrongly
+            return '%s is invalid: give PEM text (-----BEGIN ...) or the absolute path of a PEM file on the host' % field
+        return None
+    try:
+        _public_key_pem(kind, value)
+    except ImportError:
+        return None
+    except (ValueError, TypeError) as exc:
+        return '%s does not parse as a PEM %s%s: %s' % (
+            field, kind, ' without a passphrase' if kind == 'key' else '', str(exc).splitlines()[0][:200])
+    return None
+
+
+def key_mismatch_error(prefix, tls):
+    """The key of proxy.tls must be the certificate's (both given as PEM text; a path is read on the host)."""
+    if not (_is_pem(tls.get('certificate')) and _is_pem(tls.get('key'))):
+        return None
+    try:
+        if _public_key_pem('certificate', tls['certificate']) != _public_key_pem('key', tls['key']):
+            return '%s.tls.key is not the key of %s.tls.certificate (their public keys differ)' % (prefix, prefix)
+    except (ImportError, ValueError, TypeError):
+        return None  # reported by pem_error
+    return None
+
+
+def front_door_errors(prefix, proxy):
+    """proxy.hosts, path_prefix, strip_prefix and tls: names, paths and PEM that land in HAProxy's config."""
+    given = [k for k in FRONT_DOOR_KEYS if proxy.get(k) not in (None, '', [], {})]
+    if not given:
+        return []
+    errors = []
+    kind = proxy.get('type') or 'haproxy'
+    if kind != 'haproxy':
+        errors.append('%s.%s is supported for %s.type haproxy in this release, not %s (nginx and caddy keep a listener '
+                      'per service)' % (prefix, given[0], prefix, kind))
+    if proxy.get('host') is not None:
+        errors.append('%s.%s and %s.host (a shared load balancer) do not go together in this release'
+                      % (prefix, given[0], prefix))
+    if 'hosts' in given:
+        errors.append(host_names_error(prefix + '.hosts', proxy['hosts']))
+    prefix_value = proxy.get('path_prefix')
+    if 'path_prefix' in given and (not isinstance(prefix_value, str) or not PATH_PREFIX_RE.fullmatch(prefix_value)):
+        errors.append('%s.path_prefix %s is invalid: use a path such as /api (segments of letters, digits, ".", "_", '
+                      '"~" and "-")' % (prefix, _show(prefix_value)))
+    if proxy.get('strip_prefix') is not None and not isinstance(proxy['strip_prefix'], bool):
+        errors.append('%s.strip_prefix %s is invalid: use true or false' % (prefix, _show(proxy['strip_prefix'])))
+    tls = proxy.get('tls')
+    if 'tls' in given:
+        if not isinstance(tls, dict):
+            return errors + ['%s.tls is invalid: use a mapping with certificate and key' % prefix]
+        unknown = sorted(set(tls) - {'certificate', 'key', 'redirect_from'})
+        if unknown:
+            errors.append('%s.tls.%s is not a setting (valid: certificate, key, redirect_from)' % (prefix, unknown[0]))
+        errors.append(pem_error(prefix + '.tls.certificate', tls.get('certificate'), 'certificate'))
+        errors.append(pem_error(prefix + '.tls.key', tls.get('key'), 'key'))
+        errors.append(key_mismatch_error(prefix, tls))
+        if tls.get('redirect_from') is not None:
+            errors.append(address_error(prefix + '.tls.redirect_from', tls['redirect_from']))
+            if tls['redirect_from'] == proxy.get('listen'):
+                errors.append('%s.tls.redirect_from is %s.listen itself: give the plain listener, such as 0.0.0.0:80'
+                              % (prefix, prefix))
+    return [e for e in errors if e]
+
+
 def proxy_errors(prefix, proxy, route):
     """Checks of the proxy settings that land in a proxy's config or commands."""
-    errors = []
+    errors = front_door_errors(prefix, proxy)
     if proxy.get('listen') is not None:
         errors.append(address_error(prefix + '.listen', proxy['listen']))
     errors.append(route_error(prefix + '.route', route))

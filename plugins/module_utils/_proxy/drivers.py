@@ -38,6 +38,11 @@ def proxy_option_spec():
         check=dict(type='dict', options=dict(type=dict(type='str', default='http', choices=['http', 'tcp']),
                                              path=dict(type='str'),
                                              status=dict(type='list', elements='int', default=[200]))),
+        hosts=dict(type='list', elements='str'),
+        path_prefix=dict(type='str'),
+        strip_prefix=dict(type='bool', default=True),
+        tls=dict(type='dict', options=dict(certificate=dict(type='str'), key=dict(type='str', no_log=True),
+                                           redirect_from=dict(type='str'))),
     )
 
 

@@ -219,6 +219,17 @@ class HAProxy(Driver):
                 self.command('set server %s/%s state maint' % (route, slot['name']))
         self.save_state()
 
+    def set_certificate(self, path, pem):
+        """Replace the certificate HAProxy serves from path (a file it loaded) with pem, at run time: a transaction
+        (`set ssl cert`) then its commit. No reload: open connections keep theirs, new handshakes get the new one."""
+        answer = self.command('set ssl cert %s <<\n%s\n' % (path, pem.strip()))
+        if 'transaction' not in answer.lower():
+            raise ProxyError('HAProxy did not take the new certificate for %s: %s' % (path, answer.strip()[-400:]))
+        answer = self.command('commit ssl cert %s' % path)
+        if 'success' not in answer.lower():
+            self.command('abort ssl cert %s' % path)
+            raise ProxyError('HAProxy did not commit the new certificate for %s: %s' % (path, answer.strip()[-400:]))
+
     def save_state(self):
         """Dump every slot's state to the server-state file (atomic) so reloads keep the route."""
         if not self.state_file:

@@ -24,12 +24,15 @@ import time
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
+    cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file, own_listen_in, pem_bundle,
+    render_crt_list, render_listener, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
     HANDOVER_VARIABLE, SystemdUnit, render_caddy_unit, render_haproxy_unit, render_nginx_unit, systemd_is_init,
     unit_name, unit_path)
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, front_door_errors, route_error
 
 # the default config locations (proxy option spec): their units are plain cutover-<proxy>.service
 DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
@@ -110,16 +113,17 @@ def check_to_render(current_text, asked, settle):
     return TCP_CHECK, haproxy_check_lines(asked) != haproxy_check_lines(TCP_CHECK)
 
 
-def render_haproxy_service(service, listen, members=(), check=None):
+def render_haproxy_service(service, listen, members=(), check=None, claim=None):
     """A frontend on listen and the service's backend with two slots (both idle until a swap), or
     two slots per member on a shared load balancer. With an http check ({type, path, status}), HAProxy's check
-    is the health gate's GET; otherwise a TCP connect."""
+    is the health gate's GET; otherwise a TCP connect. With a claim (front_door.claim_of) the service has no
+    frontend of its own: the claim line says where it sits on its listener's (render_listener)."""
     names = [n for m in sorted(members) for n in member_slot_names(m)] if members else member_slot_names(None)
-    return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
-            'frontend fe_%(s)s\n'
-            '    bind %(l)s\n'
-            '    default_backend %(s)s\n'
-            'backend %(s)s\n' % dict(s=service, l=listen) + haproxy_check_lines(check) +
+    frontend = claim_line(claim) if claim else ('frontend fe_%(s)s\n'
+                                                '    bind %(l)s\n'
+                                                '    default_backend %(s)s\n' % dict(s=service, l=listen))
+    return ('# Managed by cutover.deploy (proxy role): service %s.\n' % service + frontend +
+            'backend %s\n' % service + strip_lines(claim) + haproxy_check_lines(check) +
             # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
             # and put back when the engine has restarted it (on the same pinned port), with no play running.
             # A slot's placeholder is a host name with `init-addr last`: a (re)starting HAProxy takes each slot's
@@ -179,11 +183,13 @@ def caddy_server_config(service, listen):
 
 
 class FileSet:
-    """Desired files; apply() writes the ones that differ and can put the old ones back."""
+    """Desired files; apply() writes the ones that differ (a desired None removes the file) and can put the old
+    ones back. Secret files (a private key) are written owner-only and never shown in a diff."""
 
-    def __init__(self, desired, keep_existing=()):
-        self.desired = desired  # {path: text}
+    def __init__(self, desired, keep_existing=(), secret=()):
+        self.desired = desired  # {path: text, or None for no file}
         self.keep_existing = set(keep_existing)  # created when missing, never rewritten (live routes)
+        self.secret = set(secret)
         self.old = {}
 
     def changes(self):
@@ -195,19 +201,29 @@ class FileSet:
             out[path] = (current, text)
         return out
 
+    def shown(self, path, text):
+        """What a diff shows of a file's text."""
+        if text is None:
+            return ''
+        return '(certificate and private key, not shown)\n' if path in self.secret else text
+
+    def _put(self, path, text):
+        if text is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            write_atomic(path, text, mode=0o600 if path in self.secret else 0o644)
+
     def apply(self):
         changed = self.changes()
         for path, (current, text) in changed.items():
             self.old[path] = current
-            write_atomic(path, text)
+            self._put(path, text)
         return sorted(changed)
 
     def restore(self):
         for path, text in self.old.items():
-            if text is None:
-                os.unlink(path)
-            else:
-                write_atomic(path, text)
+            self._put(path, text)
 
 
 def pid_alive(pid_file, name):
@@ -249,6 +265,8 @@ class HAProxyHostSite:
         self.check = opts.get('check')
         self.settle_check = opts.get('settle_check', False)
         self.check_pending = False  # set by files(): a changed check is held at TCP until the swap
+        self.front_door = {k: opts.get(k) for k in ('hosts', 'path_prefix', 'strip_prefix', 'tls')}
+        self.cert_files = set()  # set by files(): the certificate files HAProxy can take at run time
 
     def run_as(self):
         """The unprivileged user HAProxy drops to (Debian's package creates `haproxy`), or None."""
@@ -263,7 +281,7 @@ class HAProxyHostSite:
         version = self.version()
         global_cfg = render_haproxy_global(self.admin_socket, self.state_file, self.run_as(),
                                            idle_close=version is None or version >= (2, 6))
-        path = os.path.join(self.config_dir, 'service-%s.cfg' % service)
+        path = self.service_file(service)
         # A shared backend only ever gains members: a run on some of the app hosts (--limit) must not
         # take the others' slots away.
         current = read_text(path)
@@ -271,8 +289,76 @@ class HAProxyHostSite:
         if self.check and self.check.get('type', 'http') == 'http' and not self.check.get('path'):
             raise ProxyError('proxy.check.path is required with proxy.check.type http')
         check, self.check_pending = check_to_render(current, self.check, self.settle_check)
-        return FileSet({os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
-                        path: render_haproxy_service(service, listen, members, check)})
+        claim = claim_of(self.front_door, listen)
+        desired = {os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
+                   path: render_haproxy_service(service, listen, members, check, claim)}
+        secret = ()
+        if claim or claim_in(current):  # a place on a shared listener, taken, moved or left
+            front, secret = self.front_door_files(service, claim, claim_in(current))
+            desired.update(front)
+        self.cert_files = set(secret)
+        return FileSet(desired, secret=secret)
+
+    def service_file(self, service):
+        return os.path.join(self.config_dir, 'service-%s.cfg' % service)
+
+    def other_services(self, service):
+        """({service: claim}, {service: own listen address}) of the other services in this config folder."""
+        claims, own = {}, {}
+        for name in sorted(os.listdir(self.config_dir)) if os.path.isdir(self.config_dir) else []:
+            found = re.fullmatch(r'service-(.+)\.cfg', name)
+            if not found or found.group(1) == service:
+                continue
+            text = read_text(os.path.join(self.config_dir, name))
+            if claim_in(text):
+                claims[found.group(1)] = claim_in(text)
+            elif own_listen_in(text):
+                own[found.group(1)] = own_listen_in(text)
+        return claims, own
+
+    def front_door_files(self, service, claim, before):
+        """({path: text or None}, secret paths): the frontend of each listener this service is on or leaves, its
+        certificates' list and the service's certificate file. Raises ProxyError when another service holds the
+        same place (naming it) or a certificate cannot be read."""
+        others, own = self.other_services(service)
+        if claim:
+            why = conflict(service, claim, others, own)
+            if why:
+                raise ProxyError(why)
+        files, cert = {}, cert_path(self.config_dir, service)
+        for listen in sorted({c['listen'] for c in (claim, before) if c}):
+            on = {s: c for s, c in others.items() if c['listen'] == listen}
+            if claim and claim['listen'] == listen:
+                on[service] = claim
+            tls = any(c['tls'] for c in on.values())
+            files[listener_file(self.config_dir, listen)] = render_listener(listen, on, self.config_dir) if on else None
+            files[crt_list_path(self.config_dir, listen)] = render_crt_list(on, self.config_dir) if tls else None
+        files[cert] = self.certificate_bundle() if claim and claim['tls'] else None
+        return files, [cert]
+
+    def certificate_bundle(self):
+        """The service's certificate and key as one PEM (proxy.tls: PEM text, or paths on this host)."""
+        tls = self.front_door['tls']
+        parts = []
+        for field in ('certificate', 'key'):
+            value = tls.get(field) or ''
+            if not value.lstrip().startswith('-----BEGIN'):
+                text = read_text(value) if os.path.isabs(value) else None
+                if text is None:
+                    raise ProxyError('proxy.tls.%s: no file %s on this host (give PEM text or the path of a PEM file)'
+                                     % (field, value))
+                value = text
+            parts.append(value)
+        return pem_bundle(*parts)
+
+    def hot_updates(self, pending):
+        """{path: text} of the pending files HAProxy takes at run time: changed certificates it already serves, when
+        nothing else changed. Anything else ({}) needs a reload."""
+        certs = {p: new for p, (old, new) in pending.items() if p in self.cert_files and old is not None and new is not None}
+        return certs if certs and len(certs) == len(pending) else {}
+
+    def hot_update(self, path, text):
+        HAProxy(self.admin_socket, self.state_file).set_certificate(path, text)
 
     def version(self):
         """The (major, minor) of the haproxy binary, or None when it does not say."""
@@ -495,14 +581,18 @@ def ensure_site(site, service, listen, check_mode):
     if running and not check_mode and hasattr(site, 'rotate_logs'):
         site.rotate_logs()
     repairs = site.repairs() if running and hasattr(site, 'repairs') else []  # a unit someone disabled
-    actions = ['write %s' % p for p in sorted(pending)]
+    # a changed certificate alone is loaded at run time (HAProxy's Runtime API), without a reload
+    hot = site.hot_updates(pending) if running and hasattr(site, 'hot_updates') else {}
+    actions = ['%s %s' % ('remove' if new is None else 'write', p) for p, (old, new) in sorted(pending.items())]
     if not running:
         actions.append('start')
+    elif hot:
+        actions += ['load %s at run time' % p for p in sorted(hot)]
     elif pending:
         actions.append('reload')
     actions += repairs
-    diff = dict(before=''.join('# %s\n%s' % (p, old or '') for p, (old, new) in sorted(pending.items())),
-                after=''.join('# %s\n%s' % (p, new) for p, (old, new) in sorted(pending.items())))
+    diff = dict(before=''.join('# %s\n%s' % (p, files.shown(p, old)) for p, (old, new) in sorted(pending.items())),
+                after=''.join('# %s\n%s' % (p, files.shown(p, new)) for p, (old, new) in sorted(pending.items())))
     if check_mode or not actions:
         return bool(actions), actions + held, diff
     files.apply()
@@ -513,6 +603,9 @@ def ensure_site(site, service, listen, check_mode):
         raise
     if not running:
         site.start()
+    elif hot:
+        for path, text in sorted(hot.items()):
+            site.hot_update(path, text)
     elif pending:
         site.reload()
         time.sleep(0.2)
@@ -808,7 +901,8 @@ def ensure_proxy(opts, service, check_mode, engine, engine_url=None):
 
 def proxy_opts_error(opts, route):
     """What is wrong with the proxy options for a site, or None. Pure."""
-    err = address_error('proxy.listen', opts['listen']) or route_error('route', route)
+    err = address_error('proxy.listen', opts['listen']) or route_error('route', route) or \
+        next(iter(front_door_errors('proxy', opts)), None)
     if err:
         return err
     if opts['runtime'] == 'container' and opts['type'] != 'haproxy':
