@@ -26,6 +26,8 @@ FAMILIES = (
     ('cutover_last_release_step_seconds', 'gauge',
      'Seconds each step of the last run took (start, gate, swap, drain).'),
     ('cutover_last_success_timestamp_seconds', 'gauge', 'Unix time the newest succeeded release went live.'),
+    ('cutover_tls_certificate_expiry_timestamp_seconds', 'gauge',
+     'Unix time the certificate the proxy serves for the service expires (front door TLS).'),
 )
 
 
@@ -75,6 +77,12 @@ def service_samples(service, state, steps):
     if succeeded:
         out['cutover_last_success_timestamp_seconds'].append(_sample(
             'cutover_last_success_timestamp_seconds', [('service', service)], parse_time(succeeded[-1]['finished'])))
+    certificate = state.get('certificate') or {}
+    expires = parse_time(certificate.get('not_after'))
+    if expires is not None:
+        out['cutover_tls_certificate_expiry_timestamp_seconds'].append(_sample(
+            'cutover_tls_certificate_expiry_timestamp_seconds',
+            [('service', service), ('hosts', ','.join(certificate.get('hosts') or []))], expires))
     for step, seconds in sorted((steps or {}).items()):
         out['cutover_last_release_step_seconds'].append(
             _sample('cutover_last_release_step_seconds', [('service', service), ('step', step)], seconds))

@@ -142,6 +142,14 @@ boot_actions:
   type: list
   elements: str
   sample: [write /etc/systemd/system/cutover-podman-start.service, enable cutover-podman-start.service]
+certificate:
+  description:
+    - The certificate the proxy serves for this service (HAProxy's front door with O(proxy.tls)) - C(path), C(hosts) and
+      C(not_after) (UTC), also kept in the service's state for the metrics file
+      (C(cutover_tls_certificate_expiry_timestamp_seconds)); null without TLS.
+  returned: always
+  type: dict
+  sample: {path: /etc/cutover/haproxy/certs/web.pem, hosts: [app.example.com], not_after: '2027-03-01T12:00:00Z'}
 containers_at_boot:
   description:
     - For Podman, the unit that starts the live containers at boot (C(unit), C(enabled)), or C(unit=null) and
@@ -191,11 +199,14 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     load_state, require_finite_numbers, require_valid_service,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
+from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
+    cert_path, certificate_not_after, certificate_record)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, proxy_opts_error
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, history_table, previous_good, release_summary,
+    DEFAULT_STATE_DIR, history_table, new_state, previous_good, release_summary, write_state_atomic,
 )
 
 
@@ -270,9 +281,31 @@ def main():
     result.update(changed=result['changed'] or bool(boot_actions), boot_actions=boot_actions, containers_at_boot=boot)
     repaired = reconcile(module, engine, load_state(module), p['service'], route, proxy, p['route_upstream'],
                          p['state_dir'], p['stop_timeout'])
+    state = remember_certificate(module, repaired['state'], proxy, p['service'], p['state_dir'], result['locked'])
     result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],
-                  route_upstream=repaired['route_upstream'], **described(repaired['state']))
+                  route_upstream=repaired['route_upstream'], certificate=state.get('certificate'), **described(state))
     module.exit_json(**result)
+
+
+def remember_certificate(module, state, proxy, service, state_dir, locked):
+    """The service's state with what it records of the certificate its proxy serves (front door TLS, HAProxy):
+    path, host names and expiry, for status and the metrics file; written under the lock when it changed."""
+    record = None
+    if proxy['type'] == 'haproxy' and proxy.get('tls'):
+        path = cert_path(proxy['config_dir'], service)
+        not_after = certificate_not_after(read_text(path) or '')
+        if not_after is not None:
+            record = certificate_record(path, sorted({h.lower() for h in proxy.get('hosts') or []}), not_after)
+    if record == state.get('certificate'):
+        return state
+    state = dict(state or new_state(service))
+    if record is None:
+        state.pop('certificate', None)
+    else:
+        state['certificate'] = record
+    if locked and not module.check_mode:
+        write_state_atomic(state_dir, service, state)
+    return state
 
 
 if __name__ == '__main__':

@@ -6,7 +6,10 @@ names resolve nowhere: every request goes to 127.0.0.1 and names its host in the
 
 from __future__ import annotations
 
+import calendar
 import os
+
+from cryptography import x509
 
 from bench.loadgen import Load, free_port
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import listener_file
@@ -140,6 +143,13 @@ def test_tls_per_service_by_sni_blue_green_under_load_and_rotation_without_reloa
         assert get(port, 'a.cutover.test', tls=trusting(cert_a2)) == (200, 'demoapp v2')
         secret_line = key_a2.splitlines()[1]
         assert secret_line not in rotated.stdout and secret_line not in rotated.stderr  # not in the diff, not in -v
+        # the expiry, as status shows it and as the metrics file publishes it
+        not_after = x509.load_pem_x509_certificate(cert_a2.encode()).not_valid_after_utc
+        record = rotated.task(PREPARE)['result']['certificate']
+        assert record['not_after'] == not_after.strftime('%Y-%m-%dT%H:%M:%SZ') and record['hosts'] == ['a.cutover.test']
+        metrics = (a.state_dir / 'metrics' / 'cutover.prom').read_text()
+        assert ('cutover_tls_certificate_expiry_timestamp_seconds{service="fd-a",hosts="a.cutover.test"} %d'
+                % calendar.timegm(not_after.utctimetuple())) in metrics
         pem = os.path.join(a.proxy['config_dir'], 'certs', 'fd-a.pem')
         assert oct(os.stat(pem).st_mode & 0o777) == '0o600' and cert_a2.strip() in open(pem).read()
     finally:

@@ -105,8 +105,8 @@ def test_front_door_inputs_are_refused_naming_the_field(proxy, message):
 
 
 def test_a_key_that_is_not_the_certificates_is_refused():
-    cert, _ = self_signed('a.example.com')
-    _, other_key = self_signed('b.example.com')
+    cert = self_signed('a.example.com')[0]
+    other_key = self_signed('b.example.com')[1]
     errors = front_door_errors('cutover_proxy', dict(listen=LISTEN, hosts=['a.example.com'],
                                                      tls=dict(certificate=cert, key=other_key)))
     assert errors == ['cutover_proxy.tls.key is not the key of cutover_proxy.tls.certificate (their public keys differ)']

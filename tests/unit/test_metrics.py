@@ -4,6 +4,7 @@ follow the releases' outcomes and outlive history trimming, and the last run's d
 from __future__ import annotations
 
 import calendar
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -102,3 +103,18 @@ def test_a_file_that_does_not_parse_leaves_only_its_own_service_out(tmp_path):
     _changed, _before, after, services, skipped = publish(str(path), str(state_dir), 'web', {}, False)
     assert services == ['web'] and sorted(skipped) == ['api', 'other'] and str(bad_steps) in skipped['api']
     assert ('cutover_live_release', (('service', 'api'),)) not in samples(after)
+
+
+def test_a_certificate_s_expiry_is_published_for_the_service_that_serves_it():
+    from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
+        certificate_not_after, certificate_record)
+    from tests.tls import self_signed
+    cert = self_signed('app.example.com', days=10)[0]
+    not_after = certificate_not_after(cert)
+    assert abs(not_after - (calendar.timegm(time.gmtime()) + 10 * 86400)) < 600
+    assert certificate_not_after('-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n') is None
+    state = dict(new_state('web'), certificate=certificate_record('/etc/c.pem', ['app.example.com'], not_after))
+    got = samples(render({'web': state, 'api': new_state('api')}, {}))
+    expiry = [(k, v) for k, v in got.items() if k[0] == 'cutover_tls_certificate_expiry_timestamp_seconds']
+    assert expiry == [(('cutover_tls_certificate_expiry_timestamp_seconds', (('hosts', 'app.example.com'), ('service', 'web'))),
+                       not_after)]

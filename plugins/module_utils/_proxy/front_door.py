@@ -12,10 +12,13 @@ backend's slots change through the Runtime API. Pure functions, apart from readi
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import os
 import re
+import subprocess
+import time
 
 CLAIM_PREFIX = '# cutover-claim '
 CERT_DIR = 'certs'
@@ -158,3 +161,32 @@ def strip_lines(claim):
 def pem_bundle(certificate, key):
     """HAProxy's certificate file: the certificate (chain) then its key. Pure."""
     return certificate.strip() + '\n' + key.strip() + '\n'
+
+
+def certificate_not_after(pem):
+    """Unix seconds at which the first certificate in pem expires, or None when it cannot be read here (the host's
+    Python `cryptography`, else the `openssl` command)."""
+    try:
+        from cryptography import x509
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        expires = getattr(cert, 'not_valid_after_utc', None) or cert.not_valid_after
+        return calendar.timegm(expires.utctimetuple())
+    except ImportError:
+        pass
+    except (ValueError, TypeError):
+        return None
+    try:
+        done = subprocess.run(['openssl', 'x509', '-noout', '-enddate'], input=pem, capture_output=True, text=True,
+                              timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r'notAfter=(.+ GMT)', done.stdout)
+    try:
+        return calendar.timegm(time.strptime(found.group(1), '%b %d %H:%M:%S %Y GMT')) if found else None
+    except ValueError:
+        return None
+
+
+def certificate_record(path, hosts, not_after):
+    """What a service's state keeps of its certificate (status and the metrics read it). Pure."""
+    return dict(path=path, hosts=list(hosts), not_after=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(not_after)))
