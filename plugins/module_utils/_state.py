@@ -235,7 +235,9 @@ def mark_live(state, number, container, upstream, now):
                 image=entry.get('image'), image_id=entry.get('image_id'), since=now)
     history = _replace_entry(history, number, outcome='succeeded', finished=now, container=container,
                              upstream=upstream)
-    return dict(count_outcome(state, entry, 'succeeded'), live=live, history=history)
+    after = dict(count_outcome(state, entry, 'succeeded'), live=live, history=history)
+    after.pop('removed', None)  # a service taken down (remove_service) and deployed again is live again
+    return after
 
 
 def record_live(state, number, container, upstream, now, rolled_back_from=None):

@@ -14,10 +14,12 @@ from cryptography import x509
 from bench.loadgen import Load, free_port
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import listener_file
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
-from tests.helpers import TEST_RATE
+from tests.helpers import REPO, TEST_RATE
 from tests.sites import Site
 from tests.tls import get, same_certificate, self_signed, served_certificate, trusting, unverified
 
+REMOVE = REPO / 'playbooks' / 'remove.yml'
+REMOVE_STEP = 'Remove the route, then the containers, then the live record of {}'
 PREPARE = 'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind'
 
 
@@ -154,3 +156,45 @@ def test_tls_per_service_by_sni_blue_green_under_load_and_rotation_without_reloa
         assert oct(os.stat(pem).st_mode & 0o777) == '0o600' and cert_a2.strip() in open(pem).read()
     finally:
         a.stop_proxy()
+
+
+def test_remove_takes_one_service_off_a_shared_listener_while_the_other_answers(docker_engine, tmp_path):
+    sites = sites_on_one_listener(docker_engine, tmp_path, keep=dict(hosts=['keep.cutover.test']),
+                                  gone=dict(hosts=['gone.cutover.test']))
+    keep, gone = sites['keep'], sites['gone']
+    port = keep.port
+    try:
+        ok(keep.deploy('v1'))
+        ok(gone.deploy('v1'))
+        ok(gone.deploy('v2'))  # v1 kept stopped for a rollback: removed too
+        assert len(gone.containers()) == 2
+        service_file = os.path.join(gone.proxy['config_dir'], 'service-fd-gone.cfg')
+
+        planned = ok(gone.deploy(None, playbook=REMOVE, playbook_args=('--check',)))
+        assert planned.task(REMOVE_STEP.format(gone.service))['result']['changed'] and os.path.exists(service_file)
+        assert get(port, 'gone.cutover.test') == (200, 'demoapp v2') and len(gone.containers()) == 2
+
+        with Load('127.0.0.1', port, workers=2, keepalive=True, max_requests=20000, max_seconds=120, rate=TEST_RATE,
+                  host_header='keep.cutover.test') as other:
+            other.wait_for(20)
+            removed = ok(gone.deploy(None, playbook=REMOVE))
+            other.wait_for(20)
+        assert other.failed == 0 and other.ok > 40, other.summary()
+        result = removed.task(REMOVE_STEP.format(gone.service))['result']
+        assert result['changed'] and 'reload' in result['proxy_actions'] and len(result['removed']) == 2
+        assert get(port, 'gone.cutover.test') == (404, 'no service here')
+        assert get(port, 'keep.cutover.test') == (200, 'demoapp v1')
+        assert gone.containers(settle=False) == [] and not os.path.exists(service_file)
+        state = gone.state()
+        assert state['live'] is None and [h['outcome'] for h in state['history']] == ['succeeded', 'succeeded']
+        assert not (gone.state_dir / 'fd-gone.lock').exists()
+
+        again = ok(gone.deploy(None, playbook=REMOVE))
+        assert again.task(REMOVE_STEP.format(gone.service))['result']['changed'] is False
+
+        purged = ok(gone.deploy(None, playbook=REMOVE, cutover_purge=True))
+        assert purged.task(REMOVE_STEP.format(gone.service))['result']['state'] == 'purged' and gone.state() == {}
+        metrics = (gone.state_dir / 'metrics' / 'cutover.prom').read_text()
+        assert 'service="fd-gone"' not in metrics
+    finally:
+        keep.stop_proxy()

@@ -191,3 +191,16 @@ def test_reconcile_leaves_the_standby_running_in_its_window_then_retires_it():
     # a standby already stopped (recreate stops every old container) only loses its record
     plan = st.plan_reconcile(s, [c('web-a', 'u1', running=False), c('web-b', 'u2')], 'u2', now=161.0)
     assert plan['retire'] == [] and plan['end_standby']
+
+
+def test_a_removed_service_deployed_again_is_no_longer_marked_removed():
+    from ansible_collections.cutover.deploy.plugins.modules.remove_service import removed_state
+    state = st.new_state('web')
+    state, number = st.begin_release(state, dict(kind='deploy', image='web:1', started='2026-12-07T00:00:00Z'))
+    state = st.mark_live(state, number, 'web-1', '127.0.0.1:9001', '2026-12-07T00:00:05Z')
+    gone = removed_state(dict(state, standby={'container': 'web-0'}), '2026-12-07T01:00:00Z')
+    assert gone['live'] is None and 'standby' not in gone and gone['removed'] == '2026-12-07T01:00:00Z'
+    assert gone['history'] == state['history']  # the history stays
+    gone, number = st.begin_release(gone, dict(kind='deploy', image='web:2', started='2026-12-07T02:00:00Z'))
+    again = st.mark_live(gone, number, 'web-2', '127.0.0.1:9002', '2026-12-07T02:00:05Z')
+    assert 'removed' not in again and again['live']['container'] == 'web-2'

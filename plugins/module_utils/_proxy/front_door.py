@@ -20,6 +20,8 @@ import re
 import subprocess
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso
+
 CLAIM_PREFIX = '# cutover-claim '
 CERT_DIR = 'certs'
 NOT_FOUND_BODY = 'no service here\\n'
@@ -189,4 +191,4 @@ def certificate_not_after(pem):
 
 def certificate_record(path, hosts, not_after):
     """What a service's state keeps of its certificate (status and the metrics read it). Pure."""
-    return dict(path=path, hosts=list(hosts), not_after=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(not_after)))
+    return dict(path=path, hosts=list(hosts), not_after=iso(not_after))

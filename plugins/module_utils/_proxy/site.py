@@ -207,6 +207,11 @@ class FileSet:
             return ''
         return '(certificate and private key, not shown)\n' if path in self.secret else text
 
+    def diff(self, pending):
+        """Ansible's before/after of the pending changes (changes()), secrets masked."""
+        return dict(before=''.join('# %s\n%s' % (p, self.shown(p, old)) for p, (old, new) in sorted(pending.items())),
+                    after=''.join('# %s\n%s' % (p, self.shown(p, new)) for p, (old, new) in sorted(pending.items())))
+
     def _put(self, path, text):
         if text is None:
             if os.path.exists(path):
@@ -335,6 +340,15 @@ class HAProxyHostSite:
             files[crt_list_path(self.config_dir, listen)] = render_crt_list(on, self.config_dir) if tls else None
         files[cert] = self.certificate_bundle() if claim and claim['tls'] else None
         return files, [cert]
+
+    def removal_files(self, service):
+        """The files once service is gone: its own file, its place on a shared listener and its certificate."""
+        current = read_text(self.service_file(service))
+        desired, secret = {self.service_file(service): None}, ()
+        if claim_in(current):
+            front, secret = self.front_door_files(service, None, claim_in(current))
+            desired.update(front)
+        return FileSet(desired, secret=secret)
 
     def certificate_bundle(self):
         """The service's certificate and key as one PEM (proxy.tls: PEM text, or paths on this host)."""
@@ -510,6 +524,10 @@ class NginxHostSite:
                         os.path.join(self.config_dir, 'sites', '%s.conf' % service): render_nginx_site(service, listen)},
                        keep_existing=[upstream])
 
+    def removal_files(self, service):
+        return FileSet({os.path.join(self.upstream_dir, '%s.conf' % service): None,
+                        os.path.join(self.config_dir, 'sites', '%s.conf' % service): None})
+
     def running(self):
         return pid_alive(self.pid_file, 'nginx')
 
@@ -591,8 +609,7 @@ def ensure_site(site, service, listen, check_mode):
     elif pending:
         actions.append('reload')
     actions += repairs
-    diff = dict(before=''.join('# %s\n%s' % (p, files.shown(p, old)) for p, (old, new) in sorted(pending.items())),
-                after=''.join('# %s\n%s' % (p, files.shown(p, new)) for p, (old, new) in sorted(pending.items())))
+    diff = files.diff(pending)
     if check_mode or not actions:
         return bool(actions), actions + held, diff
     files.apply()
@@ -789,6 +806,20 @@ class CaddyHostSite:
     def supervision(self):
         return dict(runtime='host', supervised=False, running=self.running())
 
+    def remove(self, service, check_mode):
+        """Delete only this service's server object (its listener and route); Caddy autosaves the rest."""
+        if not self.running():
+            if check_mode:
+                return True, ['start', 'remove route %s' % service], {}
+            self.start()  # --resume brings the saved config back, this service's server with it
+        name = 'cutover_%s' % service
+        current = ((((self._call('GET', '/config/') or {}).get('apps') or {}).get('http') or {}).get('servers') or {}).get(name)
+        if current is None:
+            return False, [], {}
+        if not check_mode:
+            self._call('DELETE', '/config/apps/http/servers/%s' % name)
+        return True, ['remove route %s' % service], dict(before='%s\n' % current, after='')
+
     @staticmethod
     def _create_target(config, name, desired):
         """The one request that adds our server object at the deepest path that exists already."""
@@ -897,6 +928,36 @@ def ensure_proxy(opts, service, check_mode, engine, engine_url=None):
     else:
         changed, actions, diff = ensure_site(site, service, opts['listen'], check_mode)
     return changed, actions, diff, site.supervision()
+
+
+def remove_route(opts, service, check_mode, engine, engine_url=None):
+    """Take service off the proxy of opts (call under the proxy lock): its own listener, or its place on a shared one;
+    the other services keep theirs (HAProxy and nginx reload gracefully once, Caddy changes only that server).
+    Returns (changed, actions, diff). A proxy that is not running gets its files changed for its next start.
+    Nginx Proxy Manager's hosts are the user's own: left as they are."""
+    if opts['type'] == 'npm':
+        return False, [], {}
+    site = make_site(opts, engine, engine_url)
+    if opts['type'] == 'caddy':
+        return site.remove(service, check_mode)
+    files = site.removal_files(service)
+    pending = files.changes()
+    running = site.running()
+    actions = ['remove %s' % p if new is None else 'write %s' % p for p, (old, new) in sorted(pending.items())]
+    if pending and running:
+        actions.append('reload')
+    diff = files.diff(pending)
+    if check_mode or not pending:
+        return bool(pending), actions, diff
+    files.apply()
+    if running:
+        try:
+            site.validate()
+        except ProxyError:
+            files.restore()
+            raise
+        site.reload()
+    return True, actions, diff
 
 
 def proxy_opts_error(opts, route):
