@@ -142,6 +142,10 @@ boot_actions:
   type: list
   elements: str
   sample: [write /etc/systemd/system/cutover-podman-start.service, enable cutover-podman-start.service]
+maintenance:
+  description: Whether the route is in maintenance (see M(cutover.deploy.maintenance_mode)); null for a proxy other than HAProxy.
+  returned: always
+  type: bool
 certificate:
   description:
     - The certificate the proxy serves for this service (HAProxy's front door with O(proxy.tls)) - C(path), C(hosts) and
@@ -202,7 +206,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
-    cert_path, certificate_not_after, certificate_record)
+    cert_path, certificate_not_after, certificate_record, maintenance_on, maintenance_paths)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, proxy_opts_error
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
@@ -283,7 +287,9 @@ def main():
                          p['state_dir'], p['stop_timeout'])
     state = remember_certificate(module, repaired['state'], proxy, p['service'], p['state_dir'], result['locked'])
     result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],
-                  route_upstream=repaired['route_upstream'], certificate=state.get('certificate'), **described(state))
+                  route_upstream=repaired['route_upstream'], certificate=state.get('certificate'),
+                  maintenance=maintenance_on(read_text(maintenance_paths(proxy['config_dir'], p['service'])[0]))
+                  if proxy['type'] == 'haproxy' else None, **described(state))
     module.exit_json(**result)
 
 

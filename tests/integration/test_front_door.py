@@ -7,6 +7,7 @@ names resolve nowhere: every request goes to 127.0.0.1 and names its host in the
 from __future__ import annotations
 
 import calendar
+import http.client
 import os
 
 from cryptography import x509
@@ -19,6 +20,8 @@ from tests.sites import Site
 from tests.tls import get, same_certificate, self_signed, served_certificate, trusting, unverified
 
 REMOVE = REPO / 'playbooks' / 'remove.yml'
+MAINTENANCE = REPO / 'playbooks' / 'maintenance.yml'
+STATUS = REPO / 'playbooks' / 'status.yml'
 REMOVE_STEP = 'Remove the route, then the containers, then the live record of {}'
 PREPARE = 'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind'
 
@@ -198,3 +201,54 @@ def test_remove_takes_one_service_off_a_shared_listener_while_the_other_answers(
         assert 'service="fd-gone"' not in metrics
     finally:
         keep.stop_proxy()
+
+
+def served_by_servers(site):
+    """Requests the service's servers have answered so far, as HAProxy counts them (`show stat` stot)."""
+    return sum(int(r['stot'] or 0) for r in HAProxy(site.proxy['admin_socket']).server_stats(site.service).values())
+
+
+def test_maintenance_answers_503_reaching_no_app_and_a_deploy_goes_live_behind_it(docker_engine, tmp_path):
+    """Any HAProxy service (this one has a listener of its own): on, every request gets the page with 503 and
+    Retry-After and none reaches a container (HAProxy's own count of what its servers answered does not move);
+    a deploy meanwhile puts v2 live behind it; off, v2 answers."""
+    site = Site(docker_engine, 'fd-maint', tmp_path)
+    page = '<html><body>back soon</body></html>\n'
+    step = 'Switch the route\'s maintenance mode of fd-maint'
+    try:
+        ok(site.deploy('v1'))
+        planned = ok(site.deploy(None, playbook=MAINTENANCE, playbook_args=('--check',), cutover_maintenance='on'))
+        assert planned.task(step)['result']['changed'] and get(site.port, 'x') == (200, 'demoapp v1')
+
+        on = ok(site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='on', cutover_maintenance_page=page))
+        assert on.task(step)['result']['maintenance'] is True and 'reload' in on.task(step)['result']['actions']
+        answered = served_by_servers(site)
+        with Load('127.0.0.1', site.port, workers=2, keepalive=True, max_requests=300, max_seconds=60,
+                  rate=TEST_RATE) as load:
+            load.wait_for(300, timeout=30)
+        assert load.ok == 0 and dict(load.errors) == {'HTTP 503': load.failed} and load.failed == 300, load.summary()
+        conn = http.client.HTTPConnection('127.0.0.1', site.port, timeout=5)
+        conn.request('GET', '/version')
+        resp = conn.getresponse()
+        assert (resp.status, resp.getheader('Retry-After'), resp.read().decode()) == (503, '60', page)
+        conn.close()
+        assert served_by_servers(site) == answered  # no request reached the app
+
+        ok(site.deploy('v2'))  # a deploy during maintenance: v2 goes live behind it
+        assert get(site.port, 'x')[0] == 503
+        assert ok(site.deploy(None, playbook=STATUS)).task(
+            'Say that the route is in maintenance (cutover.deploy.maintenance)')['status'] == 'ok'
+
+        off = ok(site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='off'))
+        assert off.task(step)['result']['actions'] == ['maintenance off']  # through the Runtime API, no reload
+        assert get(site.port, 'x') == (200, 'demoapp v2')
+        again = ok(site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='off'))
+        assert again.task(step)['result']['changed'] is False
+        back_on = ok(site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='on'))  # the page it has stays
+        assert back_on.task(step)['result']['actions'] == ['maintenance on'] and get(site.port, 'x') == (503, page.strip())
+        ok(site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='off'))
+        assert get(site.port, 'x') == (200, 'demoapp v2')
+        refused = site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='maybe')
+        assert refused.rc != 0 and 'cutover_maintenance maybe is invalid: use on or off' in refused.stdout
+    finally:
+        site.stop_proxy()

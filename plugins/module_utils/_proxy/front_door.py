@@ -192,3 +192,31 @@ def certificate_not_after(pem):
 def certificate_record(path, hosts, not_after):
     """What a service's state keeps of its certificate (status and the metrics read it). Pure."""
     return dict(path=path, hosts=list(hosts), not_after=iso(not_after))
+
+
+MAINTENANCE_DIR = 'maintenance'
+MAINTENANCE_ON = 'on'
+RETRY_AFTER = 60
+DEFAULT_MAINTENANCE_PAGE = ('<!doctype html>\n<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>\n'
+                            '<body><h1>Down for maintenance</h1><p>We will be back shortly.</p></body></html>\n')
+
+
+def maintenance_paths(config_dir, service):
+    """(the ACL file whose one entry `on` puts the service in maintenance, the page it then answers with)."""
+    folder = os.path.join(config_dir, MAINTENANCE_DIR)
+    return os.path.join(folder, '%s.acl' % service), os.path.join(folder, '%s.html' % service)
+
+
+def maintenance_lines(config_dir, service):
+    """The backend lines of maintenance mode: while the ACL file (or HAProxy's copy, changed at run time with
+    `add acl`/`del acl`) holds `on`, every request gets the page with 503 and Retry-After, and none reaches a
+    server. Pure."""
+    acl, page = maintenance_paths(config_dir, service)
+    return ('    acl cutover_maintenance str(%s) -m str -f %s\n'
+            '    http-request return status 503 content-type "text/html; charset=utf-8" file %s hdr Retry-After %d '
+            'if cutover_maintenance\n' % (MAINTENANCE_ON, acl, page, RETRY_AFTER))
+
+
+def maintenance_on(acl_text):
+    """Whether an ACL file puts its service in maintenance. Pure."""
+    return MAINTENANCE_ON in (acl_text or '').split()

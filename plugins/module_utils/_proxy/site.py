@@ -25,8 +25,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import read_
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
-    cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file, own_listen_in, pem_bundle,
-    render_crt_list, render_listener, strip_lines)
+    DEFAULT_MAINTENANCE_PAGE, cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file,
+    maintenance_lines, maintenance_paths, own_listen_in, pem_bundle, render_crt_list, render_listener, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
@@ -113,17 +113,19 @@ def check_to_render(current_text, asked, settle):
     return TCP_CHECK, haproxy_check_lines(asked) != haproxy_check_lines(TCP_CHECK)
 
 
-def render_haproxy_service(service, listen, members=(), check=None, claim=None):
+def render_haproxy_service(service, listen, members=(), check=None, claim=None, config_dir=None):
     """A frontend on listen and the service's backend with two slots (both idle until a swap), or
     two slots per member on a shared load balancer. With an http check ({type, path, status}), HAProxy's check
     is the health gate's GET; otherwise a TCP connect. With a claim (front_door.claim_of) the service has no
-    frontend of its own: the claim line says where it sits on its listener's (render_listener)."""
+    frontend of its own: the claim line says where it sits on its listener's (render_listener). With config_dir,
+    the backend has maintenance mode's rule (front_door.maintenance_lines), off until its ACL file says on."""
     names = [n for m in sorted(members) for n in member_slot_names(m)] if members else member_slot_names(None)
     frontend = claim_line(claim) if claim else ('frontend fe_%(s)s\n'
                                                 '    bind %(l)s\n'
                                                 '    default_backend %(s)s\n' % dict(s=service, l=listen))
     return ('# Managed by cutover.deploy (proxy role): service %s.\n' % service + frontend +
-            'backend %s\n' % service + strip_lines(claim) + haproxy_check_lines(check) +
+            'backend %s\n' % service + (maintenance_lines(config_dir, service) if config_dir else '') +
+            strip_lines(claim) + haproxy_check_lines(check) +
             # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
             # and put back when the engine has restarted it (on the same pinned port), with no play running.
             # A slot's placeholder is a host name with `init-addr last`: a (re)starting HAProxy takes each slot's
@@ -295,14 +297,16 @@ class HAProxyHostSite:
             raise ProxyError('proxy.check.path is required with proxy.check.type http')
         check, self.check_pending = check_to_render(current, self.check, self.settle_check)
         claim = claim_of(self.front_door, listen)
+        acl, page = maintenance_paths(self.config_dir, service)
         desired = {os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
-                   path: render_haproxy_service(service, listen, members, check, claim)}
+                   path: render_haproxy_service(service, listen, members, check, claim, self.config_dir),
+                   acl: '', page: DEFAULT_MAINTENANCE_PAGE}  # created off; the maintenance step changes them
         secret = ()
         if claim or claim_in(current):  # a place on a shared listener, taken, moved or left
             front, secret = self.front_door_files(service, claim, claim_in(current))
             desired.update(front)
         self.cert_files = set(secret)
-        return FileSet(desired, secret=secret)
+        return FileSet(desired, keep_existing=[acl, page], secret=secret)
 
     def service_file(self, service):
         return os.path.join(self.config_dir, 'service-%s.cfg' % service)
@@ -344,7 +348,7 @@ class HAProxyHostSite:
     def removal_files(self, service):
         """The files once service is gone: its own file, its place on a shared listener and its certificate."""
         current = read_text(self.service_file(service))
-        desired, secret = {self.service_file(service): None}, ()
+        desired, secret = dict.fromkeys((self.service_file(service),) + maintenance_paths(self.config_dir, service)), ()
         if claim_in(current):
             front, secret = self.front_door_files(service, None, claim_in(current))
             desired.update(front)
