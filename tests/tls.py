@@ -10,14 +10,15 @@ import ssl
 from bench.loadgen import connection
 
 
-def self_signed(name, days=30):
-    """(certificate PEM, key PEM) for name, valid from now for days."""
+def self_signed(name, days=30, label='cutover test'):
+    """(certificate PEM, key PEM) for name, valid from now for days. A client that trusts two certificates for one
+    name tells them apart by their subject, which label (the organization) makes differ."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, label)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))

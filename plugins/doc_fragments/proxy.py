@@ -147,18 +147,18 @@ options:
             default: [200]
       hosts:
         description:
-          - HAProxy only (this release). Host names this service answers for on O(proxy.listen), a listener it then
-            shares with every other service that names the same address. HAProxy routes by the C(Host) header, and on
-            TLS presents each service's certificate by SNI. A request for a host no service claims gets a 404.
+          - HAProxy, nginx and Caddy. Host names this service answers for on O(proxy.listen), a listener it then
+            shares with every other service that names the same address. The proxy routes by the C(Host) header, and
+            on TLS presents each service's certificate by SNI. A request for a host no service claims gets a 404.
           - Two services claiming the same host and O(proxy.path_prefix) on one listener are refused before any change,
             naming both. Unset (and no O(proxy.path_prefix) or O(proxy.tls)), the service has a listener of its own.
-          - A deploy of a service already on the listener never reloads HAProxy; adding or removing a service reloads
-            it once, gracefully (see docs/proxies.md).
+          - A deploy of a service already on the listener never reloads HAProxy (nginx and Caddy reload for every swap,
+            as they always do); adding or removing a service reloads the proxy once, gracefully (see docs/proxies.md).
         type: list
         elements: str
       path_prefix:
         description:
-          - HAProxy only (this release). Route only requests whose path is this prefix or starts with it and C(/), for
+          - Route only requests whose path is this prefix or starts with it and C(/), for
             example C(/api); on one listener the longest prefix wins, and a service with O(proxy.hosts) wins over one
             without.
         type: str
@@ -168,9 +168,9 @@ options:
         default: true
       tls:
         description:
-          - HAProxy only (this release). Makes the listener HTTPS with this service's certificate, offered by SNI for
-            its O(proxy.hosts); every service on a TLS listener brings its own. A changed certificate is loaded through
-            HAProxy's Runtime API, with no reload and no dropped connection.
+          - Makes the listener HTTPS with this service's certificate, offered by SNI for its O(proxy.hosts); every
+            service on a TLS listener brings its own. A changed certificate is loaded through HAProxy's Runtime API, with
+            no reload and no dropped connection; nginx reloads gracefully, Caddy loads it through its admin API.
         type: dict
         suboptions:
           certificate:

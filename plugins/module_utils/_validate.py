@@ -168,6 +168,7 @@ def http_path_error(field, value):
 
 PATH_PREFIX_RE = re.compile(r'(/[A-Za-z0-9._~-]+)+/?')
 FRONT_DOOR_KEYS = ('hosts', 'path_prefix', 'tls')
+FRONT_DOOR_PROXIES = ('haproxy', 'nginx', 'caddy')
 
 
 def host_names_error(field, hosts):
@@ -238,9 +239,9 @@ def front_door_errors(prefix, proxy):
         return []
     errors = []
     kind = proxy.get('type') or 'haproxy'
-    if kind != 'haproxy':
-        errors.append('%s.%s is supported for %s.type haproxy in this release, not %s (nginx and caddy keep a listener '
-                      'per service)' % (prefix, given[0], prefix, kind))
+    if kind not in FRONT_DOOR_PROXIES:
+        errors.append('%s.%s is supported for %s.type %s, not %s' % (
+            prefix, given[0], prefix, ', '.join(FRONT_DOOR_PROXIES), kind))
     if proxy.get('host') is not None:
         errors.append('%s.%s and %s.host (a shared load balancer) do not go together in this release'
                       % (prefix, given[0], prefix))

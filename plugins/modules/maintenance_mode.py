@@ -13,10 +13,11 @@ description:
   - With O(state=on) the service's route answers every request with C(503 Service Unavailable), the page (O(page),
     or a plain one) and C(Retry-After 60); no request reaches a container. With O(state=off) the route serves the live
     release again.
-  - HAProxy only, in this release. Every HAProxy backend Cutover writes has the rule, off until the service's
-    maintenance ACL file (next to its config) holds C(on). The switch is made at run time through the Runtime API
-    (C(add acl), C(del acl)), with no reload, and written to that file so a restart keeps it. A changed page is
-    loaded with one graceful reload.
+  - HAProxy and nginx, in this release. Every HAProxy backend Cutover writes has the rule, off until the service's
+    maintenance ACL file (next to its config) holds C(on); the switch is made at run time through the Runtime API
+    (C(add acl), C(del acl)), with no reload, and written to that file so a restart keeps it; a changed page is
+    loaded with one graceful reload. Every nginx location Cutover writes answers 503 while the service's flag file
+    (C(maintenance/<service>.on) next to its config) exists, which nginx checks on every request, so nothing reloads.
   - Deploys, rollbacks and status leave maintenance as it is - a release deployed during maintenance goes live behind
     it, and the route serves it once maintenance is off.
   - The C(cutover.deploy.maintenance) playbook runs it under the service's deploy lock.
@@ -84,10 +85,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import LockT
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
-    MAINTENANCE_ON, maintenance_on, maintenance_paths)
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import MAINTENANCE_ON
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import make_site
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import in_maintenance, maintenance_files, make_site
 
 
 def plan(was_on, want_on, page_before, page_after):
@@ -100,34 +100,40 @@ def plan(was_on, want_on, page_before, page_after):
     return actions
 
 
-def switch(site, service, want_on, page, check_mode):
+def switch(site, opts, service, want_on, page, check_mode):
     """(actions, diff, on): the route in or out of maintenance, its page written; raises ProxyError."""
-    acl, page_path = maintenance_paths(site.config_dir, service)
+    flag, page_path = maintenance_files(opts, service)
+    haproxy = opts['type'] == 'haproxy'
     if not os.path.exists(site.service_file(service)):
-        raise ProxyError('service %s has no route on this HAProxy (%s): deploy it first' % (service, site.config_dir))
-    if not os.path.exists(acl):
+        raise ProxyError('service %s has no route on this %s (%s): deploy it first' % (service, opts['type'], site.config_dir))
+    if not os.path.exists(page_path):
         raise ProxyError('the route of %s has no maintenance rule yet: run a deploy or status of it with this release of '
                          'Cutover first' % service)
-    was_on, page_before = maintenance_on(read_text(acl)), read_text(page_path)
+    was_on, page_before = in_maintenance(opts, service), read_text(page_path)
     actions = plan(was_on, want_on, page_before, page)
     running = site.running()
     if 'write page' in actions:
         actions[actions.index('write page')] = 'write %s' % page_path
-        if running:
-            actions.append('reload')  # HAProxy reads the page when it loads its config
+        if haproxy and running:
+            actions.append('reload')  # HAProxy reads the page when it loads its config (nginx: on every answer)
     diff = dict(before='maintenance: %s\n%s' % ('on' if was_on else 'off', page_before or ''),
                 after='maintenance: %s\n%s' % ('on' if want_on else 'off', page if page is not None else page_before or ''))
     if check_mode or not actions:
         return actions, diff, want_on if check_mode else was_on
     if page is not None and page != page_before:
         write_atomic(page_path, page)
-    write_atomic(acl, MAINTENANCE_ON + '\n' if want_on else '')  # what a restart or reload loads
+    if not haproxy:  # nginx looks for the flag file on every request: nothing to reload
+        if want_on:
+            write_atomic(flag, MAINTENANCE_ON + '\n')
+        elif os.path.exists(flag):
+            os.unlink(flag)
+        return actions, diff, want_on
+    write_atomic(flag, MAINTENANCE_ON + '\n' if want_on else '')  # what a restart or reload loads
     if running and 'reload' in actions:
         site.validate()
         site.reload()
     elif running and was_on != want_on:
-        api = HAProxy(site.admin_socket)
-        answer = api.command('%s acl %s %s' % ('add' if want_on else 'del', acl, MAINTENANCE_ON)).strip()
+        answer = HAProxy(site.admin_socket).command('%s acl %s %s' % ('add' if want_on else 'del', flag, MAINTENANCE_ON)).strip()
         if answer and 'done' not in answer.lower():
             raise ProxyError('HAProxy answered %r to switching maintenance %s' % (answer, 'on' if want_on else 'off'))
     return actions, diff, want_on
@@ -148,8 +154,8 @@ def main():
     p = module.params
     require_valid_service(module)
     renew_lease(module)
-    if p['proxy']['type'] != 'haproxy':
-        module.fail_json(msg='maintenance mode is supported for proxy.type haproxy in this release, not %s'
+    if maintenance_files(p['proxy'], p['service']) is None:
+        module.fail_json(msg='maintenance mode is supported for proxy.type haproxy and nginx in this release, not %s'
                          % p['proxy']['type'])
     if p['proxy'].get('member'):
         module.fail_json(msg='maintenance mode on a shared load balancer (cutover_proxy.host) is not supported in this '
@@ -158,7 +164,7 @@ def main():
     try:
         with proxy_guard(module.check_mode)():
             site = make_site(p['proxy'], lambda: engine, p['engine_host'])
-            actions, diff, on = switch(site, p['service'], p['state'] == 'on', p['page'], module.check_mode)
+            actions, diff, on = switch(site, p['proxy'], p['service'], p['state'] == 'on', p['page'], module.check_mode)
     except (ProxyError, LockTimeout) as exc:
         module.fail_json(msg='maintenance of %s: %s' % (p['service'], exc))
     module.exit_json(changed=bool(actions), actions=actions, maintenance=on, diff=diff)

@@ -143,13 +143,14 @@ boot_actions:
   elements: str
   sample: [write /etc/systemd/system/cutover-podman-start.service, enable cutover-podman-start.service]
 maintenance:
-  description: Whether the route is in maintenance (see M(cutover.deploy.maintenance_mode)); null for a proxy other than HAProxy.
+  description: Whether the route is in maintenance (see M(cutover.deploy.maintenance_mode)); null for a proxy without it (Caddy, NPM).
   returned: always
   type: bool
 certificate:
   description:
-    - The certificate the proxy serves for this service (HAProxy's front door with O(proxy.tls)) - C(path), C(hosts) and
-      C(not_after) (UTC), also kept in the service's state for the metrics file
+    - The certificate the proxy serves for this service (the front door with O(proxy.tls)) - C(path) (the file the proxy
+      reads; null for Caddy, which keeps it in its config), C(hosts) and C(not_after) (UTC), also kept in the
+      service's state for the metrics file
       (C(cutover_tls_certificate_expiry_timestamp_seconds)); null without TLS.
   returned: always
   type: dict
@@ -193,6 +194,8 @@ summary:
   type: dict
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
@@ -206,8 +209,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
-    cert_path, certificate_not_after, certificate_record, maintenance_on, maintenance_paths)
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, proxy_opts_error
+    cert_path, certificate_not_after, certificate_record)
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, in_maintenance, proxy_opts_error
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, history_table, new_state, previous_good, release_summary, write_state_atomic,
@@ -288,8 +291,7 @@ def main():
     state = remember_certificate(module, repaired['state'], proxy, p['service'], p['state_dir'], result['locked'])
     result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],
                   route_upstream=repaired['route_upstream'], certificate=state.get('certificate'),
-                  maintenance=maintenance_on(read_text(maintenance_paths(proxy['config_dir'], p['service'])[0]))
-                  if proxy['type'] == 'haproxy' else None, **described(state))
+                  maintenance=in_maintenance(proxy, p['service']), **described(state))
     module.exit_json(**result)
 
 
@@ -297,9 +299,13 @@ def remember_certificate(module, state, proxy, service, state_dir, locked):
     """The service's state with what it records of the certificate its proxy serves (front door TLS, HAProxy):
     path, host names and expiry, for status and the metrics file; written under the lock when it changed."""
     record = None
-    if proxy['type'] == 'haproxy' and proxy.get('tls'):
-        path = cert_path(proxy['config_dir'], service)
-        not_after = certificate_not_after(read_text(path) or '')
+    if proxy.get('tls') and proxy['type'] in ('haproxy', 'nginx', 'caddy'):
+        # where the proxy reads it: the file Cutover wrote for HAProxy and nginx; Caddy holds it in its own config
+        path = None if proxy['type'] == 'caddy' else cert_path(
+            proxy['config_dir'] if proxy['type'] == 'haproxy' else os.path.dirname(proxy['conf']), service)
+        given = proxy['tls'].get('certificate') or ''
+        text = read_text(path) if path else (given if given.lstrip().startswith('-----BEGIN') else read_text(given))
+        not_after = certificate_not_after(text or '')
         if not_after is not None:
             record = certificate_record(path, sorted({h.lower() for h in proxy.get('hosts') or []}), not_after)
     if record == state.get('certificate'):

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file, render_crt_list, render_listener,
-    strip_lines)
+    render_nginx_listener, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import render_haproxy_service
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import front_door_errors
 from tests.tls import self_signed
@@ -90,7 +90,7 @@ def test_strip_prefix_takes_the_prefix_off_and_dots_match_only_dots():
     (dict(hosts=['a.example.com'], path_prefix='api'), 'cutover_proxy.path_prefix'),
     (dict(hosts=['a.example.com'], path_prefix='/a b'), 'cutover_proxy.path_prefix'),
     (dict(hosts=['a.example.com'], path_prefix='/a;b'), 'cutover_proxy.path_prefix'),
-    (dict(hosts=['a.example.com'], type='nginx'), 'type haproxy in this release, not nginx'),
+    (dict(hosts=['a.example.com'], type='npm'), 'type haproxy, nginx, caddy, not npm'),
     (dict(hosts=['a.example.com'], host='lb'), 'cutover_proxy.host'),
     (dict(tls=dict(certificate='/etc/c.pem')), 'cutover_proxy.tls.key is required'),
     (dict(tls=dict(certificate='relative.pem', key='/k.pem')), 'cutover_proxy.tls.certificate is invalid'),
@@ -130,4 +130,38 @@ def test_the_real_haproxy_accepts_a_rendered_tls_listener_with_two_services(tmp_
     with open(crt_list_path(str(config), LISTEN), 'w') as f:
         f.write(render_crt_list(claims, str(config)))
     done = subprocess.run(['haproxy', '-c', '-f', str(config)], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_nginx_serves_each_named_host_its_services_and_the_rest_a_404():
+    claims = {'site': claim(['a.example.com']), 'api': claim(['a.example.com'], '/api'),
+              'assets': claim(prefix='/assets'), 'other': claim(['b.example.com'], '/assets')}
+    text = render_nginx_listener(LISTEN, claims, '/etc/cutover/nginx')
+    blocks = text.split('server {')[1:]
+    a = next(b for b in blocks if 'server_name a.example.com;' in b)
+    assert 'proxy_pass http://cutover_api/;' in a and 'location = /api {' in a and 'location /api/ {' in a
+    assert 'proxy_pass http://cutover_assets/;' in a and 'return 404' not in a  # site has "/"
+    b = next(b for b in blocks if 'server_name b.example.com;' in b)
+    assert 'cutover_other' in b and 'cutover_assets' not in b and 'return 404 "no service here\\n";' in b  # named wins
+    default = next(b for b in blocks if 'default_server' in b)
+    assert 'cutover_assets' in default and 'cutover_site' not in default and 'return 404' in default
+    assert text.count('error_page 503 /.cutover-maintenance/') == text.count('proxy_pass')
+
+
+@pytest.mark.skipif(shutil.which('nginx') is None, reason='nginx is installed by scripts/setup.sh')
+def test_the_real_nginx_accepts_a_rendered_tls_listener_with_two_services(tmp_path):
+    config = tmp_path / 'nginx'
+    (config / 'certs').mkdir(parents=True)
+    claims = {'web': claim(['a.example.com'], '/v1.0', tls=True, redirect='127.0.0.1:8081'),
+              'api': claim(['b.example.com'], tls=True)}
+    for service, c in claims.items():
+        cert, key = self_signed(c['hosts'][0])
+        (config / 'certs' / ('%s.pem' % service)).write_text(cert + key)
+    (config / 'listener.conf').write_text(render_nginx_listener(LISTEN, claims, str(config)))
+    (config / 'nginx.conf').write_text(
+        'pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n' % (tmp_path, tmp_path)
+        + ''.join('    upstream cutover_%s { server 127.0.0.1:9; }\n' % s for s in claims)
+        + '    include %s/listener.conf;\n}\n' % config)
+    done = subprocess.run(['nginx', '-t', '-q', '-p', str(tmp_path), '-c', str(config / 'nginx.conf')],
+                          capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

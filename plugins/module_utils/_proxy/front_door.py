@@ -220,3 +220,150 @@ def maintenance_lines(config_dir, service):
 def maintenance_on(acl_text):
     """Whether an ACL file puts its service in maintenance. Pure."""
     return MAINTENANCE_ON in (acl_text or '').split()
+
+
+# nginx: the same claims, rendered as server blocks (one per host name, and a default one), with maintenance as a
+# flag file nginx looks for on every request (no reload to switch it)
+
+def nginx_upstream(service):
+    return 'cutover_%s' % service.replace('-', '_')
+
+
+def nginx_maintenance_paths(config_dir, service):
+    """(the flag file whose presence puts the service in maintenance, its page)."""
+    folder = os.path.join(config_dir, MAINTENANCE_DIR)
+    return os.path.join(folder, '%s.on' % service), os.path.join(folder, '%s.html' % service)
+
+
+def nginx_location_body(service, strip, config_dir):
+    flag = nginx_maintenance_paths(config_dir, service)[0]
+    return ('        if (-f %s) {\n            return 503;\n        }\n'
+            '        error_page 503 /.cutover-maintenance/%s.html;\n'
+            '        proxy_pass http://%s%s;\n'
+            '        proxy_http_version 1.1;\n'
+            '        proxy_set_header Connection "";\n'
+            '        proxy_set_header Host $host;\n' % (flag, service, nginx_upstream(service), '/' if strip else ''))
+
+
+def nginx_locations(service, claim, config_dir):
+    """A service's locations in a server block: `/`, or its prefix exactly and everything under it (a trailing `/`
+    on proxy_pass takes the prefix off). Pure."""
+    prefix = claim['path_prefix'] if claim else None
+    body = nginx_location_body(service, bool(claim and claim['strip_prefix']), config_dir)
+    if not prefix:
+        return '    location / {\n%s    }\n' % body
+    return '    location = %s {\n%s    }\n    location %s/ {\n%s    }\n' % (prefix, body, prefix, body)
+
+
+def nginx_maintenance_location(config_dir):
+    """The pages of maintenance mode, reached only through error_page (internal), with Retry-After. Pure."""
+    return ('    location ^~ /.cutover-maintenance/ {\n        internal;\n        alias %s/;\n'
+            '        default_type text/html;\n        add_header Retry-After %d always;\n    }\n'
+            % (os.path.join(config_dir, MAINTENANCE_DIR), RETRY_AFTER))
+
+
+def render_nginx_server(listen, config_dir, service, claim=None):
+    """A service's own server block (no claim: today's listener of its own). Pure."""
+    return ('server {\n    listen %s;\n' % listen + nginx_locations(service, claim, config_dir)
+            + nginx_maintenance_location(config_dir) + '}\n')
+
+
+def render_nginx_listener(listen, claims, config_dir):
+    """Every server block of one shared listener: one per host name, with the locations of the services claiming it
+    (and of those claiming any host, where no named one has their prefix), and a default server for the rest; a
+    path no service claims gets a 404. With TLS each host's block has its service's certificate. Pure."""
+    tls = any(c['tls'] for c in claims.values())
+    ordered = sorted(claims.items(), key=_order)
+    anywhere = [(s, c) for s, c in ordered if not c['hosts']]
+    first_cert = next((s for s, c in ordered if c['tls']), None)
+    lines = ['# Managed by cutover.deploy (proxy role): the services on %s. Changes here are overwritten.\n' % listen]
+
+    def server(names, here, cert_service):
+        prefixes = set()
+        block = 'server {\n    listen %s%s%s;\n' % (listen, ' ssl' if tls else '', '' if names else ' default_server')
+        block += '    server_name %s;\n' % ' '.join(names) if names else ''
+        if tls and cert_service:
+            cert = cert_path(config_dir, cert_service)
+            block += '    ssl_certificate %s;\n    ssl_certificate_key %s;\n' % (cert, cert)
+        for service, claim in here:
+            if (claim['path_prefix'] or '/') in prefixes:
+                continue  # a named host's service wins over one for any host with the same prefix
+            prefixes.add(claim['path_prefix'] or '/')
+            block += nginx_locations(service, claim, config_dir)
+        if '/' not in prefixes:
+            block += '    location / {\n        return 404 "%s";\n    }\n' % NOT_FOUND_BODY
+        return block + nginx_maintenance_location(config_dir) + '}\n'
+
+    for host in sorted({h for c in claims.values() for h in c['hosts']}):
+        named = [(s, c) for s, c in ordered if host in c['hosts']]
+        lines.append(server([host], named + anywhere, next((s for s, c in named if c['tls']), first_cert)))
+    lines.append(server([], anywhere, first_cert))
+    for address in sorted({c['redirect_from'] for c in claims.values() if c.get('redirect_from')}):
+        lines.append('server {\n    listen %s;\n    return 301 https://$host$request_uri;\n}\n' % address)
+    return ''.join(lines)
+
+
+def nginx_own_listen_in(text):
+    """The address a service's own server block binds (a service file without a claim), or None. Pure."""
+    found = re.search(r'^server \{\n    listen (\S+);$', text or '', re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def nginx_listener_file(sites_dir, listen):
+    # a leading "_": no service name starts so, so no service's file is ever taken for a listener's
+    return os.path.join(sites_dir, '_listener-%s.conf' % listener_id(listen))
+
+
+# Caddy: the same claims, as one server object per shared listener in Caddy's config (through its admin API); the
+# claims themselves are kept in files, since Caddy's JSON has no room for them
+
+def caddy_listener_name(listen):
+    return 'cutover-listener-%s' % listener_id(listen)  # never cutover_<service>: a service's own server
+
+
+def caddy_redirect_name(address):
+    return 'cutover-redirect-%s' % listener_id(address)
+
+
+def caddy_cert_tag(service):
+    return 'cutover-%s' % service
+
+
+def caddy_route(service, claim, upstreams):
+    """One service's route on a shared listener: matched by host and path, its prefix stripped, proxied by the
+    reverse_proxy handler whose @id is the service (what a swap patches). Pure."""
+    match = {}
+    if claim['hosts']:
+        match['host'] = list(claim['hosts'])
+    if claim['path_prefix']:
+        match['path'] = [claim['path_prefix'], claim['path_prefix'] + '/*']
+    handle = [{'handler': 'rewrite', 'strip_path_prefix': claim['path_prefix']}] if claim['strip_prefix'] else []
+    handle.append({'handler': 'reverse_proxy', '@id': service, 'upstreams': upstreams})
+    route = {'handle': handle, 'terminal': True}
+    if match:
+        route['match'] = [match]
+    return route
+
+
+def render_caddy_listener(listen, claims, upstreams):
+    """The server object of one shared listener: a route per service in routing order, then a 404; with TLS each
+    service's certificate (loaded with its tag) offered for its host names by SNI, the first one to the rest.
+    upstreams: {service: the upstreams its reverse_proxy has now}. Pure."""
+    ordered = sorted(claims.items(), key=_order)
+    routes = [caddy_route(s, c, upstreams[s]) for s, c in ordered]
+    routes.append({'handle': [{'handler': 'static_response', 'status_code': 404, 'body': NOT_FOUND_BODY.replace('\\n', '\n')}]})
+    server = {'listen': [listen], 'routes': routes, 'automatic_https': {'disable': True}}
+    with_tls = [(s, c) for s, c in ordered if c['tls']]
+    if with_tls:
+        server['tls_connection_policies'] = (
+            [{'match': {'sni': list(c['hosts'])}, 'certificate_selection': {'any_tag': [caddy_cert_tag(s)]}}
+             for s, c in with_tls if c['hosts']]
+            + [{'certificate_selection': {'any_tag': [caddy_cert_tag(with_tls[0][0])]}}])
+    return server
+
+
+def render_caddy_redirect(address):
+    """A plain listener that sends every request to the same URL over HTTPS. Pure."""
+    return {'listen': [address], 'automatic_https': {'disable': True},
+            'routes': [{'handle': [{'handler': 'static_response', 'status_code': 301,
+                                    'headers': {'Location': ['https://{http.request.host}{http.request.uri}']}}]}]}

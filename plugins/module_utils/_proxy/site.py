@@ -11,6 +11,7 @@ missing route is created, so re-running never undoes a swap.
 
 from __future__ import annotations
 
+import copy
 import grp
 import json
 import os
@@ -26,7 +27,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     DEFAULT_MAINTENANCE_PAGE, cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file,
-    maintenance_lines, maintenance_paths, own_listen_in, pem_bundle, render_crt_list, render_listener, strip_lines)
+    maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths, nginx_own_listen_in, own_listen_in,
+    caddy_cert_tag, caddy_listener_name, caddy_redirect_name, pem_bundle, render_caddy_listener, render_caddy_redirect,
+    render_crt_list, render_listener, render_nginx_listener, render_nginx_server, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
@@ -165,13 +168,6 @@ def rotate_if_past_limit(path, reopen, limit_bytes=LOG_LIMIT_MB * 1024 * 1024):
     return True
 
 
-def render_nginx_site(service, listen):
-    return ('# Managed by cutover.deploy (proxy role): service %(s)s.\n'
-            'server {\n    listen %(l)s;\n    location / {\n        proxy_pass http://cutover_%(u)s;\n'
-            '        proxy_http_version 1.1;\n        proxy_set_header Connection "";\n'
-            '        proxy_set_header Host $host;\n    }\n}\n' % dict(s=service, l=listen, u=service.replace('-', '_')))
-
-
 def caddy_logging(caddy_dir):
     """Caddy's own logs in caddy_dir/caddy.log, rolled by Caddy itself (it logs every config change: each swap)."""
     return {'logs': {'default': {'writer': {'output': 'file', 'filename': os.path.join(caddy_dir, 'caddy.log'),
@@ -258,7 +254,82 @@ def run(cmd, what, timeout=30):
     return proc
 
 
-class HAProxyHostSite:
+class FrontDoorSite:
+    """What HAProxy's and nginx's sites share of the front door: each service's file in service_dir() says where the
+    service sits (a claim line) or binds a listener of its own; listener_files() renders one shared listener from the
+    claims on it. Needs self.config_dir and self.front_door (the proxy options hosts, path_prefix, strip_prefix, tls)."""
+
+    SERVICE_FILE = None  # a service's file name in service_dir(), with %s for the service
+
+    def service_dir(self):
+        return self.config_dir
+
+    def service_file(self, service):
+        return os.path.join(self.service_dir(), self.SERVICE_FILE % service)
+
+    def own_listen(self, text):
+        """The address a service file without a claim binds, or None."""
+        raise NotImplementedError
+
+    def listener_files(self, listen, on):
+        """{path: text, or None for no file} of one listener with the claims on it ({} left: it goes)."""
+        raise NotImplementedError
+
+    def other_services(self, service):
+        """({service: claim}, {service: own listen address}) of the other services in this config folder."""
+        claims, own = {}, {}
+        folder = self.service_dir()
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            found = re.fullmatch(re.escape(self.SERVICE_FILE).replace('%s', '(.+)'), name)
+            if not found or found.group(1) == service or name.startswith('_'):  # '_': a listener's file
+                continue
+            text = read_text(os.path.join(folder, name))
+            if claim_in(text):
+                claims[found.group(1)] = claim_in(text)
+            elif self.own_listen(text):
+                own[found.group(1)] = self.own_listen(text)
+        return claims, own
+
+    def front_door_files(self, service, claim, before):
+        """({path: text or None}, secret paths): each listener this service is on or leaves, and the service's
+        certificate file. Raises ProxyError when another service holds the same place (naming it) or a certificate
+        cannot be read."""
+        others, own = self.other_services(service)
+        if claim:
+            why = conflict(service, claim, others, own)
+            if why:
+                raise ProxyError(why)
+        files, cert = {}, cert_path(self.config_dir, service)
+        for listen in sorted({c['listen'] for c in (claim, before) if c}):
+            on = {s: c for s, c in others.items() if c['listen'] == listen}
+            if claim and claim['listen'] == listen:
+                on[service] = claim
+            files.update(self.listener_files(listen, on))
+        files[cert] = self.certificate_bundle() if claim and claim['tls'] else None
+        return files, [cert]
+
+    def certificate_bundle(self):
+        """The service's certificate and key as one PEM (proxy.tls: PEM text, or paths on this host)."""
+        return pem_bundle(*self.certificate_parts())
+
+    def certificate_parts(self):
+        """(certificate, key) PEM text of proxy.tls, a path read on this host; ProxyError names a missing file."""
+        tls = self.front_door['tls']
+        parts = []
+        for field in ('certificate', 'key'):
+            value = tls.get(field) or ''
+            if not value.lstrip().startswith('-----BEGIN'):
+                text = read_text(value) if os.path.isabs(value) else None
+                if text is None:
+                    raise ProxyError('proxy.tls.%s: no file %s on this host (give PEM text or the path of a PEM file)'
+                                     % (field, value))
+                value = text
+            parts.append(value)
+        return parts[0], parts[1]
+
+
+
+class HAProxyHostSite(FrontDoorSite):
     """HAProxy as a host process: config folder of .cfg files, daemon mode, seamless soft reload."""
 
     def __init__(self, opts):
@@ -308,42 +379,15 @@ class HAProxyHostSite:
         self.cert_files = set(secret)
         return FileSet(desired, keep_existing=[acl, page], secret=secret)
 
-    def service_file(self, service):
-        return os.path.join(self.config_dir, 'service-%s.cfg' % service)
+    SERVICE_FILE = 'service-%s.cfg'
 
-    def other_services(self, service):
-        """({service: claim}, {service: own listen address}) of the other services in this config folder."""
-        claims, own = {}, {}
-        for name in sorted(os.listdir(self.config_dir)) if os.path.isdir(self.config_dir) else []:
-            found = re.fullmatch(r'service-(.+)\.cfg', name)
-            if not found or found.group(1) == service:
-                continue
-            text = read_text(os.path.join(self.config_dir, name))
-            if claim_in(text):
-                claims[found.group(1)] = claim_in(text)
-            elif own_listen_in(text):
-                own[found.group(1)] = own_listen_in(text)
-        return claims, own
+    def own_listen(self, text):
+        return own_listen_in(text)
 
-    def front_door_files(self, service, claim, before):
-        """({path: text or None}, secret paths): the frontend of each listener this service is on or leaves, its
-        certificates' list and the service's certificate file. Raises ProxyError when another service holds the
-        same place (naming it) or a certificate cannot be read."""
-        others, own = self.other_services(service)
-        if claim:
-            why = conflict(service, claim, others, own)
-            if why:
-                raise ProxyError(why)
-        files, cert = {}, cert_path(self.config_dir, service)
-        for listen in sorted({c['listen'] for c in (claim, before) if c}):
-            on = {s: c for s, c in others.items() if c['listen'] == listen}
-            if claim and claim['listen'] == listen:
-                on[service] = claim
-            tls = any(c['tls'] for c in on.values())
-            files[listener_file(self.config_dir, listen)] = render_listener(listen, on, self.config_dir) if on else None
-            files[crt_list_path(self.config_dir, listen)] = render_crt_list(on, self.config_dir) if tls else None
-        files[cert] = self.certificate_bundle() if claim and claim['tls'] else None
-        return files, [cert]
+    def listener_files(self, listen, on):
+        tls = any(c['tls'] for c in on.values())
+        return {listener_file(self.config_dir, listen): render_listener(listen, on, self.config_dir) if on else None,
+                crt_list_path(self.config_dir, listen): render_crt_list(on, self.config_dir) if tls else None}
 
     def removal_files(self, service):
         """The files once service is gone: its own file, its place on a shared listener and its certificate."""
@@ -353,21 +397,6 @@ class HAProxyHostSite:
             front, secret = self.front_door_files(service, None, claim_in(current))
             desired.update(front)
         return FileSet(desired, secret=secret)
-
-    def certificate_bundle(self):
-        """The service's certificate and key as one PEM (proxy.tls: PEM text, or paths on this host)."""
-        tls = self.front_door['tls']
-        parts = []
-        for field in ('certificate', 'key'):
-            value = tls.get(field) or ''
-            if not value.lstrip().startswith('-----BEGIN'):
-                text = read_text(value) if os.path.isabs(value) else None
-                if text is None:
-                    raise ProxyError('proxy.tls.%s: no file %s on this host (give PEM text or the path of a PEM file)'
-                                     % (field, value))
-                value = text
-            parts.append(value)
-        return pem_bundle(*parts)
 
     def hot_updates(self, pending):
         """{path: text} of the pending files HAProxy takes at run time: changed certificates it already serves, when
@@ -508,8 +537,10 @@ class HAProxySystemdSite(SystemdSupervised, HAProxyHostSite):
         self.unit.reload()
 
 
-class NginxHostSite:
+class NginxHostSite(FrontDoorSite):
     """nginx as a host process with Cutover's own main config; graceful `nginx -s reload`."""
+
+    SERVICE_FILE = '%s.conf'
 
     def __init__(self, opts):
         self.conf = opts['conf']
@@ -519,18 +550,42 @@ class NginxHostSite:
         self.run_dir = os.path.dirname(self.pid_file)
         self.error_log = os.path.join(self.config_dir, 'error.log')
         self.binary = opts.get('binary') or 'nginx'
+        self.front_door = {k: opts.get(k) for k in ('hosts', 'path_prefix', 'strip_prefix', 'tls')}
+
+    def service_dir(self):
+        return os.path.join(self.config_dir, 'sites')
+
+    def own_listen(self, text):
+        return nginx_own_listen_in(text)
+
+    def listener_files(self, listen, on):
+        return {nginx_listener_file(self.service_dir(), listen): render_nginx_listener(listen, on, self.config_dir)
+                if on else None}
 
     def files(self, service, listen):
         upstream = os.path.join(self.upstream_dir, '%s.conf' % service)
-        main = render_nginx_main(self.upstream_dir, os.path.join(self.config_dir, 'sites'), self.run_dir, self.error_log)
-        return FileSet({self.conf: main,
-                        upstream: render_upstream(service, PLACEHOLDER_UPSTREAM),
-                        os.path.join(self.config_dir, 'sites', '%s.conf' % service): render_nginx_site(service, listen)},
-                       keep_existing=[upstream])
+        main = render_nginx_main(self.upstream_dir, self.service_dir(), self.run_dir, self.error_log)
+        path, page = self.service_file(service), nginx_maintenance_paths(self.config_dir, service)[1]
+        current = read_text(path)
+        claim = claim_of(self.front_door, listen)
+        desired = {self.conf: main, upstream: render_upstream(service, PLACEHOLDER_UPSTREAM),
+                   path: ('# Managed by cutover.deploy (proxy role): service %s.\n' % service
+                          + (claim_line(claim) if claim else render_nginx_server(listen, self.config_dir, service))),
+                   page: DEFAULT_MAINTENANCE_PAGE}
+        secret = ()
+        if claim or claim_in(current):
+            front, secret = self.front_door_files(service, claim, claim_in(current))
+            desired.update(front)
+        return FileSet(desired, keep_existing=[upstream, page], secret=secret)
 
     def removal_files(self, service):
-        return FileSet({os.path.join(self.upstream_dir, '%s.conf' % service): None,
-                        os.path.join(self.config_dir, 'sites', '%s.conf' % service): None})
+        current = read_text(self.service_file(service))
+        desired, secret = dict.fromkeys((os.path.join(self.upstream_dir, '%s.conf' % service), self.service_file(service))
+                                        + nginx_maintenance_paths(self.config_dir, service)), ()
+        if claim_in(current):
+            front, secret = self.front_door_files(service, None, claim_in(current))
+            desired.update(front)
+        return FileSet(desired, secret=secret)
 
     def running(self):
         return pid_alive(self.pid_file, 'nginx')
@@ -732,10 +787,43 @@ class HAProxyContainerSite(HAProxyHostSite):
                     restart_policy=policy or None, running=c is not None and c.status == 'running')
 
 
-class CaddyHostSite:
+def caddy_set(config, path, value):
+    """The one admin API request that sets path (keys from the config root) to value, or deletes it (value None),
+    creating it at the deepest level that exists already (Caddy's POST sets a missing key, and needs its parent).
+    config (the plan's own copy) is changed as the request will change Caddy's, so the next request is planned
+    against what Caddy will have then."""
+    node, depth = config, 0
+    while depth < len(path) - 1 and isinstance(node.get(path[depth]), dict):
+        node, depth = node[path[depth]], depth + 1
+    if value is None:
+        node.pop(path[depth], None)
+        return 'DELETE', '/config/' + '/'.join(path), None
+    if depth == len(path) - 1 and path[depth] in node:  # it exists: PATCH replaces it (a POST appends to an array)
+        node[path[depth]] = value
+        return 'PATCH', '/config/' + '/'.join(path), value
+    payload = value
+    for key in reversed(path[depth + 1:]):
+        payload = {key: payload}
+    node[path[depth]] = payload
+    return 'POST', '/config/' + '/'.join(path[:depth + 1]), payload
+
+
+def caddy_upstreams(servers):
+    """{@id: upstreams} of every reverse_proxy handler of these servers (the live routes, swapped or not)."""
+    found = {}
+    for server in servers.values():
+        for route in server.get('routes') or []:
+            for handler in route.get('handle') or []:
+                if handler.get('handler') == 'reverse_proxy' and handler.get('@id'):
+                    found[handler['@id']] = handler.get('upstreams') or []
+    return found
+
+
+class CaddyHostSite(FrontDoorSite):
     """Caddy as a host process driven through its admin API (`caddy run --resume`, autosaved config)."""
 
     def __init__(self, opts):
+        self.front_door = {k: opts.get(k) for k in ('hosts', 'path_prefix', 'strip_prefix', 'tls')}
         self.admin_url = opts['admin_url']
         self.base, self.unix_socket, self.headers = admin_endpoint(self.admin_url)
         self.config_dir = opts.get('caddy_dir') or '/etc/cutover/caddy'
@@ -776,8 +864,91 @@ class CaddyHostSite:
         if not wait_until(self.running, 15):
             raise ProxyError('caddy did not answer on %s after starting' % self.admin_url)
 
+    def claim_file(self, service):
+        return os.path.join(self.config_dir, 'claims', '%s.json' % service)
+
+    def claims(self):
+        """{service: claim} of the services on shared listeners of this Caddy (the claims folder)."""
+        folder, out = os.path.join(self.config_dir, 'claims'), {}
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            if name.endswith('.json'):
+                try:
+                    out[name[:-len('.json')]] = json.loads(read_text(os.path.join(folder, name)) or 'null')
+                except ValueError:
+                    continue
+        return {k: v for k, v in out.items() if isinstance(v, dict)}
+
+    def certificate_entry(self, service):
+        certificate, key = self.certificate_parts()
+        return {'certificate': certificate, 'key': key, 'tags': [caddy_cert_tag(service)]}
+
+    def front_door_plan(self, config, service, claim, before):
+        """(requests, actions, diff): what puts service on its shared listener (claim), or takes it off the one it was
+        on (before), as admin API calls; every other service keeps its route and its live upstreams. Raises
+        ProxyError when another service holds the same place."""
+        config = copy.deepcopy(config)  # changed request by request (caddy_set), as Caddy's will be
+        servers = copy.deepcopy(((config.get('apps') or {}).get('http') or {}).get('servers') or {})
+        others = {s: c for s, c in self.claims().items() if s != service}
+        own = {name[len('cutover_'):]: srv['listen'][0] for name, srv in servers.items()
+               if name.startswith('cutover_') and srv.get('listen') and name != 'cutover_%s' % service}
+        if claim:
+            why = conflict(service, claim, others, own)
+            if why:
+                raise ProxyError(why)
+        on_listeners = dict(others, **({service: claim} if claim else {}))
+        requests, actions, before_text, after_text = [], [], {}, {}
+        # certificates first: the listener's policies select them by tag
+        tls_app = (config.get('apps') or {}).get('tls') or {}
+        loaded = (tls_app.get('certificates') or {}).get('load_pem') or []
+        tag = caddy_cert_tag(service)
+        mine = [self.certificate_entry(service)] if claim and claim['tls'] else []
+        desired_pem = [e for e in loaded if tag not in (e.get('tags') or [])]
+        at = next((i for i, e in enumerate(loaded) if tag in (e.get('tags') or [])), len(desired_pem))
+        desired_pem[at:at] = mine  # in its place: an unchanged certificate changes nothing
+        if desired_pem != loaded:
+            requests.append(caddy_set(config, ('apps', 'tls', 'certificates', 'load_pem'), desired_pem))
+            actions.append('load the certificate of %s' % service if claim and claim['tls'] else
+                           'remove the certificate of %s' % service)
+        if claim and 'cutover_%s' % service in servers:  # from a listener of its own to a shared one
+            requests.append(caddy_set(config, ('apps', 'http', 'servers', 'cutover_%s' % service), None))
+            actions.append('remove the own listener of %s' % service)
+            before_text['cutover_%s' % service] = servers['cutover_%s' % service]
+        upstreams = caddy_upstreams(servers)
+        for listen in sorted({c['listen'] for c in (claim, before) if c}):
+            name, on = caddy_listener_name(listen), {s: c for s, c in on_listeners.items() if c['listen'] == listen}
+            desired = render_caddy_listener(listen, on, {s: upstreams.get(s) or [{'dial': PLACEHOLDER_UPSTREAM}]
+                                                         for s in on}) if on else None
+            if desired != servers.get(name):
+                requests.append(caddy_set(config, ('apps', 'http', 'servers', name), desired))
+                actions.append('%s the listener %s' % ('set' if desired else 'remove', listen))
+                before_text[name], after_text[name] = servers.get(name), desired
+        wanted = {caddy_redirect_name(c['redirect_from']): c['redirect_from'] for c in on_listeners.values()
+                  if c.get('redirect_from')}
+        for name in sorted(set(wanted) | {n for n in servers if n.startswith('cutover-redirect-')}):
+            desired = render_caddy_redirect(wanted[name]) if name in wanted else None
+            if desired != servers.get(name):
+                requests.append(caddy_set(config, ('apps', 'http', 'servers', name), desired))
+                actions.append('%s the redirect %s' % ('set' if desired else 'remove', name))
+        if requests:
+            actions.append('reload')  # Caddy applies each config change with a graceful reload
+        diff = dict(before=json.dumps(before_text, indent=1, sort_keys=True) + '\n',
+                    after=json.dumps(after_text, indent=1, sort_keys=True) + '\n')
+        return requests, actions, diff
+
+    def apply_front_door(self, service, claim, before, config, check_mode):
+        requests, actions, diff = self.front_door_plan(config, service, claim, before)
+        if not check_mode:
+            for request in requests:
+                self._call(*request)
+            if claim:
+                write_atomic(self.claim_file(service), json.dumps(claim, sort_keys=True) + '\n')
+            elif os.path.exists(self.claim_file(service)):
+                os.unlink(self.claim_file(service))
+        return actions, diff
+
     def ensure(self, service, listen, check_mode):
-        """Create or update only this service's server object, never the rest of the config."""
+        """Create or update only this service's server object (or its place on a shared listener's), never the
+        rest of the config."""
         actions = []
         if not self.running():
             actions.append('start')
@@ -791,6 +962,14 @@ class CaddyHostSite:
             actions.append('log to %s' % logging['logs']['default']['writer']['filename'])
             if not check_mode:
                 self._call('POST', '/config/logging', logging)
+        claim, before = claim_of(self.front_door, listen), self.claims().get(service)
+        if claim or before:
+            more, diff = self.apply_front_door(service, claim, before, config, check_mode)
+            if claim:
+                return bool(actions + more), actions + more, diff
+            if not check_mode:  # its place on a shared listener left: back to a listener of its own
+                config = self._call('GET', '/config/') or {}
+            actions += more
         servers = ((config.get('apps') or {}).get('http') or {}).get('servers') or {}
         current = servers.get(name)
         if current and current.get('listen') == [listen]:
@@ -817,7 +996,12 @@ class CaddyHostSite:
                 return True, ['start', 'remove route %s' % service], {}
             self.start()  # --resume brings the saved config back, this service's server with it
         name = 'cutover_%s' % service
-        current = ((((self._call('GET', '/config/') or {}).get('apps') or {}).get('http') or {}).get('servers') or {}).get(name)
+        config = self._call('GET', '/config/') or {}
+        before = self.claims().get(service)
+        if before:  # its place on a shared listener
+            actions, diff = self.apply_front_door(service, None, before, config, check_mode)
+            return bool(actions), actions, diff
+        current = (((config.get('apps') or {}).get('http') or {}).get('servers') or {}).get(name)
         if current is None:
             return False, [], {}
         if not check_mode:
@@ -932,6 +1116,25 @@ def ensure_proxy(opts, service, check_mode, engine, engine_url=None):
     else:
         changed, actions, diff = ensure_site(site, service, opts['listen'], check_mode)
     return changed, actions, diff, site.supervision()
+
+
+def maintenance_files(opts, service):
+    """(the file that says the service is in maintenance, its page) on this proxy, or None where Cutover has no
+    maintenance mode (Caddy, Nginx Proxy Manager) in this release. HAProxy: an ACL file holding `on`; nginx: a flag
+    file that exists."""
+    if opts['type'] == 'haproxy':
+        return maintenance_paths(opts['config_dir'], service)
+    if opts['type'] == 'nginx':
+        return nginx_maintenance_paths(os.path.dirname(opts['conf']), service)
+    return None
+
+
+def in_maintenance(opts, service):
+    """Whether the service's route is in maintenance, or None where there is no maintenance mode."""
+    paths = maintenance_files(opts, service)
+    if paths is None:
+        return None
+    return maintenance_on(read_text(paths[0])) if opts['type'] == 'haproxy' else os.path.exists(paths[0])
 
 
 def remove_route(opts, service, check_mode, engine, engine_url=None):
