@@ -328,7 +328,6 @@ class FrontDoorSite:
         return parts[0], parts[1]
 
 
-
 class HAProxyHostSite(FrontDoorSite):
     """HAProxy as a host process: config folder of .cfg files, daemon mode, seamless soft reload."""
 
