@@ -180,6 +180,25 @@ options:
             description: Its private key, as PEM text or the path of a PEM file on the host. Never logged.
             type: str
           redirect_from:
-            description: A plain HTTP listener (for example C(0.0.0.0:80)) that answers every request with a redirect to HTTPS.
+            description:
+              - A plain HTTP listener (for example C(0.0.0.0:80)) that answers every request with a redirect to HTTPS.
+              - With O(proxy.tls.acme) it also answers the ACME server's HTTP-01 challenges, so it must be the address
+                the ACME server reaches the host names on (port 80 on a public server).
             type: str
+          acme:
+            description:
+              - Caddy only (this release). Certificates for O(proxy.hosts) from an ACME server instead of
+                O(proxy.tls.certificate) and O(proxy.tls.key). Caddy obtains them (HTTP-01, through
+                O(proxy.tls.redirect_from)) and renews them itself, with no play running.
+            type: dict
+            suboptions:
+              email:
+                description: The ACME account's email.
+                type: str
+              directory:
+                description: The ACME directory URL, for example C(https://acme-v02.api.letsencrypt.org/directory).
+                type: str
+              ca_cert:
+                description: A root (PEM text or a path on the host) that the ACME server's own HTTPS chains to, for a private ACME server.
+                type: str
 '''

@@ -232,6 +232,42 @@ def key_mismatch_error(prefix, tls):
     return None
 
 
+EMAIL_RE = re.compile(r'[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}')
+ACME_PROXIES = ('caddy',)  # Caddy obtains and renews them itself
+
+
+def acme_errors(prefix, proxy, tls):
+    """proxy.tls.acme: where certificates come from instead of proxy.tls.certificate and key."""
+    field, acme = prefix + '.tls.acme', tls['acme']
+    if not isinstance(acme, dict):
+        return ['%s is invalid: use a mapping with email, directory and (optionally) ca_cert' % field]
+    errors = []
+    kind = proxy.get('type') or 'haproxy'
+    if kind not in ACME_PROXIES:
+        errors.append('%s is supported for %s.type %s in this release, not %s (give tls.certificate and tls.key)'
+                      % (field, prefix, ', '.join(ACME_PROXIES), kind))
+    unknown = sorted(set(acme) - {'email', 'directory', 'ca_cert'})
+    if unknown:
+        errors.append('%s.%s is not a setting (valid: email, directory, ca_cert)' % (field, unknown[0]))
+    if not isinstance(acme.get('email'), str) or not EMAIL_RE.fullmatch(acme['email']):
+        errors.append('%s.email %s is invalid: the account email the ACME server knows you by, such as ops@example.com'
+                      % (field, _show(acme.get('email'))))
+    directory = acme.get('directory')
+    if not isinstance(directory, str) or not directory.startswith('https://') or any(c in directory for c in ' \t\r\n"\''):
+        errors.append('%s.directory %s is invalid: the https:// URL of the ACME directory, such as '
+                      'https://acme-v02.api.letsencrypt.org/directory' % (field, _show(directory)))
+    if acme.get('ca_cert') is not None:
+        errors.append(pem_error(field + '.ca_cert', acme['ca_cert'], 'certificate'))
+    if tls.get('certificate') is not None or tls.get('key') is not None:
+        errors.append('%s and %s.tls.certificate/key are exclusive: the ACME server issues the certificate' % (field, prefix))
+    if not proxy.get('hosts'):
+        errors.append('%s needs %s.hosts: the names to obtain a certificate for' % (field, prefix))
+    if not tls.get('redirect_from'):
+        errors.append('%s needs %s.tls.redirect_from: the plain listener (for example 0.0.0.0:80) that answers the '
+                      "ACME server's HTTP-01 challenge" % (field, prefix))
+    return errors
+
+
 def front_door_errors(prefix, proxy):
     """proxy.hosts, path_prefix, strip_prefix and tls: names, paths and PEM that land in HAProxy's config."""
     given = [k for k in FRONT_DOOR_KEYS if proxy.get(k) not in (None, '', [], {})]
@@ -257,12 +293,15 @@ def front_door_errors(prefix, proxy):
     if 'tls' in given:
         if not isinstance(tls, dict):
             return errors + ['%s.tls is invalid: use a mapping with certificate and key' % prefix]
-        unknown = sorted(set(tls) - {'certificate', 'key', 'redirect_from'})
+        unknown = sorted(set(tls) - {'certificate', 'key', 'redirect_from', 'acme'})
         if unknown:
-            errors.append('%s.tls.%s is not a setting (valid: certificate, key, redirect_from)' % (prefix, unknown[0]))
-        errors.append(pem_error(prefix + '.tls.certificate', tls.get('certificate'), 'certificate'))
-        errors.append(pem_error(prefix + '.tls.key', tls.get('key'), 'key'))
-        errors.append(key_mismatch_error(prefix, tls))
+            errors.append('%s.tls.%s is not a setting (valid: certificate, key, redirect_from, acme)' % (prefix, unknown[0]))
+        if tls.get('acme') is not None:
+            errors += acme_errors(prefix, proxy, tls)
+        else:
+            errors.append(pem_error(prefix + '.tls.certificate', tls.get('certificate'), 'certificate'))
+            errors.append(pem_error(prefix + '.tls.key', tls.get('key'), 'key'))
+            errors.append(key_mismatch_error(prefix, tls))
         if tls.get('redirect_from') is not None:
             errors.append(address_error(prefix + '.tls.redirect_from', tls['redirect_from']))
             if tls['redirect_from'] == proxy.get('listen'):

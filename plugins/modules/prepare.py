@@ -209,7 +209,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
-    cert_path, certificate_not_after, certificate_record)
+    caddy_managed_certificate, cert_path, certificate_not_after, certificate_record)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, in_maintenance, proxy_opts_error
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
@@ -304,7 +304,13 @@ def remember_certificate(module, state, proxy, service, state_dir, locked):
         path = None if proxy['type'] == 'caddy' else cert_path(
             proxy['config_dir'] if proxy['type'] == 'haproxy' else os.path.dirname(proxy['conf']), service)
         given = proxy['tls'].get('certificate') or ''
-        text = read_text(path) if path else (given if given.lstrip().startswith('-----BEGIN') else read_text(given))
+        if path:
+            text = read_text(path)
+        elif proxy['tls'].get('acme'):  # the one Caddy obtained (none yet: it is on its way)
+            path = caddy_managed_certificate(proxy['caddy_dir'], sorted(proxy.get('hosts') or [''])[0])
+            text = read_text(path) if path else None
+        else:
+            text = given if given.lstrip().startswith('-----BEGIN') else read_text(given)
         not_after = certificate_not_after(text or '')
         if not_after is not None:
             record = certificate_record(path, sorted({h.lower() for h in proxy.get('hosts') or []}), not_after)

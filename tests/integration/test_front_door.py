@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 
 import pytest
@@ -26,6 +27,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door i
     caddy_listener_name, listener_file, nginx_listener_file)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import _children
+from tests.acme import start_acme_server, stop as stop_acme_server
 from tests.helpers import REPO, TEST_RATE
 from tests.sites import Site
 from tests.tls import get, same_certificate, self_signed, served_certificate, trusting, unverified
@@ -356,3 +358,43 @@ def test_maintenance_answers_503_reaching_no_app_and_a_deploy_goes_live_behind_i
     assert get(door.port, 'x') == (200, 'demoapp v2')
     refused = site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='maybe')
     assert refused.rc != 0 and 'cutover_maintenance maybe is invalid: use on or off' in refused.stdout
+
+
+@pytest.fixture
+def acme_server(tmp_path):
+    server, procs = start_acme_server(tmp_path / 'pebble')
+    yield server
+    stop_acme_server(procs)
+
+
+def test_caddy_obtains_each_host_s_certificate_from_an_acme_server(docker_engine, tmp_path, acme_server):
+    """A real ACME exchange: pebble validates HTTP-01 by connecting to the host name (its DNS answers 127.0.0.1) on
+    the front door's plain listener, where Caddy answers the challenge; the certificate Caddy then serves chains to
+    pebble's root. Caddy renews it itself (its own certificate maintenance), with no play running."""
+    door = Door('caddy', docker_engine, tmp_path)
+    acme = dict(email='ops@cutover.test', directory=acme_server.directory, ca_cert=acme_server.ca_cert)
+    site = door.site('acme', hosts=['acme.cutover.test'],
+                     tls=dict(redirect_from='127.0.0.1:%d' % acme_server.http_port, acme=acme))
+    try:
+        first = ok(site.deploy('v1'))
+        actions = first.task(PREPARE)['result']['proxy_actions']
+        assert 'obtain and renew certificates for acme.cutover.test' in actions, actions
+        root = trusting(acme_server.root())
+        end, answer = time.monotonic() + 60, None
+        while time.monotonic() < end and answer != (200, 'demoapp v1'):
+            try:
+                answer = get(door.port, 'acme.cutover.test', tls=root)
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.5)
+        assert answer == (200, 'demoapp v1')  # verified against pebble's root: issued, not self-signed
+        served = x509.load_pem_x509_certificate(served_certificate(door.port, 'acme.cutover.test').encode())
+        assert served.issuer != served.subject and 'Pebble' in served.issuer.rfc4514_string()
+
+        again = ok(site.deploy('v2'))  # the certificate stays; nothing of the ACME setup changes
+        assert not [a for a in again.task(PREPARE)['result']['proxy_actions'] if 'ACME' in a or 'obtain' in a]
+        record = again.task(PREPARE)['result']['certificate']
+        assert record['hosts'] == ['acme.cutover.test'] and record['not_after'] == \
+            served.not_valid_after_utc.strftime('%Y-%m-%dT%H:%M:%SZ')
+        assert get(door.port, 'acme.cutover.test', tls=root) == (200, 'demoapp v2')
+    finally:
+        door.stop()

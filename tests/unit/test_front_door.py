@@ -16,6 +16,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._validate import fr
 from tests.tls import self_signed
 
 LISTEN = '127.0.0.1:8443'
+ACME = dict(email='ops@example.com', directory='https://acme.example.com/dir')
 
 
 def claim(hosts=(), prefix=None, tls=False, listen=LISTEN, strip=True, redirect=None):
@@ -98,6 +99,17 @@ def test_strip_prefix_takes_the_prefix_off_and_dots_match_only_dots():
      'does not parse as a PEM certificate'),
     (dict(tls=dict(certificate='/c.pem', key='/k.pem', redirect_from='80')), 'cutover_proxy.tls.redirect_from'),
     (dict(tls=dict(certificate='/c.pem', key='/k.pem', port=443)), 'cutover_proxy.tls.port is not a setting'),
+    (dict(type='haproxy', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', acme=ACME)),
+     'cutover_proxy.tls.acme is supported for cutover_proxy.type caddy in this release, not haproxy'),
+    (dict(type='caddy', hosts=['a.example.com'], tls=dict(acme=ACME)), 'needs cutover_proxy.tls.redirect_from'),
+    (dict(type='caddy', tls=dict(redirect_from='127.0.0.1:80', acme=ACME)), 'needs cutover_proxy.hosts'),
+    (dict(type='caddy', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', acme=dict(ACME, email='me'))),
+     'cutover_proxy.tls.acme.email'),
+    (dict(type='caddy', hosts=['a.example.com'],
+          tls=dict(redirect_from='127.0.0.1:80', acme=dict(ACME, directory='http://acme.example.com/dir'))),
+     'cutover_proxy.tls.acme.directory'),
+    (dict(type='caddy', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', certificate='/c.pem', acme=ACME)),
+     'are exclusive'),
 ])
 def test_front_door_inputs_are_refused_naming_the_field(proxy, message):
     errors = front_door_errors('cutover_proxy', dict(dict(listen=LISTEN), **proxy))
@@ -165,3 +177,8 @@ def test_the_real_nginx_accepts_a_rendered_tls_listener_with_two_services(tmp_pa
     done = subprocess.run(['nginx', '-t', '-q', '-p', str(tmp_path), '-c', str(config / 'nginx.conf')],
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_acme_setting_that_is_complete_passes():
+    assert front_door_errors('cutover_proxy', dict(type='caddy', listen=LISTEN, hosts=['a.example.com'],
+                                                   tls=dict(redirect_from='127.0.0.1:80', acme=ACME))) == []

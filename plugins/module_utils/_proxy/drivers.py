@@ -42,7 +42,10 @@ def proxy_option_spec():
         path_prefix=dict(type='str'),
         strip_prefix=dict(type='bool', default=True),
         tls=dict(type='dict', options=dict(certificate=dict(type='str'), key=dict(type='str', no_log=True),
-                                           redirect_from=dict(type='str'))),
+                                           redirect_from=dict(type='str'),
+                                           acme=dict(type='dict', options=dict(email=dict(type='str'),
+                                                                               directory=dict(type='str'),
+                                                                               ca_cert=dict(type='str'))))),
     )
 
 

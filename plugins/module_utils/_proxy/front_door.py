@@ -13,6 +13,7 @@ backend's slots change through the Runtime API. Pure functions, apart from readi
 from __future__ import annotations
 
 import calendar
+import glob
 import hashlib
 import json
 import os
@@ -35,9 +36,12 @@ def claim_of(opts, listen):
     tls = opts.get('tls') or None
     if not hosts and prefix is None and not tls:
         return None
-    return dict(listen=listen, hosts=hosts, path_prefix=prefix,
-                strip_prefix=bool(opts.get('strip_prefix', True)) and prefix is not None,
-                tls=bool(tls), redirect_from=(tls or {}).get('redirect_from') or None)
+    claim = dict(listen=listen, hosts=hosts, path_prefix=prefix,
+                 strip_prefix=bool(opts.get('strip_prefix', True)) and prefix is not None,
+                 tls=bool(tls), redirect_from=(tls or {}).get('redirect_from') or None)
+    if (tls or {}).get('acme'):
+        claim['acme'] = True  # its certificate comes from the ACME server (Caddy's own), not from tls.certificate
+    return claim
 
 
 def claim_line(claim):
@@ -356,10 +360,28 @@ def render_caddy_listener(listen, claims, upstreams):
     with_tls = [(s, c) for s, c in ordered if c['tls']]
     if with_tls:
         server['tls_connection_policies'] = (
-            [{'match': {'sni': list(c['hosts'])}, 'certificate_selection': {'any_tag': [caddy_cert_tag(s)]}}
-             for s, c in with_tls if c['hosts']]
-            + [{'certificate_selection': {'any_tag': [caddy_cert_tag(with_tls[0][0])]}}])
+            [caddy_policy(s, c, dict(sni=list(c['hosts']))) for s, c in with_tls if c['hosts']]
+            + [caddy_policy(*with_tls[0])])
     return server
+
+
+def caddy_policy(service, claim, match=None):
+    """A TLS connection policy: the service's loaded certificate by its tag, or (ACME) the one Caddy manages for the
+    name the client asks for. Pure."""
+    policy = {} if claim.get('acme') else {'certificate_selection': {'any_tag': [caddy_cert_tag(service)]}}
+    if match:
+        policy['match'] = match
+    return policy
+
+
+def caddy_acme_policy(service, hosts, acme, ca_file):
+    """Caddy's automation policy for a service's ACME certificates (its @id names the service): HTTP-01 only,
+    answered by the front door's plain listener. Pure."""
+    issuer = {'module': 'acme', 'ca': acme['directory'], 'email': acme['email'],
+              'challenges': {'tls-alpn': {'disabled': True}}}
+    if ca_file:
+        issuer['trusted_roots_pem_files'] = [ca_file]
+    return {'@id': 'cutover-acme-%s' % service, 'subjects': list(hosts), 'issuers': [issuer]}
 
 
 def render_caddy_redirect(address):
@@ -367,3 +389,9 @@ def render_caddy_redirect(address):
     return {'listen': [address], 'automatic_https': {'disable': True},
             'routes': [{'handle': [{'handler': 'static_response', 'status_code': 301,
                                     'headers': {'Location': ['https://{http.request.host}{http.request.uri}']}}]}]}
+
+
+def caddy_managed_certificate(caddy_dir, host):
+    """The certificate file Caddy keeps for host (obtained from an ACME server), or None before it has one."""
+    found = sorted(glob.glob(os.path.join(caddy_dir, 'data', 'caddy', 'certificates', '*', host, '%s.crt' % host)))
+    return found[0] if found else None

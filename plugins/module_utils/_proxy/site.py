@@ -28,7 +28,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     DEFAULT_MAINTENANCE_PAGE, cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file,
     maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths, nginx_own_listen_in, own_listen_in,
-    caddy_cert_tag, caddy_listener_name, caddy_redirect_name, pem_bundle, render_caddy_listener, render_caddy_redirect,
+    caddy_acme_policy, caddy_cert_tag, caddy_listener_name, caddy_redirect_name, pem_bundle, render_caddy_listener, render_caddy_redirect,
     render_crt_list, render_listener, render_nginx_listener, render_nginx_server, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
@@ -900,14 +900,31 @@ class CaddyHostSite(FrontDoorSite):
         tls_app = (config.get('apps') or {}).get('tls') or {}
         loaded = (tls_app.get('certificates') or {}).get('load_pem') or []
         tag = caddy_cert_tag(service)
-        mine = [self.certificate_entry(service)] if claim and claim['tls'] else []
+        mine = [self.certificate_entry(service)] if claim and claim['tls'] and not claim.get('acme') else []
         desired_pem = [e for e in loaded if tag not in (e.get('tags') or [])]
         at = next((i for i, e in enumerate(loaded) if tag in (e.get('tags') or [])), len(desired_pem))
         desired_pem[at:at] = mine  # in its place: an unchanged certificate changes nothing
         if desired_pem != loaded:
             requests.append(caddy_set(config, ('apps', 'tls', 'certificates', 'load_pem'), desired_pem))
-            actions.append('load the certificate of %s' % service if claim and claim['tls'] else
-                           'remove the certificate of %s' % service)
+            actions.append('load the certificate of %s' % service if mine else 'remove the certificate of %s' % service)
+        # ACME: Caddy's automation policy for the service's names, and those names among the ones it keeps certificates for
+        acme = (self.front_door.get('tls') or {}).get('acme') if claim and claim.get('acme') else None
+        policies = ((tls_app.get('automation') or {}).get('policies')) or []
+        policy_id = 'cutover-acme-%s' % service
+        desired_policies = [x for x in policies if x.get('@id') != policy_id]
+        at = next((i for i, x in enumerate(policies) if x.get('@id') == policy_id), len(desired_policies))
+        desired_policies[at:at] = [caddy_acme_policy(service, claim['hosts'], acme, self.acme_ca_file(service))] if acme else []
+        if desired_policies != policies:
+            requests.append(caddy_set(config, ('apps', 'tls', 'automation', 'policies'), desired_policies))
+            actions.append('%s the ACME policy of %s' % ('set' if acme else 'remove', service))
+        automated = (tls_app.get('certificates') or {}).get('automate') or []
+        leaving = set(before['hosts']) if before and before.get('acme') else set()
+        desired_names = [n for n in automated if n not in leaving or (acme and n in claim['hosts'])]
+        desired_names += [h for h in (claim['hosts'] if acme else []) if h not in desired_names]
+        if desired_names != automated:
+            requests.append(caddy_set(config, ('apps', 'tls', 'certificates', 'automate'), desired_names))
+            actions.append('obtain and renew certificates for %s' % ', '.join(claim['hosts']) if acme else
+                           'stop renewing the certificates of %s' % service)
         if claim and 'cutover_%s' % service in servers:  # from a listener of its own to a shared one
             requests.append(caddy_set(config, ('apps', 'http', 'servers', 'cutover_%s' % service), None))
             actions.append('remove the own listener of %s' % service)
@@ -934,8 +951,20 @@ class CaddyHostSite(FrontDoorSite):
                     after=json.dumps(after_text, indent=1, sort_keys=True) + '\n')
         return requests, actions, diff
 
+    def acme_ca_file(self, service):
+        """The file of the ACME server's root that Caddy trusts (proxy.tls.acme.ca_cert: a path, or PEM text written
+        next to Caddy's config), or None."""
+        given = ((self.front_door.get('tls') or {}).get('acme') or {}).get('ca_cert')
+        if not given:
+            return None
+        return os.path.join(self.config_dir, 'acme', '%s-ca.pem' % service) if given.lstrip().startswith('-----BEGIN') else given
+
     def apply_front_door(self, service, claim, before, config, check_mode):
         requests, actions, diff = self.front_door_plan(config, service, claim, before)
+        given = ((self.front_door.get('tls') or {}).get('acme') or {}).get('ca_cert') or ''
+        if claim and claim.get('acme') and given.lstrip().startswith('-----BEGIN') and not check_mode \
+                and read_text(self.acme_ca_file(service)) != given:
+            write_atomic(self.acme_ca_file(service), given)
         if not check_mode:
             for request in requests:
                 self._call(*request)
