@@ -125,15 +125,22 @@ def test_a_key_that_is_not_the_certificates_is_refused():
     assert other_key.splitlines()[1] not in ' '.join(errors)
 
 
-@pytest.mark.skipif(shutil.which('haproxy') is None, reason='haproxy is installed by scripts/setup.sh')
-def test_the_real_haproxy_accepts_a_rendered_tls_listener_with_two_services(tmp_path):
-    config = tmp_path / 'haproxy'
+def two_tls_services_with_certificates(config):
+    """The claims of two services on one TLS listener, their certificates written where the proxies read them."""
     (config / 'certs').mkdir(parents=True)
     claims = {'web': claim(['a.example.com'], '/v1.0', tls=True, redirect='127.0.0.1:8081'),
               'api': claim(['b.example.com'], tls=True)}
     for service, c in claims.items():
         cert, key = self_signed(c['hosts'][0])
         (config / 'certs' / ('%s.pem' % service)).write_text(cert + key)
+    return claims
+
+
+@pytest.mark.skipif(shutil.which('haproxy') is None, reason='haproxy is installed by scripts/setup.sh')
+def test_the_real_haproxy_accepts_a_rendered_tls_listener_with_two_services(tmp_path):
+    config = tmp_path / 'haproxy'
+    claims = two_tls_services_with_certificates(config)
+    for service, c in claims.items():
         (config / ('service-%s.cfg' % service)).write_text(render_haproxy_service(service, LISTEN, claim=c))
     (config / '00-global.cfg').write_text('defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n'
                                           '    timeout server 1s\n')
@@ -163,12 +170,7 @@ def test_nginx_serves_each_named_host_its_services_and_the_rest_a_404():
 @pytest.mark.skipif(shutil.which('nginx') is None, reason='nginx is installed by scripts/setup.sh')
 def test_the_real_nginx_accepts_a_rendered_tls_listener_with_two_services(tmp_path):
     config = tmp_path / 'nginx'
-    (config / 'certs').mkdir(parents=True)
-    claims = {'web': claim(['a.example.com'], '/v1.0', tls=True, redirect='127.0.0.1:8081'),
-              'api': claim(['b.example.com'], tls=True)}
-    for service, c in claims.items():
-        cert, key = self_signed(c['hosts'][0])
-        (config / 'certs' / ('%s.pem' % service)).write_text(cert + key)
+    claims = two_tls_services_with_certificates(config)
     (config / 'listener.conf').write_text(render_nginx_listener(LISTEN, claims, str(config)))
     (config / 'nginx.conf').write_text(
         'pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n' % (tmp_path, tmp_path)
