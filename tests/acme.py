@@ -36,7 +36,7 @@ def start_acme_server(folder):
     cert, key = self_signed('localhost')
     (folder / 'cert.pem').write_text(cert)
     (folder / 'key.pem').write_text(key)
-    dns, challenges, listen, management, http_port = (free_port() for _ in range(5))
+    dns, challenges, listen, management, http_port = (free_port() for port in range(5))
     config = {'pebble': {'listenAddress': '127.0.0.1:%d' % listen, 'managementListenAddress': '127.0.0.1:%d' % management,
                          'certificate': str(folder / 'cert.pem'), 'privateKey': str(folder / 'key.pem'),
                          'httpPort': http_port, 'tlsPort': free_port(), 'ocspResponderURL': '',

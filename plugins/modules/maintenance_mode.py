@@ -13,11 +13,13 @@ description:
   - With O(state=on) the service's route answers every request with C(503 Service Unavailable), the page (O(page),
     or a plain one) and C(Retry-After 60); no request reaches a container. With O(state=off) the route serves the live
     release again.
-  - HAProxy and nginx, in this release. Every HAProxy backend Cutover writes has the rule, off until the service's
+  - HAProxy, nginx and Caddy. Every HAProxy backend Cutover writes has the rule, off until the service's
     maintenance ACL file (next to its config) holds C(on); the switch is made at run time through the Runtime API
     (C(add acl), C(del acl)), with no reload, and written to that file so a restart keeps it; a changed page is
     loaded with one graceful reload. Every nginx location Cutover writes answers 503 while the service's flag file
     (C(maintenance/<service>.on) next to its config) exists, which nginx checks on every request, so nothing reloads.
+    On Caddy a 503 handler is put in front of the service's proxy handler through the admin API (a graceful reload),
+    and taken out again; the same flag file records it.
   - Deploys, rollbacks and status leave maintenance as it is - a release deployed during maintenance goes live behind
     it, and the route serves it once maintenance is off.
   - The C(cutover.deploy.maintenance) playbook runs it under the service's deploy lock.
@@ -85,7 +87,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import LockT
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import MAINTENANCE_ON
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_ON
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import in_maintenance, maintenance_files, make_site
 
@@ -104,9 +106,12 @@ def switch(site, opts, service, want_on, page, check_mode):
     """(actions, diff, on): the route in or out of maintenance, its page written; raises ProxyError."""
     flag, page_path = maintenance_files(opts, service)
     haproxy = opts['type'] == 'haproxy'
-    if not os.path.exists(site.service_file(service)):
+    if opts['type'] == 'caddy':  # its route is checked in Caddy's config (set_maintenance)
+        if not check_mode and not os.path.exists(page_path):
+            write_atomic(page_path, DEFAULT_MAINTENANCE_PAGE)  # the page it answers with: a plain one at first
+    elif not os.path.exists(site.service_file(service)):
         raise ProxyError('service %s has no route on this %s (%s): deploy it first' % (service, opts['type'], site.config_dir))
-    if not os.path.exists(page_path):
+    elif not os.path.exists(page_path):
         raise ProxyError('the route of %s has no maintenance rule yet: run a deploy or status of it with this release of '
                          'Cutover first' % service)
     was_on, page_before = in_maintenance(opts, service), read_text(page_path)
@@ -122,6 +127,8 @@ def switch(site, opts, service, want_on, page, check_mode):
         return actions, diff, want_on if check_mode else was_on
     if page is not None and page != page_before:
         write_atomic(page_path, page)
+    if opts['type'] == 'caddy':  # the 503 handler in Caddy's config (a graceful reload), the flag its record
+        site.set_maintenance(service, want_on, page if page is not None else page_before or '')
     if not haproxy:  # nginx looks for the flag file on every request: nothing to reload
         if want_on:
             write_atomic(flag, MAINTENANCE_ON + '\n')
@@ -155,7 +162,7 @@ def main():
     require_valid_service(module)
     renew_lease(module)
     if maintenance_files(p['proxy'], p['service']) is None:
-        module.fail_json(msg='maintenance mode is supported for proxy.type haproxy and nginx in this release, not %s'
+        module.fail_json(msg='maintenance mode is supported for proxy.type haproxy, nginx and caddy, not %s'
                          % p['proxy']['type'])
     if p['proxy'].get('member'):
         module.fail_json(msg='maintenance mode on a shared load balancer (cutover_proxy.host) is not supported in this '

@@ -308,17 +308,6 @@ def served_by_servers(site):
 
 
 def test_maintenance_answers_503_reaching_no_app_and_a_deploy_goes_live_behind_it(door):
-    if door.kind == 'caddy':  # none in this release: refused, naming the proxy, and the route keeps serving
-        site = door.site('maint')
-        ok(site.deploy('v1'))
-        refused = site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='on')
-        assert refused.rc != 0 and 'supported for proxy.type haproxy and nginx in this release, not caddy' in refused.stdout
-        assert get(door.port, 'x') == (200, 'demoapp v1')
-        return
-    """Any service (this one has a listener of its own): on, every request gets the page with 503 and Retry-After
-    and none reaches a container (HAProxy's count of what its servers answered does not move; nginx answers from its
-    rewrite phase, before the location's proxy_pass runs, and keeps no count to read here); a deploy meanwhile puts
-    v2 live behind it; off, v2 answers."""
     site = door.site('maint')
     page = '<html><body>back soon</body></html>\n'
     step = 'Switch the route\'s maintenance mode of %s' % site.service
@@ -328,7 +317,7 @@ def test_maintenance_answers_503_reaching_no_app_and_a_deploy_goes_live_behind_i
 
     on = ok(site.deploy(None, playbook=MAINTENANCE, cutover_maintenance='on', cutover_maintenance_page=page))
     assert on.task(step)['result']['maintenance'] is True
-    assert ('reload' in on.task(step)['result']['actions']) == (door.kind == 'haproxy')  # nginx reads the page per answer
+    assert ('reload' in on.task(step)['result']['actions']) == (door.kind == 'haproxy')  # the others take the page as is
     answered = served_by_servers(site) if door.kind == 'haproxy' else None
     with Load('127.0.0.1', door.port, workers=2, keepalive=True, max_requests=300, max_seconds=60,
               rate=TEST_RATE) as load:

@@ -333,15 +333,28 @@ def caddy_cert_tag(service):
     return 'cutover-%s' % service
 
 
-def caddy_route(service, claim, upstreams):
+def caddy_maintenance_id(service):
+    return 'cutover-maintenance-%s' % service
+
+
+def caddy_maintenance_handler(service, page):
+    """The handler that answers every request of the service's route with 503 and the page while it is there (its
+    @id names it, to take it out again). Pure."""
+    return {'@id': caddy_maintenance_id(service), 'handler': 'static_response', 'status_code': 503,
+            'headers': {'Retry-After': [str(RETRY_AFTER)], 'Content-Type': ['text/html; charset=utf-8']}, 'body': page}
+
+
+def caddy_route(service, claim, upstreams, maintenance=None):
     """One service's route on a shared listener: matched by host and path, its prefix stripped, proxied by the
-    reverse_proxy handler whose @id is the service (what a swap patches). Pure."""
+    reverse_proxy handler whose @id is the service (what a swap patches); in maintenance, the 503 handler first.
+    Pure."""
     match = {}
     if claim['hosts']:
         match['host'] = list(claim['hosts'])
     if claim['path_prefix']:
         match['path'] = [claim['path_prefix'], claim['path_prefix'] + '/*']
-    handle = [{'handler': 'rewrite', 'strip_path_prefix': claim['path_prefix']}] if claim['strip_prefix'] else []
+    handle = [maintenance] if maintenance else []
+    handle += [{'handler': 'rewrite', 'strip_path_prefix': claim['path_prefix']}] if claim['strip_prefix'] else []
     handle.append({'handler': 'reverse_proxy', '@id': service, 'upstreams': upstreams})
     route = {'handle': handle, 'terminal': True}
     if match:
@@ -349,12 +362,13 @@ def caddy_route(service, claim, upstreams):
     return route
 
 
-def render_caddy_listener(listen, claims, upstreams):
+def render_caddy_listener(listen, claims, upstreams, maintenance=None):
     """The server object of one shared listener: a route per service in routing order, then a 404; with TLS each
     service's certificate (loaded with its tag) offered for its host names by SNI, the first one to the rest.
-    upstreams: {service: the upstreams its reverse_proxy has now}. Pure."""
+    upstreams: {service: the upstreams its reverse_proxy has now}; maintenance: {service: its 503 handler, for
+    those in maintenance now}. Pure."""
     ordered = sorted(claims.items(), key=_order)
-    routes = [caddy_route(s, c, upstreams[s]) for s, c in ordered]
+    routes = [caddy_route(s, c, upstreams[s], (maintenance or {}).get(s)) for s, c in ordered]
     routes.append({'handle': [{'handler': 'static_response', 'status_code': 404, 'body': NOT_FOUND_BODY.replace('\\n', '\n')}]})
     server = {'listen': [listen], 'routes': routes, 'automatic_https': {'disable': True}}
     with_tls = [(s, c) for s, c in ordered if c['tls']]

@@ -28,7 +28,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     DEFAULT_MAINTENANCE_PAGE, cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file,
     maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths, nginx_own_listen_in, own_listen_in,
-    caddy_acme_policy, caddy_cert_tag, caddy_listener_name, caddy_redirect_name, pem_bundle, render_caddy_listener, render_caddy_redirect,
+    caddy_acme_policy, caddy_cert_tag, caddy_listener_name, caddy_maintenance_handler, caddy_maintenance_id,
+    caddy_redirect_name, pem_bundle, render_caddy_listener, render_caddy_redirect,
     render_crt_list, render_listener, render_nginx_listener, render_nginx_server, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
@@ -807,15 +808,29 @@ def caddy_set(config, path, value):
     return 'POST', '/config/' + '/'.join(path[:depth + 1]), payload
 
 
-def caddy_upstreams(servers):
-    """{@id: upstreams} of every reverse_proxy handler of these servers (the live routes, swapped or not)."""
+def caddy_handlers(servers, id_prefix=''):
+    """{@id: handler} of every handler of these servers' routes whose @id starts with id_prefix."""
     found = {}
     for server in servers.values():
         for route in server.get('routes') or []:
             for handler in route.get('handle') or []:
-                if handler.get('handler') == 'reverse_proxy' and handler.get('@id'):
-                    found[handler['@id']] = handler.get('upstreams') or []
+                if str(handler.get('@id') or '').startswith(id_prefix) and handler.get('@id'):
+                    found[handler['@id']] = handler
     return found
+
+
+def caddy_upstreams(servers):
+    """{@id: upstreams} of every reverse_proxy handler of these servers (the live routes, swapped or not)."""
+    return {i: h.get('upstreams') or [] for i, h in caddy_handlers(servers).items() if h.get('handler') == 'reverse_proxy'}
+
+
+def caddy_route_path(servers, service):
+    """The admin API path of the handle list of the route whose reverse_proxy is the service's, or None."""
+    for name, server in sorted(servers.items()):
+        for i, route in enumerate(server.get('routes') or []):
+            if any(h.get('@id') == service and h.get('handler') == 'reverse_proxy' for h in route.get('handle') or []):
+                return '/config/apps/http/servers/%s/routes/%d/handle' % (name, i)
+    return None
 
 
 class CaddyHostSite(FrontDoorSite):
@@ -929,11 +944,13 @@ class CaddyHostSite(FrontDoorSite):
             requests.append(caddy_set(config, ('apps', 'http', 'servers', 'cutover_%s' % service), None))
             actions.append('remove the own listener of %s' % service)
             before_text['cutover_%s' % service] = servers['cutover_%s' % service]
-        upstreams = caddy_upstreams(servers)
+        upstreams, maintenance = caddy_upstreams(servers), caddy_handlers(servers, 'cutover-maintenance-')
         for listen in sorted({c['listen'] for c in (claim, before) if c}):
             name, on = caddy_listener_name(listen), {s: c for s, c in on_listeners.items() if c['listen'] == listen}
             desired = render_caddy_listener(listen, on, {s: upstreams.get(s) or [{'dial': PLACEHOLDER_UPSTREAM}]
-                                                         for s in on}) if on else None
+                                                         for s in on},
+                                            {s: maintenance['cutover-maintenance-' + s] for s in on
+                                             if 'cutover-maintenance-' + s in maintenance}) if on else None
             if desired != servers.get(name):
                 requests.append(caddy_set(config, ('apps', 'http', 'servers', name), desired))
                 actions.append('%s the listener %s' % ('set' if desired else 'remove', listen))
@@ -950,6 +967,18 @@ class CaddyHostSite(FrontDoorSite):
         diff = dict(before=json.dumps(before_text, indent=1, sort_keys=True) + '\n',
                     after=json.dumps(after_text, indent=1, sort_keys=True) + '\n')
         return requests, actions, diff
+
+    def set_maintenance(self, service, want_on, page):
+        """Put the 503 handler in front of the service's proxy handler, or take it out, through the admin API."""
+        servers = ((self._call('GET', '/config/').get('apps') or {}).get('http') or {}).get('servers') or {}
+        path = caddy_route_path(servers, service)
+        if path is None:
+            raise ProxyError('Caddy has no route for %s: deploy it first' % service)
+        present = caddy_maintenance_id(service) in caddy_handlers(servers, 'cutover-maintenance-')
+        if present:
+            self._call('DELETE', '/id/%s' % caddy_maintenance_id(service))
+        if want_on:
+            self._call('PUT', path + '/0', caddy_maintenance_handler(service, page))
 
     def acme_ca_file(self, service):
         """The file of the ACME server's root that Caddy trusts (proxy.tls.acme.ca_cert: a path, or PEM text written
@@ -1148,12 +1177,14 @@ def ensure_proxy(opts, service, check_mode, engine, engine_url=None):
 
 def maintenance_files(opts, service):
     """(the file that says the service is in maintenance, its page) on this proxy, or None where Cutover has no
-    maintenance mode (Caddy, Nginx Proxy Manager) in this release. HAProxy: an ACL file holding `on`; nginx: a flag
-    file that exists."""
+    maintenance mode (Nginx Proxy Manager). HAProxy: an ACL file holding `on`; nginx: a flag file that exists, which
+    nginx itself looks for; Caddy: the same flag file, the record of the 503 handler put in its config."""
     if opts['type'] == 'haproxy':
         return maintenance_paths(opts['config_dir'], service)
     if opts['type'] == 'nginx':
         return nginx_maintenance_paths(os.path.dirname(opts['conf']), service)
+    if opts['type'] == 'caddy':
+        return nginx_maintenance_paths(opts.get('caddy_dir') or DEFAULT_CADDY_DIR, service)
     return None
 
 
