@@ -187,9 +187,11 @@ options:
             type: str
           acme:
             description:
-              - Caddy only (this release). Certificates for O(proxy.hosts) from an ACME server instead of
-                O(proxy.tls.certificate) and O(proxy.tls.key). Caddy obtains them (HTTP-01, through
-                O(proxy.tls.redirect_from)) and renews them itself, with no play running.
+              - Certificates for O(proxy.hosts) from an ACME server instead of O(proxy.tls.certificate) and
+                O(proxy.tls.key), validated by HTTP-01 through O(proxy.tls.redirect_from).
+              - Caddy obtains and renews them itself, with no play running. For HAProxy and nginx the C(lego) ACME client
+                on the host does it in every deploy and status (a stand-in self-signed certificate serves until the
+                first one arrives), renewing when fewer than O(proxy.tls.acme.renew_days) days are left.
             type: dict
             suboptions:
               email:
@@ -201,4 +203,8 @@ options:
               ca_cert:
                 description: A root (PEM text or a path on the host) that the ACME server's own HTTPS chains to, for a private ACME server.
                 type: str
+              renew_days:
+                description: HAProxy and nginx - renew when the certificate has fewer days left than this (Caddy decides itself).
+                type: int
+                default: 30
 '''

@@ -233,7 +233,7 @@ def key_mismatch_error(prefix, tls):
 
 
 EMAIL_RE = re.compile(r'[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}')
-ACME_PROXIES = ('caddy',)  # Caddy obtains and renews them itself
+ACME_PROXIES = ('haproxy', 'nginx', 'caddy')  # Caddy by itself; HAProxy and nginx with lego (_proxy/site.ensure_acme)
 
 
 def acme_errors(prefix, proxy, tls):
@@ -246,9 +246,12 @@ def acme_errors(prefix, proxy, tls):
     if kind not in ACME_PROXIES:
         errors.append('%s is supported for %s.type %s in this release, not %s (give tls.certificate and tls.key)'
                       % (field, prefix, ', '.join(ACME_PROXIES), kind))
-    unknown = sorted(set(acme) - {'email', 'directory', 'ca_cert'})
+    unknown = sorted(set(acme) - {'email', 'directory', 'ca_cert', 'renew_days'})
     if unknown:
-        errors.append('%s.%s is not a setting (valid: email, directory, ca_cert)' % (field, unknown[0]))
+        errors.append('%s.%s is not a setting (valid: email, directory, ca_cert, renew_days)' % (field, unknown[0]))
+    days = _number(acme.get('renew_days', 30))
+    if days is None or days != int(days) or not 1 <= days <= 3650:
+        errors.append('%s.renew_days %s is invalid: use whole days from 1 to 3650' % (field, _show(acme.get('renew_days'))))
     if not isinstance(acme.get('email'), str) or not EMAIL_RE.fullmatch(acme['email']):
         errors.append('%s.email %s is invalid: the account email the ACME server knows you by, such as ops@example.com'
                       % (field, _show(acme.get('email'))))

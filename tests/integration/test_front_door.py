@@ -356,34 +356,45 @@ def acme_server(tmp_path):
     stop_acme_server(procs)
 
 
-def test_caddy_obtains_each_host_s_certificate_from_an_acme_server(docker_engine, tmp_path, acme_server):
+def test_each_host_s_certificate_comes_from_an_acme_server_and_is_renewed(door, acme_server):
     """A real ACME exchange: pebble validates HTTP-01 by connecting to the host name (its DNS answers 127.0.0.1) on
-    the front door's plain listener, where Caddy answers the challenge; the certificate Caddy then serves chains to
-    pebble's root. Caddy renews it itself (its own certificate maintenance), with no play running."""
-    door = Door('caddy', docker_engine, tmp_path)
+    the front door's plain listener, where the proxy answers the challenge (Caddy itself; HAProxy and nginx pass it
+    to lego, which the deploy runs); the certificate then served chains to pebble's root. HAProxy and nginx renew in
+    every deploy and status once fewer than renew_days days are left: with more days than the certificate has (pebble
+    issues them for years), the next deploy renews it, and the new one is served. Caddy renews by itself, with no
+    play running: not forced here."""
     acme = dict(email='ops@cutover.test', directory=acme_server.directory, ca_cert=acme_server.ca_cert)
     site = door.site('acme', hosts=['acme.cutover.test'],
                      tls=dict(redirect_from='127.0.0.1:%d' % acme_server.http_port, acme=acme))
-    try:
-        first = ok(site.deploy('v1'))
-        actions = first.task(PREPARE)['result']['proxy_actions']
+    first = ok(site.deploy('v1'))
+    actions = first.task(PREPARE)['result']['proxy_actions']
+    root = trusting(acme_server.root())
+    if door.kind == 'caddy':
         assert 'obtain and renew certificates for acme.cutover.test' in actions, actions
-        root = trusting(acme_server.root())
-        end, answer = time.monotonic() + 60, None
-        while time.monotonic() < end and answer != (200, 'demoapp v1'):
-            try:
-                answer = get(door.port, 'acme.cutover.test', tls=root)
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.5)
-        assert answer == (200, 'demoapp v1')  # verified against pebble's root: issued, not self-signed
-        served = x509.load_pem_x509_certificate(served_certificate(door.port, 'acme.cutover.test').encode())
-        assert served.issuer != served.subject and 'Pebble' in served.issuer.rfc4514_string()
+    else:
+        assert any(a.startswith('obtained the certificate of acme.cutover.test') for a in actions), actions
+    end, answer = time.monotonic() + 60, None  # Caddy obtains it in the background; lego within the deploy
+    while time.monotonic() < end and answer != (200, 'demoapp v1'):
+        try:
+            answer = get(door.port, 'acme.cutover.test', tls=root)
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.5)
+    assert answer == (200, 'demoapp v1')  # verified against pebble's root: issued, not self-signed
+    served = x509.load_pem_x509_certificate(served_certificate(door.port, 'acme.cutover.test').encode())
+    assert served.issuer != served.subject and 'Pebble' in served.issuer.rfc4514_string()
 
-        again = ok(site.deploy('v2'))  # the certificate stays; nothing of the ACME setup changes
-        assert not [a for a in again.task(PREPARE)['result']['proxy_actions'] if 'ACME' in a or 'obtain' in a]
-        record = again.task(PREPARE)['result']['certificate']
-        assert record['hosts'] == ['acme.cutover.test'] and record['not_after'] == \
-            served.not_valid_after_utc.strftime('%Y-%m-%dT%H:%M:%SZ')
-        assert get(door.port, 'acme.cutover.test', tls=root) == (200, 'demoapp v2')
-    finally:
-        door.stop()
+    again = ok(site.deploy('v2'))  # not due: the certificate stays
+    assert not [a for a in again.task(PREPARE)['result']['proxy_actions'] if 'ACME' in a or 'obtain' in a or 'renew' in a]
+    record = again.task(PREPARE)['result']['certificate']
+    assert record['hosts'] == ['acme.cutover.test'] and record['not_after'] == \
+        served.not_valid_after_utc.strftime('%Y-%m-%dT%H:%M:%SZ')
+    assert get(door.port, 'acme.cutover.test', tls=root) == (200, 'demoapp v2')
+    if door.kind == 'caddy':
+        return
+    site.proxy['tls'] = dict(site.proxy['tls'], acme=dict(acme, renew_days=3650))
+    renewed = ok(site.deploy('v2'))
+    assert any(a.startswith('renewed the certificate of acme.cutover.test') for a in
+               renewed.task(PREPARE)['result']['proxy_actions'])
+    fresh = x509.load_pem_x509_certificate(served_certificate(door.port, 'acme.cutover.test').encode())
+    assert fresh.serial_number != served.serial_number and 'Pebble' in fresh.issuer.rfc4514_string()
+    assert get(door.port, 'acme.cutover.test', tls=root) == (200, 'demoapp v2')

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file, render_crt_list, render_listener,
-    render_nginx_listener, strip_lines)
+    acme_challenge_port, lego_command, render_nginx_listener, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import render_haproxy_service
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import front_door_errors
 from tests.tls import self_signed
@@ -99,8 +99,10 @@ def test_strip_prefix_takes_the_prefix_off_and_dots_match_only_dots():
      'does not parse as a PEM certificate'),
     (dict(tls=dict(certificate='/c.pem', key='/k.pem', redirect_from='80')), 'cutover_proxy.tls.redirect_from'),
     (dict(tls=dict(certificate='/c.pem', key='/k.pem', port=443)), 'cutover_proxy.tls.port is not a setting'),
-    (dict(type='haproxy', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', acme=ACME)),
-     'cutover_proxy.tls.acme is supported for cutover_proxy.type caddy in this release, not haproxy'),
+    (dict(type='npm', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', acme=ACME)),
+     'cutover_proxy.tls.acme is supported for cutover_proxy.type haproxy, nginx, caddy in this release, not npm'),
+    (dict(type='caddy', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', acme=dict(ACME, renew_days=0))),
+     'cutover_proxy.tls.acme.renew_days'),
     (dict(type='caddy', hosts=['a.example.com'], tls=dict(acme=ACME)), 'needs cutover_proxy.tls.redirect_from'),
     (dict(type='caddy', tls=dict(redirect_from='127.0.0.1:80', acme=ACME)), 'needs cutover_proxy.hosts'),
     (dict(type='caddy', hosts=['a.example.com'], tls=dict(redirect_from='127.0.0.1:80', acme=dict(ACME, email='me'))),
@@ -184,3 +186,18 @@ def test_the_real_nginx_accepts_a_rendered_tls_listener_with_two_services(tmp_pa
 def test_an_acme_setting_that_is_complete_passes():
     assert front_door_errors('cutover_proxy', dict(type='caddy', listen=LISTEN, hosts=['a.example.com'],
                                                    tls=dict(redirect_from='127.0.0.1:80', acme=ACME))) == []
+
+
+def test_acme_challenges_go_to_lego_and_everything_else_to_https():
+    listener = dict(web=claim(['a.example.com'], tls=True, redirect='127.0.0.1:8080'))
+    listener['web']['acme'] = True
+    port = acme_challenge_port(LISTEN)
+    text = render_listener(LISTEN, listener, '/etc/cutover/haproxy')
+    assert 'http-request redirect scheme https code 301 unless acme_challenge' in text
+    assert 'server lego 127.0.0.1:%d' % port in text and 40000 <= port < 50000
+    nginx = render_nginx_listener(LISTEN, listener, '/etc/cutover/nginx')
+    assert 'location /.well-known/acme-challenge/ {\n        proxy_pass http://127.0.0.1:%d;' % port in nginx
+    argv = lego_command(ACME, ['a.example.com', 'b.example.com'], '/etc/cutover/haproxy/acme/web', port, renew=True, renew_days=20)
+    assert argv[-4:] == ['renew', '--days', '20', '--no-random-sleep']
+    assert argv.count('--domains') == 2 and '--http.port' in argv and '127.0.0.1:%d' % port in argv
+    assert lego_command(ACME, ['a.example.com'], '/x', port, renew=False)[-1] == 'run'

@@ -45,7 +45,8 @@ def proxy_option_spec():
                                            redirect_from=dict(type='str'),
                                            acme=dict(type='dict', options=dict(email=dict(type='str'),
                                                                                directory=dict(type='str'),
-                                                                               ca_cert=dict(type='str'))))),
+                                                                               ca_cert=dict(type='str'),
+                                                                               renew_days=dict(type='int', default=30))))),
     )
 
 

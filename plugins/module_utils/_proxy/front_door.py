@@ -141,9 +141,18 @@ def render_listener(listen, claims, config_dir):
                       'backend nf_%s' % lid,
                       '    http-request return status 404 content-type text/plain string "%s"' % NOT_FOUND_BODY]
     redirects = sorted({c['redirect_from'] for c in claims.values() if c.get('redirect_from')})
+    acme = any(c.get('acme') for c in claims.values())
     for address in redirects:
-        lines += ['frontend fr_%s_%s' % (lid, listener_id(address)), '    bind %s' % address,
-                  '    http-request redirect scheme https code 301']
+        lines += ['frontend fr_%s_%s' % (lid, listener_id(address)), '    bind %s' % address]
+        if acme:  # the ACME server's HTTP-01 requests go to lego, while it obtains or renews a certificate
+            lines += ['    acl acme_challenge path_beg %s' % ACME_CHALLENGE_PATH,
+                      '    http-request redirect scheme https code 301 unless acme_challenge',
+                      '    use_backend acme_%s' % lid]
+        else:
+            lines.append('    http-request redirect scheme https code 301')
+    if acme and redirects:
+        # lego listens only while it runs: no retry on a refused connection, a 503 at once
+        lines += ['backend acme_%s' % lid, '    retries 0', '    server lego 127.0.0.1:%d' % acme_challenge_port(listen)]
     return '\n'.join(lines) + '\n'
 
 
@@ -302,8 +311,12 @@ def render_nginx_listener(listen, claims, config_dir):
         named = [(s, c) for s, c in ordered if host in c['hosts']]
         lines.append(server([host], named + anywhere, next((s for s, c in named if c['tls']), first_cert)))
     lines.append(server([], anywhere, first_cert))
+    acme = any(c.get('acme') for c in claims.values())
     for address in sorted({c['redirect_from'] for c in claims.values() if c.get('redirect_from')}):
-        lines.append('server {\n    listen %s;\n    return 301 https://$host$request_uri;\n}\n' % address)
+        challenge = ('    location %s {\n        proxy_pass http://127.0.0.1:%d;\n        proxy_set_header Host $host;\n    }\n'
+                     % (ACME_CHALLENGE_PATH, acme_challenge_port(listen))) if acme else ''
+        lines.append('server {\n    listen %s;\n%s    location / {\n        return 301 https://$host$request_uri;\n    }\n}\n'
+                     % (address, challenge))
     return ''.join(lines)
 
 
@@ -409,3 +422,31 @@ def caddy_managed_certificate(caddy_dir, host):
     """The certificate file Caddy keeps for host (obtained from an ACME server), or None before it has one."""
     found = sorted(glob.glob(os.path.join(caddy_dir, 'data', 'caddy', 'certificates', '*', host, '%s.crt' % host)))
     return found[0] if found else None
+
+
+# ACME on HAProxy and nginx: lego (an established ACME client, one static binary in every distribution) obtains and
+# renews the certificate, answering HTTP-01 on loopback behind the front door's plain listener
+
+ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/'
+DEFAULT_RENEW_DAYS = 30
+
+
+def acme_challenge_port(listen):
+    """The loopback port lego answers HTTP-01 on while it runs, one per listener (the listener's frontend sends the
+    challenges there). Pure."""
+    return 40000 + int(listener_id(listen), 16) % 10000
+
+
+def lego_command(acme, hosts, folder, port, renew, renew_days=DEFAULT_RENEW_DAYS):
+    """lego's arguments to obtain (renew False) or renew when due the certificate for hosts, kept in folder. Pure."""
+    argv = ['lego', '--accept-tos', '--email', acme['email'], '--server', acme['directory'], '--path', folder,
+            '--http', '--http.port', '127.0.0.1:%d' % port, '--key-type', 'ec256']
+    for host in hosts:
+        argv += ['--domains', host]
+    return argv + (['renew', '--days', str(int(renew_days)), '--no-random-sleep'] if renew else ['run'])
+
+
+def lego_files(folder, hosts):
+    """(certificate with its chain, key) lego writes for hosts (named after the first)."""
+    name = sorted(hosts)[0]
+    return (os.path.join(folder, 'certificates', '%s.crt' % name), os.path.join(folder, 'certificates', '%s.key' % name))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import grp
+import http.client
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
@@ -29,14 +31,14 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door i
     DEFAULT_MAINTENANCE_PAGE, cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file,
     maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths, nginx_own_listen_in, own_listen_in,
     caddy_acme_policy, caddy_cert_tag, caddy_listener_name, caddy_maintenance_handler, caddy_maintenance_id,
-    caddy_redirect_name, pem_bundle, render_caddy_listener, render_caddy_redirect,
+    ACME_CHALLENGE_PATH, DEFAULT_RENEW_DAYS, acme_challenge_port, caddy_redirect_name, lego_command, lego_files, pem_bundle, render_caddy_listener, render_caddy_redirect,
     render_crt_list, render_listener, render_nginx_listener, render_nginx_server, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
     HANDOVER_VARIABLE, SystemdUnit, render_caddy_unit, render_haproxy_unit, render_nginx_unit, systemd_is_init,
     unit_name, unit_path)
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, front_door_errors, route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, front_door_errors, route_error, split_address
 
 # the default config locations (proxy option spec): their units are plain cutover-<proxy>.service
 DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
@@ -306,7 +308,10 @@ class FrontDoorSite:
             if claim and claim['listen'] == listen:
                 on[service] = claim
             files.update(self.listener_files(listen, on))
-        files[cert] = self.certificate_bundle() if claim and claim['tls'] else None
+        if claim and claim.get('acme'):  # lego's certificate once it has one (ensure_acme), a stand-in until then
+            files[cert] = read_text(cert) or bootstrap_certificate(claim['hosts'][0])
+        else:
+            files[cert] = self.certificate_bundle() if claim and claim['tls'] else None
         return files, [cert]
 
     def certificate_bundle(self):
@@ -787,6 +792,78 @@ class HAProxyContainerSite(HAProxyHostSite):
                     restart_policy=policy or None, running=c is not None and c.status == 'running')
 
 
+def bootstrap_certificate(host):
+    """A self-signed certificate for host, valid a day: what a TLS listener starts with until the ACME server's."""
+    with tempfile.TemporaryDirectory(prefix='cutover-bootstrap-') as tmp:
+        cert, key = os.path.join(tmp, 'cert.pem'), os.path.join(tmp, 'key.pem')
+        run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key,
+             '-out', cert, '-days', '1', '-subj', '/CN=%s' % host], 'openssl (a stand-in certificate until the ACME one)')
+        return pem_bundle(read_text(cert), read_text(key))
+
+
+def challenges_reach_lego(redirect_from, host):
+    """Whether the plain listener passes ACME challenges on (to lego's port) instead of redirecting them, as the
+    config just written says: a reload takes effect a moment after it is asked for, and the ACME server's
+    validation must not meet the old config."""
+    address, port = split_address(redirect_from)
+    address = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(address, address)  # all addresses: this host's loopback
+    try:
+        conn = http.client.HTTPConnection(address, port, timeout=2)
+        conn.request('GET', ACME_CHALLENGE_PATH + 'cutover-route-check', headers={'Host': host})
+        status = conn.getresponse().status
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return False
+    return status != 301
+
+
+def ensure_acme(site, opts, service, check_mode):
+    """HAProxy and nginx with proxy.tls.acme: lego obtains the certificate for proxy.hosts (HTTP-01, answered behind
+    the front door's plain listener), or renews it when it has fewer than acme.renew_days days left; a new one is
+    loaded at run time (HAProxy's Runtime API) or with a graceful reload (nginx). Returns the actions; raises
+    ProxyError with lego's last words."""
+    acme, hosts = opts['tls']['acme'], sorted(h.lower() for h in opts.get('hosts') or [])
+    folder = os.path.join(site.config_dir, 'acme', service)
+    crt, key = lego_files(folder, hosts)
+    renew = os.path.exists(crt) and os.path.exists(key)
+    if check_mode:  # whether a renewal is due, only lego knows: a run tells
+        return [] if renew else ['obtain a certificate for %s' % ', '.join(hosts)]
+    env = dict(os.environ)
+    if acme.get('ca_cert'):  # a private ACME server: the root its own HTTPS chains to
+        ca = acme['ca_cert']
+        if ca.lstrip().startswith('-----BEGIN'):
+            ca_path = os.path.join(site.config_dir, 'acme', '%s-ca.pem' % service)
+            if read_text(ca_path) != ca:
+                write_atomic(ca_path, ca)
+            ca = ca_path
+        env['LEGO_CA_CERTIFICATES'] = ca
+    if not wait_until(lambda: challenges_reach_lego(opts['tls']['redirect_from'], hosts[0]), 15, interval=0.2):
+        raise ProxyError('the plain listener %s does not pass ACME challenges on yet (a reload still under way?)'
+                         % opts['tls']['redirect_from'])
+    argv = lego_command(acme, hosts, folder, acme_challenge_port(opts['listen']), renew,
+                        acme.get('renew_days') or DEFAULT_RENEW_DAYS)
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProxyError('lego (the ACME client; install it, e.g. apt-get install lego) could not run: %s' % exc)
+    if done.returncode != 0:
+        raise ProxyError('lego could not %s the certificate of %s from %s: %s' % (
+            'renew' if renew else 'obtain', ', '.join(hosts), acme['directory'], (done.stderr or done.stdout).strip()[-800:]))
+    bundle, path = pem_bundle(read_text(crt) or '', read_text(key) or ''), cert_path(site.config_dir, service)
+    if bundle == read_text(path):
+        return []
+    actions = ['%s the certificate of %s from %s' % ('renewed' if renew else 'obtained', ', '.join(hosts), acme['directory'])]
+    write_atomic(path, bundle, mode=0o600)
+    if opts['type'] == 'haproxy':
+        site.hot_update(path, bundle)
+        actions.append('load %s at run time' % path)
+    else:
+        site.validate()
+        site.reload()
+        actions.append('reload')
+    return actions
+
+
 def caddy_set(config, path, value):
     """The one admin API request that sets path (keys from the config root) to value, or deletes it (value None),
     creating it at the deepest level that exists already (Caddy's POST sets a missing key, and needs its parent).
@@ -1172,6 +1249,9 @@ def ensure_proxy(opts, service, check_mode, engine, engine_url=None):
         changed, actions, diff = site.ensure(service, opts['listen'], check_mode)
     else:
         changed, actions, diff = ensure_site(site, service, opts['listen'], check_mode)
+        if (opts.get('tls') or {}).get('acme'):  # with the listener up, its plain side answers the ACME server
+            more = ensure_acme(site, opts, service, check_mode)
+            changed, actions = changed or bool(more), actions + more
     return changed, actions, diff, site.supervision()
 
 
