@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import uuid
 
 import pytest
 from cryptography import x509
@@ -50,6 +51,7 @@ class Door:
 
     def __init__(self, kind, engine, tmp_path):
         self.kind, self.engine, self.tmp = kind, engine, tmp_path
+        self.suffix, self.services = uuid.uuid4().hex[:4], []
         listen = '127.0.0.1:%d' % free_port()
         self.port = int(listen.rsplit(':', 1)[1])
         if kind == 'haproxy':
@@ -71,8 +73,9 @@ class Door:
             self.config_dir = self.proxy['caddy_dir']
 
     def site(self, name, **extra):
-        # one name per proxy kind: the kinds' tests may run at once on one engine
-        site = Site(self.engine, 'fd%s-%s' % (self.kind[0], name), self.tmp / name)
+        # one name per proxy kind and test: tests may run at once on one engine; stop() removes their containers
+        site = Site(self.engine, 'fd%s-%s-%s' % (self.kind[0], name, self.suffix), self.tmp / name)
+        self.services.append(site.service)
         site.proxy.clear()
         site.proxy.update(self.proxy, **extra)
         site.port = self.port
@@ -110,6 +113,8 @@ class Door:
         return None  # Caddy reloads inside one process
 
     def stop(self):
+        for service in self.services:
+            self.engine.remove_service(service)
         if self.kind == 'haproxy':
             self.site('stop').stop_proxy()
         elif self.kind == 'nginx':
