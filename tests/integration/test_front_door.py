@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -24,6 +25,7 @@ import pytest
 from cryptography import x509
 
 from bench.loadgen import Load, free_port
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.acme_renew import RENEW_SCRIPT
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     caddy_listener_name, listener_file, nginx_listener_file)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
@@ -402,4 +404,20 @@ def test_each_host_s_certificate_comes_from_an_acme_server_and_is_renewed(door, 
                renewed.task(PREPARE)['result']['proxy_actions'])
     fresh = x509.load_pem_x509_certificate(served_certificate(door.port, 'acme.cutover.test').encode())
     assert fresh.serial_number != served.serial_number and 'Pebble' in fresh.issuer.rfc4514_string()
+    assert get(door.port, 'acme.cutover.test', tls=root) == (200, 'demoapp v2')
+
+    # with no play: what the daily timer runs on a systemd host (acme_renew.RENEW_SCRIPT over the config folder's
+    # job files), run here by hand since this machine has no systemd; it renews again (renew_days) and loads it
+    script = door.tmp / 'renew.py'
+    script.write_text(RENEW_SCRIPT)
+    renewal = subprocess.run([sys.executable, str(script), door.config_dir], capture_output=True, text=True, timeout=300,
+                             check=False)
+    assert renewal.returncode == 0 and '%s: renewed and loaded' % site.service in renewal.stdout, renewal.stdout
+    end = time.monotonic() + 15  # nginx's reload takes effect a moment after it returns
+    while True:
+        third = x509.load_pem_x509_certificate(served_certificate(door.port, 'acme.cutover.test').encode())
+        if third.serial_number not in (served.serial_number, fresh.serial_number) or time.monotonic() > end:
+            break
+        time.sleep(0.2)
+    assert third.serial_number not in (served.serial_number, fresh.serial_number)
     assert get(door.port, 'acme.cutover.test', tls=root) == (200, 'demoapp v2')

@@ -3,11 +3,14 @@ what is refused before any change, the routing order, and a rendered config that
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
 import pytest
 
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.acme_renew import (
+    RENEW_SCRIPT, render_renewal_units, renewal_job, renewal_unit_name)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file, render_crt_list, render_listener,
     acme_challenge_port, lego_command, render_nginx_listener, strip_lines)
@@ -201,3 +204,18 @@ def test_acme_challenges_go_to_lego_and_everything_else_to_https():
     assert argv[-4:] == ['renew', '--days', '20', '--no-random-sleep']
     assert argv.count('--domains') == 2 and '--http.port' in argv and '127.0.0.1:%d' % port in argv
     assert lego_command(ACME, ['a.example.com'], '/x', port, renew=False)[-1] == 'run'
+
+
+def test_the_renewal_timer_runs_daily_the_script_over_one_config_folder():
+    name = renewal_unit_name('/etc/cutover/haproxy/')
+    assert name.startswith('cutover-acme-renew-') and name != renewal_unit_name('/etc/cutover/nginx')
+    service, timer = render_renewal_units('/usr/bin/python3', '/usr/local/lib/cutover/%s.py' % name, '/etc/cutover/haproxy')
+    assert 'Type=oneshot' in service.splitlines()
+    assert 'ExecStart=/usr/bin/python3 /usr/local/lib/cutover/%s.py /etc/cutover/haproxy' % name in service.splitlines()
+    assert {'OnCalendar=daily', 'Persistent=true', 'WantedBy=timers.target'} <= set(timer.splitlines())
+    job = json.loads(renewal_job('web', 'nginx', ['lego', 'renew'], {}, '/c.crt', '/c.key', '/p.pem', reload=['nginx', '-s', 'reload']))
+    assert job['reload'] == ['nginx', '-s', 'reload'] and 'admin_socket' not in job
+    job = json.loads(renewal_job('web', 'haproxy', ['lego'], {'LEGO_CA_CERTIFICATES': '/ca.pem'}, '/c.crt', '/c.key', '/p.pem',
+                                 admin_socket='/run/a.sock'))
+    assert job['admin_socket'] == '/run/a.sock' and job['env'] == {'LEGO_CA_CERTIFICATES': '/ca.pem'}
+    compile(RENEW_SCRIPT, 'renew.py', 'exec')  # the standalone script the timer runs is Python that parses

@@ -26,13 +26,16 @@ import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.acme_renew import (
+    JOB_FILE, ensure_renewal_timer, renewal_job)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, wait_until
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
-    DEFAULT_MAINTENANCE_PAGE, cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file,
-    maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths, nginx_own_listen_in, own_listen_in,
-    caddy_acme_policy, caddy_cert_tag, caddy_listener_name, caddy_maintenance_handler, caddy_maintenance_id,
-    ACME_CHALLENGE_PATH, DEFAULT_RENEW_DAYS, acme_challenge_port, caddy_redirect_name, lego_command, lego_files, pem_bundle, render_caddy_listener, render_caddy_redirect,
-    render_crt_list, render_listener, render_nginx_listener, render_nginx_server, strip_lines)
+    ACME_CHALLENGE_PATH, DEFAULT_MAINTENANCE_PAGE, DEFAULT_RENEW_DAYS, acme_challenge_port, caddy_acme_policy,
+    caddy_cert_tag, caddy_listener_name, caddy_maintenance_handler, caddy_maintenance_id, caddy_redirect_name,
+    cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, lego_command, lego_files, listener_file,
+    maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths,
+    nginx_own_listen_in, own_listen_in, pem_bundle, render_caddy_listener, render_caddy_redirect, render_crt_list,
+    render_listener, render_nginx_listener, render_nginx_server, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
@@ -412,6 +415,9 @@ class HAProxyHostSite(FrontDoorSite):
     def hot_update(self, path, text):
         HAProxy(self.admin_socket, self.state_file).set_certificate(path, text)
 
+    def reload_command(self):
+        return None  # a new certificate goes in through the Runtime API (admin_socket)
+
     def version(self):
         """The (major, minor) of the haproxy binary, or None when it does not say."""
         try:
@@ -607,6 +613,10 @@ class NginxHostSite(FrontDoorSite):
     def reload(self):
         run([self.binary, '-c', self.conf, '-s', 'reload'], 'reloading nginx')
 
+    def reload_command(self):
+        """What reloads this nginx from outside a play (the ACME renewal timer)."""
+        return [shutil.which(self.binary) or self.binary, '-c', self.conf, '-s', 'reload']
+
     def stop(self):
         subprocess.run([self.binary, '-c', self.conf, '-s', 'quit'], capture_output=True, check=False)
 
@@ -647,6 +657,9 @@ class NginxSystemdSite(SystemdSupervised, NginxHostSite):
     def reload(self):
         self.unit.daemon_reload_if_needed()
         self.unit.reload()
+
+    def reload_command(self):
+        return ['systemctl', 'reload', self.unit.service]
 
 
 # in the actions of a run that held a changed HAProxy check at TCP: its swap must settle it (proxy_site settle_check)
@@ -850,9 +863,18 @@ def ensure_acme(site, opts, service, check_mode):
         raise ProxyError('lego could not %s the certificate of %s from %s: %s' % (
             'renew' if renew else 'obtain', ', '.join(hosts), acme['directory'], (done.stderr or done.stdout).strip()[-800:]))
     bundle, path = pem_bundle(read_text(crt) or '', read_text(key) or ''), cert_path(site.config_dir, service)
+    # what the daily timer needs to renew it with no play (acme_renew), and the timer itself on a systemd host
+    job = renewal_job(service, opts['type'], lego_command(acme, hosts, folder, acme_challenge_port(opts['listen']), True,
+                                                          acme.get('renew_days') or DEFAULT_RENEW_DAYS),
+                      {k: v for k, v in env.items() if k == 'LEGO_CA_CERTIFICATES'}, crt, key, path,
+                      admin_socket=getattr(site, 'admin_socket', None), reload=site.reload_command())
+    job_path = os.path.join(folder, JOB_FILE)
+    if read_text(job_path) != job:
+        write_atomic(job_path, job)
+    actions = ensure_renewal_timer(site.config_dir, check_mode)
     if bundle == read_text(path):
-        return []
-    actions = ['%s the certificate of %s from %s' % ('renewed' if renew else 'obtained', ', '.join(hosts), acme['directory'])]
+        return actions
+    actions.append('%s the certificate of %s from %s' % ('renewed' if renew else 'obtained', ', '.join(hosts), acme['directory']))
     write_atomic(path, bundle, mode=0o600)
     if opts['type'] == 'haproxy':
         site.hot_update(path, bundle)

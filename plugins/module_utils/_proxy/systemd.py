@@ -138,6 +138,13 @@ class SystemdUnit:
     def enable(self):
         self._systemctl('enable', '--quiet', self.service)
 
+    def timer_enabled(self):
+        """Whether the unit's timer (<name>.timer) is enabled."""
+        return self._systemctl('is-enabled', '--quiet', '%s.timer' % self.name, check=False).returncode == 0
+
+    def enable_timer(self):
+        self._systemctl('enable', '--now', '--quiet', '%s.timer' % self.name)
+
     def start(self):
         self._systemctl('start', self.service)
 
