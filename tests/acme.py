@@ -1,6 +1,7 @@
-"""A real ACME server on loopback for the front-door tests: Debian's pebble (Let's Encrypt's RFC 8555 test server)
-with pebble-challtestsrv as its DNS server, answering every name with 127.0.0.1, so pebble's HTTP-01 validation
-really connects to the front door's plain listener. Both processes run for one test and are stopped after it."""
+"""A real ACME server for the front-door tests: Debian's pebble (Let's Encrypt's RFC 8555 test server) with
+pebble-challtestsrv as its DNS server, answering every name with the front door's address (127.0.0.1, or the systemd
+test host's), so pebble's HTTP-01 validation really connects to the front door's plain listener. Both processes run
+for one test and are stopped after it."""
 
 from __future__ import annotations
 
@@ -30,26 +31,29 @@ class AcmeServer:
             return resp.read().decode()
 
 
-def start_acme_server(folder):
-    """(AcmeServer, processes): pebble and its DNS server on free loopback ports, ready."""
+def start_acme_server(folder, address='127.0.0.1', names_at='127.0.0.1'):
+    """(AcmeServer, processes): pebble and its DNS server on free ports, ready. address: where pebble listens (loopback,
+    or this machine's side of a test host's network); names_at: the address every name resolves to for pebble's
+    validation (the front door under test)."""
     folder.mkdir(parents=True, exist_ok=True)
-    cert, key = self_signed('localhost')
+    cert, key = self_signed('localhost', ips=(address,))
     (folder / 'cert.pem').write_text(cert)
     (folder / 'key.pem').write_text(key)
     dns, challenges, listen, management, http_port = (free_port() for port in range(5))
-    config = {'pebble': {'listenAddress': '127.0.0.1:%d' % listen, 'managementListenAddress': '127.0.0.1:%d' % management,
+    config = {'pebble': {'listenAddress': '%s:%d' % (address, listen), 'managementListenAddress': '%s:%d' % (address, management),
                          'certificate': str(folder / 'cert.pem'), 'privateKey': str(folder / 'key.pem'),
                          'httpPort': http_port, 'tlsPort': free_port(), 'ocspResponderURL': '',
                          'externalAccountBindingRequired': False}}
     (folder / 'pebble.json').write_text(json.dumps(config))
     env = dict(os.environ, PEBBLE_VA_NOSLEEP='1', PEBBLE_WFE_NONCEREJECT='0')
-    procs = [subprocess.Popen(['pebble-challtestsrv', '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
+    procs = [subprocess.Popen(['pebble-challtestsrv', '-defaultIPv4', names_at, '-defaultIPv6', '',
                                '-dns01', '127.0.0.1:%d' % dns, '-http01', '', '-https01', '', '-tlsalpn01', '',
                                '-management', '127.0.0.1:%d' % challenges],
                               stdout=open(folder / 'challtestsrv.log', 'w'), stderr=subprocess.STDOUT),
              subprocess.Popen(['pebble', '-config', str(folder / 'pebble.json'), '-dnsserver', '127.0.0.1:%d' % dns],
                               env=env, stdout=open(folder / 'pebble.log', 'w'), stderr=subprocess.STDOUT)]
-    server = AcmeServer('https://localhost:%d/dir' % listen, cert, 'https://localhost:%d' % management, http_port)
+    host = 'localhost' if address == '127.0.0.1' else address
+    server = AcmeServer('https://%s:%d/dir' % (host, listen), cert, 'https://%s:%d' % (host, management), http_port)
     context = ssl.create_default_context(cadata=cert)
     end = time.monotonic() + 20
     while True:

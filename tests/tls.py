@@ -4,13 +4,14 @@ network), and requests to a loopback listener under a host name (SNI and Host), 
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import socket
 import ssl
 
 from bench.loadgen import connection
 
 
-def self_signed(name, days=30, label='cutover test'):
+def self_signed(name, days=30, label='cutover test', ips=()):
     """(certificate PEM, key PEM) for name, valid from now for days. A client that trusts two certificates for one
     name tells them apart by their subject, which label (the organization) makes differ."""
     from cryptography import x509
@@ -23,7 +24,8 @@ def self_signed(name, days=30, label='cutover test'):
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)] + [x509.IPAddress(ipaddress.ip_address(ip))
+                                                                                for ip in ips]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     return (cert.public_bytes(serialization.Encoding.PEM).decode(),
@@ -56,8 +58,13 @@ def get(port, host, path='/', tls=None, timeout=5):
 
 
 def served_certificate(port, host, timeout=5):
-    """The certificate (PEM) the listener presents for host (SNI), whatever it is."""
-    with socket.create_connection(('127.0.0.1', port), timeout) as sock:
+    """The certificate (PEM) the listener on 127.0.0.1:port presents for host (SNI), whatever it is."""
+    return served_certificate_at('127.0.0.1', port, host, timeout)
+
+
+def served_certificate_at(address, port, host, timeout=5):
+    """The certificate (PEM) the listener at address:port presents for host (SNI), whatever it is."""
+    with socket.create_connection((address, port), timeout) as sock:
         with unverified().wrap_socket(sock, server_hostname=host) as tls:
             return ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))
 

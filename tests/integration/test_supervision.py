@@ -10,9 +10,12 @@ import subprocess
 import time
 
 import pytest
+from cryptography import x509
 
 from bench.loadgen import Load
+from tests.acme import start_acme_server, stop as stop_acme_server
 from tests.helpers import REPO, run_playbook
+from tests.tls import served_certificate_at
 
 DEPLOY = REPO / 'playbooks' / 'deploy.yml'
 STATUS = REPO / 'playbooks' / 'status.yml'
@@ -197,3 +200,34 @@ def test_on_a_systemd_host_podman_s_live_container_comes_back_after_a_reboot_wit
     again = run_playbook(STATUS, v, inventory=INVENTORY)
     assert_ok(again)
     assert again.changed == [], [r['task'] for r in again.changed]
+
+
+def test_on_a_systemd_host_a_timer_renews_the_acme_certificate_with_no_play(systemd_host, tmp_path):
+    """HAProxy with an ACME certificate (lego, pebble as the ACME server): the deploy writes and starts Cutover's daily
+    renewal timer; what the timer starts renews the certificate (renew_days above what pebble's certificates have
+    left) and HAProxy serves the new one, with no play running. Pebble listens on this machine's side of the test
+    host's network and its DNS answers the test host's address, so the validation connects to that host's plain
+    listener."""
+    server, procs = start_acme_server(tmp_path / 'pebble', address='10.231.0.249', names_at=ADDRESS)
+    try:
+        acme = dict(email='ops@cutover.test', directory=server.directory, ca_cert=server.ca_cert, renew_days=3650)
+        v = site('acme-web', 18085, hosts=['acme.cutover.test'],
+                 tls=dict(redirect_from='%s:%d' % (ADDRESS, server.http_port), acme=acme))
+        first = deploy(dict(v, cutover_image='demoapp:v1'))
+        assert_ok(first)
+        actions = first.task('Take the deploy lock, ensure the proxy route and converge what an interrupted run left '
+                             'behind')['result']['proxy_actions']
+        timer = next(a.split()[1] for a in actions if a.startswith('enable cutover-acme-renew-'))
+        assert on_host('systemctl', 'is-enabled', timer) == 'enabled' and on_host('systemctl', 'is-active', timer) == 'active'
+        before = served_serial(18085)
+        on_host('systemctl', 'start', timer.replace('.timer', '.service'))  # what the timer starts, daily
+        assert served_serial(18085) != before
+        assert 'renewed and loaded' in on_host('journalctl', '-u', timer.replace('.timer', '.service'), '--no-pager', '-o', 'cat')
+    finally:
+        stop_acme_server(procs)
+
+
+def served_serial(port):
+    """The serial number of the certificate the test host's listener serves for acme.cutover.test."""
+    pem = served_certificate_at(ADDRESS, port, 'acme.cutover.test')
+    return x509.load_pem_x509_certificate(pem.encode()).serial_number
