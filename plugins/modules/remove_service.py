@@ -147,10 +147,12 @@ def main():
                     os.unlink(path)
     else:
         outcome = 'kept'
-        if not check and (state.get('live') or state.get('standby') or state.get('retiring') or 'removed' not in state):
-            write_state_atomic(p['state_dir'], service, removed_state(state, iso_now()))
-    changed = bool(actions) or bool(removed) or outcome == 'purged' or (
-        outcome == 'kept' and bool(state.get('live') or state.get('standby') or state.get('retiring') or 'removed' not in state))
+    # a record still naming something live (or not yet marked removed) is written once; a second run finds it done
+    record_changes = outcome == 'kept' and any((state.get('live'), state.get('standby'), state.get('retiring'),
+                                               'removed' not in state))
+    if record_changes and not check:
+        write_state_atomic(p['state_dir'], service, removed_state(state, iso_now()))
+    changed = bool(actions) or bool(removed) or outcome == 'purged' or record_changes
     if removed:
         diff = dict(before=(diff.get('before') or '') + ''.join('container %s\n' % n for n in removed),
                     after=diff.get('after') or '')
