@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 Cutover contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Canary analysis: the settings, and the verdict on one weight step. Pure functions.
+"""Canary analysis and the watch after a swap: the settings, and the verdicts. Pure functions.
 
 During a step green takes `weight` percent of the route's new requests beside blue. HAProxy's
 per-server counters (`show stat`) are read at the start and the end of the step; their deltas are
@@ -9,6 +9,12 @@ what each side answered in the step. Green passes when it answered enough reques
 is at least `min_success_rate` and at most `max_success_drop` points below blue's in the same step,
 and its average response time stays within `max_response_ms` (the defaults follow Flagger's: 99 %
 success, 500 ms).
+
+The watch (cutover_watch) reads the same counters for the new release alone, after the swap, while the
+release it replaced still runs: it reverts as soon as the new release's success rate over at least
+`min_requests` requests falls below `min_success_rate`, or HAProxy's own check marks it down; at the end of
+`seconds` it also judges the average response time. Fewer requests than `min_requests` in the whole window
+are too few to judge, and the release is kept (the result says so).
 """
 
 from __future__ import annotations
@@ -80,3 +86,33 @@ def step_weights(percent, full=100):
     weight is `full` (so another host's servers in a shared backend keep their share). Pure."""
     green = int(round(full * percent / 100.0))
     return full - green, green
+
+
+WATCH_DEFAULTS = dict(seconds=60, min_success_rate=99.0, max_response_ms=500, min_requests=10)
+
+
+def watch_settings(watch):
+    """The watch settings with every key present, as numbers. Pure; assumes _validate.watch_errors() found nothing."""
+    merged = dict(WATCH_DEFAULTS, **(watch or {}))
+    return dict(seconds=float(merged['seconds']), min_success_rate=float(merged['min_success_rate']),
+                max_response_ms=float(merged['max_response_ms']), min_requests=int(merged['min_requests']))
+
+
+def judge_watch(traffic, status, settings, final):
+    """('revert' | 'keep' | 'watch', reasons) for the new release's traffic since the swap (step_traffic()),
+    HAProxy's status of its server (UP, DOWN, MAINT, 'no check', ...), and whether the window is over. Pure."""
+    if str(status).startswith('DOWN'):
+        return 'revert', ["HAProxy's health check marks the new release %s" % status]
+    rate, enough = traffic['success_rate'], traffic['requests'] >= settings['min_requests']
+    if enough and rate is not None and rate < settings['min_success_rate']:
+        return 'revert', ['success rate %.2f %% is below min_success_rate %.2f %% (%d errors in %d requests)'
+                          % (rate, settings['min_success_rate'], traffic['errors'], traffic['requests'])]
+    if not final:
+        return 'watch', []
+    if enough and traffic['response_ms'] is not None and traffic['response_ms'] > settings['max_response_ms']:
+        return 'revert', ['average response time %d ms is above max_response_ms %d'
+                          % (traffic['response_ms'], settings['max_response_ms'])]
+    if not enough:
+        return 'keep', ['only %d requests in %g s, fewer than min_requests %d: too few to judge, kept'
+                        % (traffic['requests'], settings['seconds'], settings['min_requests'])]
+    return 'keep', []

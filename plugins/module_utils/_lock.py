@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
+import sys
 import tempfile
 import time
 
@@ -226,3 +228,31 @@ def acquire(state_dir, service, run_id, holder, wait, lease, check_mode, warn):
             raise LockHeld('another deploy of %s holds the lock: %s; %s (waited %ss; set cutover_lock_wait to wait longer)'
                            % (service, describe_holder(current), reason, wait), current)
         time.sleep(0.25)
+
+
+def output_unread(fd):
+    """True when nobody reads fd any more: the write end of a pipe whose reader closed it polls as an error.
+    Over SSH that is this module's stdout once the controller's session is gone."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def run_gone(lease):
+    """Why the run a long step (a canary, a watch, a release command) belongs to is gone, so the step must stop
+    changing things, or None: its lock is no longer its own or is stale (its play process on this host has
+    ended: a local run killed; its lease ran out), or nobody reads this module's output (an SSH session that
+    is gone). Reads the lock file (given a lease), /proc and stdout."""
+    if lease:
+        holder = read_holder(lock_path(lease['state_dir'], lease['service']))
+        if not holder or holder.get('run_id') != lease['run_id']:
+            return 'run %s no longer holds the deploy lock of %s' % (lease['run_id'], lease['service'])
+        verdict, why = lock_verdict(holder, time.time(), boot_id(), monotonic_now=time.monotonic())
+        if verdict == 'stale':
+            return 'the deploy lock of run %s is stale: %s' % (lease['run_id'], why)
+    if output_unread(sys.stdout.fileno()):
+        return 'nobody reads this run\'s output any more (its controller is gone)'
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS, WATCH_DEFAULTS
 from ansible_collections.cutover.deploy.plugins.module_utils._strategy import StrategyError, resolve_strategy
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import ARGUMENT_SPEC as INPUTS_SPEC, check_inputs
 
@@ -53,9 +53,10 @@ def deploy_errors(args):
     return errors
 
 
-def lock_lease(numbers, strategy, canary):
+def lock_lease(numbers, strategy, canary, watch=None):
     """The deploy lock's lease: cutover_lock_lease when set, else longer than any one step (each renews it;
-    a canary on a shared load balancer runs there and cannot, so its steps count in full), at least 120 s."""
+    a canary or a watch on a shared load balancer runs there and cannot, so its steps count in full), at least
+    120 s."""
     given = int(float(numbers.get('lock_lease') or 0))
     if given > 0:
         return given
@@ -63,6 +64,8 @@ def lock_lease(numbers, strategy, canary):
     if strategy == 'canary':
         canary = canary or {}
         derived += len(canary.get('steps') or CANARY_DEFAULTS['steps']) * float(canary.get('interval', CANARY_DEFAULTS['interval']))
+    if watch:
+        derived += float(watch.get('seconds', WATCH_DEFAULTS['seconds']))
     return max(MIN_LOCK_LEASE, int(derived))
 
 
@@ -109,6 +112,9 @@ def resolve(args, now, user):
                                         args['exclusive_volumes'], (args.get('proxy') or {}).get('type') or 'haproxy')
         except StrategyError as exc:
             errors.append(str(exc))
+        if strategy == 'recreate' and args.get('watch') not in (None, {}):
+            errors.append('cutover_watch swaps back to the release it replaced, which recreate stops before the new one '
+                          'starts: use cutover_strategy blue-green or canary, or leave cutover_watch unset')
     if errors:
         return errors, {}
     proxy, host = dict(args.get('proxy') or {}), args.get('host')
@@ -118,7 +124,7 @@ def resolve(args, now, user):
     rollout_id = args.get('rollout_id') or (
         'awx-job-%s' % args['awx_job_id'] if args.get('awx_job_id') not in (None, '') else
         now.strftime('%Y%m%dT%H%M%SZ-') + str(uuid.uuid5(ANSIBLE_UUID_NAMESPACE, str(host)))[:6])
-    lease = lock_lease(numbers, str(args.get('strategy') or ''), args.get('canary'))
+    lease = lock_lease(numbers, str(args.get('strategy') or ''), args.get('canary'), args.get('watch'))
     facts = dict(
         _cutover_engine_args=engine_args(args.get('engine')),
         _cutover_proxy_host=proxy.get('host', host),

@@ -17,7 +17,7 @@ import ipaddress
 import math
 import re
 
-from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS, WATCH_DEFAULTS
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._source import source_errors
@@ -419,7 +419,7 @@ PROXY_RUNTIMES = ('auto', 'systemd', 'container', 'host')
 # numeric settings: (lowest allowed, whether the lowest itself is allowed)
 NUMBER_RANGES = dict(stop_timeout=(0, True), drain_timeout=(0, True), keep_releases=(0, True), keep_images=(0, True), standby=(0, True), lock_wait=(0, True),
                      lock_lease=(0, True), liveness_window=(0, False), history_limit=(1, True),
-                     gate_timeout=(0, False))
+                     gate_timeout=(0, False), release_timeout=(0, False))
 
 
 # the gate's numbers: (lowest allowed, whether the lowest itself is allowed, whole numbers only)
@@ -499,6 +499,37 @@ def canary_errors(canary, prefix='cutover_canary'):
     return errors
 
 
+def release_command_error(field, command):
+    """None, or what is wrong with a release command: a non-empty string (run by sh -c) or list of strings. Pure."""
+    if isinstance(command, str) and command.strip():
+        return None
+    if isinstance(command, list) and command and all(isinstance(a, str) for a in command) and command[0].strip():
+        return None
+    return ('%s %s is invalid: use a command line (a string, run by sh -c) or a non-empty list of strings, '
+            'such as "bin/rails db:migrate" or ["python", "manage.py", "migrate"]' % (field, _show(command)))
+
+
+def watch_errors(watch, prefix='cutover_watch'):
+    """What is wrong with the watch settings (a list of messages naming the field). Pure."""
+    if not isinstance(watch, dict):
+        return ['%s must be a mapping with the keys %s (or {} for no watch)' % (prefix, ', '.join(WATCH_DEFAULTS))]
+    errors = []
+    unknown = sorted(set(watch) - set(WATCH_DEFAULTS))
+    if unknown:
+        errors.append('%s has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(WATCH_DEFAULTS)))
+    ranges = dict(seconds=(0, False, 86400, False), min_success_rate=(0, True, 100, False),
+                  max_response_ms=(0, False, None, False), min_requests=(0, True, None, True))
+    for key, (low, inclusive, high, whole) in ranges.items():
+        value = watch.get(key, WATCH_DEFAULTS[key])
+        n = _number(value)
+        if n is None or n < low or (n == low and not inclusive) or (high is not None and n > high) \
+                or (whole and n != int(n)):
+            errors.append('%s.%s %s is invalid: use a %s %s %s%s' % (
+                prefix, key, _show(value), 'whole number' if whole else 'number', 'of at least' if inclusive else 'above',
+                low, ' and at most %s' % high if high else ''))
+    return errors
+
+
 def deploy_input_errors(v, prefix='cutover_'):
     """Every error in a deploy's inputs (the role variables without their prefix). Pure."""
     def f(name):
@@ -536,6 +567,18 @@ def deploy_input_errors(v, prefix='cutover_'):
             f('image'), f('source'), kind, 'repository' if kind == 'git' else 'compose project'))
     if v.get('canary') is not None:
         errors += canary_errors(v['canary'], f('canary'))
+    if v.get('release_command') is not None:
+        errors.append(release_command_error(f('release_command'), v['release_command']))
+        if kind == 'compose':
+            errors.append('%s runs a one-off container from the release\'s image; with %s type compose there is '
+                          'no one image: run it as a compose service instead' % (f('release_command'), f('source')))
+    watch = v.get('watch')
+    if watch not in (None, {}):
+        errors += watch_errors(watch, f('watch'))
+        kind_of_proxy = proxy.get('type') or 'haproxy'
+        if kind_of_proxy != 'haproxy':
+            errors.append('%s reads HAProxy\'s per-server counters of the new release; %s.type %s has none to read: '
+                          'use HAProxy, or leave %s unset' % (f('watch'), f('proxy'), kind_of_proxy, f('watch')))
     return [e for e in errors if e]
 
 
@@ -556,6 +599,8 @@ ARGUMENT_SPEC = dict(
     publish_address=dict(type='raw'),
     rollout=dict(type='raw', default={}),
     canary=dict(type='raw'),
+    release_command=dict(type='raw'),
+    watch=dict(type='raw'),
     source=dict(type='raw'),
     engine=dict(type='raw', default={}),
     numbers=dict(type='raw', default={}),

@@ -119,8 +119,6 @@ passed:
   type: bool
 '''
 
-import select
-import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -129,40 +127,12 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
     DEFAULTS, counters, judge_step, step_traffic, step_weights, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
-from ansible_collections.cutover.deploy.plugins.module_utils._lock import boot_id, lock_path, lock_verdict, read_holder
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, canary_errors, route_error
-
-
-def output_unread(fd):
-    """True when nobody reads fd any more: the write end of a pipe whose reader closed it polls as an error.
-    Over SSH that is this module's stdout once the controller's session is gone."""
-    try:
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        return any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0))
-    except (OSError, ValueError):
-        return False
-
-
-def run_gone(lease):
-    """Why the run this canary belongs to is gone (so no weight may change any more), or None: its lock is no
-    longer its own or is stale (its play process on this host has ended: a local run killed; its lease ran
-    out), or nobody reads this module's output (an SSH session that is gone). Reads the lock file (given a
-    lease), /proc and stdout."""
-    if lease:
-        holder = read_holder(lock_path(lease['state_dir'], lease['service']))
-        if not holder or holder.get('run_id') != lease['run_id']:
-            return 'run %s no longer holds the deploy lock of %s' % (lease['run_id'], lease['service'])
-        verdict, why = lock_verdict(holder, time.time(), boot_id(), monotonic_now=time.monotonic())
-        if verdict == 'stale':
-            return 'the deploy lock of run %s is stale: %s' % (lease['run_id'], why)
-    if output_unread(sys.stdout.fileno()):
-        return 'nobody reads this run\'s output any more (its controller is gone)'
-    return None
 
 
 def response_ms(slot, rows):

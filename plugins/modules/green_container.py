@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - cutover.deploy.engine
   - cutover.deploy.pull
   - cutover.deploy.pull.registry
+  - cutover.deploy.release_command
 options:
   service:
     description: Service name; lowercase letters, digits, C(-) and C(_), at most 50 characters.
@@ -273,6 +274,30 @@ number:
   description: The release number O(record) began (null when nothing was recorded).
   returned: success
   type: int
+release_command:
+  description:
+    - What the release command did (null when it did not run). On failure the module fails with the same
+      dict and RV(number), the release it recorded as C(failed).
+  returned: success
+  type: dict
+  version_added: 0.2.0
+  contains:
+    exit_code:
+      description: The command's exit code.
+      type: int
+    timed_out:
+      description: Whether it ran past its timeout and was killed.
+      type: bool
+    seconds:
+      description: How long it ran.
+      type: float
+    logs:
+      description: Its last 20 log lines, secret values masked.
+      type: list
+      elements: str
+    container:
+      description: The one-off container's name (removed).
+      type: str
 '''
 
 import hashlib
@@ -289,15 +314,19 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_HISTORY_LIMIT, DEFAULT_STATE_DIR, active_standby, begin_release, live_container, release_entry_options,
+    DEFAULT_HISTORY_LIMIT, DEFAULT_STATE_DIR, active_standby, begin_release, finish_release, live_container,
+    release_entry_options,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
     container_labels, green_name,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._release_command import (
+    release_command_option, run_release_command, verdict,
+)
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import (
-    env_error, host_error, labels_error, release_error, volume_error,
+    env_error, host_error, labels_error, release_command_error, release_error, volume_error,
 )
 
 
@@ -415,6 +444,7 @@ def main():
                 history_limit=dict(type='int', default=DEFAULT_HISTORY_LIMIT),
                 **release_entry_options()
             )),
+            release_command=release_command_option(),
             **pull_argument_spec()
         ),
         supports_check_mode=True,
@@ -435,7 +465,8 @@ def main():
     errors = [volume_error('volumes', v) for v in p['volumes']] + [
         env_error('env', p['env'], secret=True), env_error('public_env', p['public_env']),
         labels_error('labels', p['labels']), release_error('release', p['release']),
-        host_error(p['bind_address']) and 'bind_address %r is not an IP address or DNS name' % p['bind_address']]
+        host_error(p['bind_address']) and 'bind_address %r is not an IP address or DNS name' % p['bind_address'],
+        p['release_command'] and release_command_error('release_command.command', p['release_command']['command'])]
     errors = [e for e in errors if e] + registry_errors(p['registry'], p['image'])
     if errors:
         module.fail_json(msg='; '.join(errors))
@@ -474,7 +505,16 @@ def main():
     state = load_state(module)
     existing = [c for c in engine.service_containers(p['service']) if reusable(c)]
     running = [c for c in existing if describe(c)['running'] and describe(c)['name'] not in retiring_names(state)]
-    result = dict(changed=False, release=release, actions=actions, already_live=False, standby=False, number=None)
+    result = dict(changed=False, release=release, actions=actions, already_live=False, standby=False, number=None,
+                  release_command=None)
+
+    def release_command_first():
+        """Before a release's container starts (not a rollback's): its release command, to completion."""
+        if p['release_command'] and not p['restore']:
+            actions.append('run the release command in a one-off container from %s' % p['image'])
+            if not module.check_mode:
+                result['release_command'] = run_release_command_or_fail(module, engine, lease, state, env, secret,
+                                                                        image_id, release)
     if running:
         info = describe(running[0])
         result.update(already_live=info['name'] == live_container(state),
@@ -488,6 +528,7 @@ def main():
         if before['image_id'] != image_id and p['release'] and image_id:
             module.fail_json(msg='release %s already exists with image %s, not %s; give a new release'
                              % (release, before['image'], p['image']))
+        release_command_first()
         actions.append('start %s' % before['name'])
         if not module.check_mode:
             engine.call('starting container %s' % before['name'], target.start)
@@ -499,6 +540,7 @@ def main():
         name = green_name(p['service'], time.time() * 1000, taken)
         labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'],
                                   config=config, secret_names=secret)
+        release_command_first()
         actions.append('create %s from %s' % (name, p['image']))
         if module.check_mode:
             info = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
@@ -534,16 +576,39 @@ def wait_retired(module, engine, state, container, poll=0.2):
     return state
 
 
-def record_release(module, state, info, image_id, release):
-    """Begin the release in the history (outcome running); its number. Check mode writes nothing."""
+def record_release(module, state, info, image_id, release, failed=None):
+    """Begin the release in the history (outcome running); its number. failed: (reason, what the release command
+    did), to record it failed at once. Check mode writes nothing."""
     p, rec = module.params, module.params['record']
     entry = dict(image=rec['image'] or p['image'], image_id=info['image_id'] or image_id, release_id=release,
                  container=info['name'], upstream=info['upstream'], container_port=p['container_port'],
                  strategy=rec['strategy'] or p['strategy'], kind=rec['kind'], initiator=rec['initiator'],
                  notes=rec['notes'], commit_sha=rec['commit_sha'], rollout=rec['rollout'], started=iso_now())
+    if failed:
+        entry['release_command'] = failed[1]
     after, number = begin_release(state, entry, rec['history_limit'])
+    if failed:
+        after = finish_release(after, number, 'failed', iso_now(), failed[0])
     save_state(module, after)
     return number
+
+
+def run_release_command_or_fail(module, engine, lease, state, env, secret, image_id, release):
+    """Run the release command; what it did, or fail the module (recording the release failed, with record)."""
+    p = module.params
+    outcome = run_release_command(module, engine, lease, dict(
+        service=p['service'], image=image_id or p['image'], command=p['release_command']['command'],
+        timeout=p['release_command']['timeout'], env=env, secret=secret, volumes=p['volumes'], networks=p['networks']))
+    passed, message = verdict(outcome)
+    if passed:
+        return outcome
+    number = None
+    if p['record']:
+        number = record_release(module, state, dict(name=None, image_id=image_id, upstream=None), image_id, release,
+                                failed=(message, dict(exit_code=outcome['exit_code'], timed_out=outcome['timed_out'],
+                                                      logs=outcome['logs'])))
+    module.fail_json(msg='%s. Nothing else changed: the release\'s container was not started, and what was live '
+                         'serves on.' % message, release_command=outcome, number=number)
 
 
 if __name__ == '__main__':

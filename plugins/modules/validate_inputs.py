@@ -83,6 +83,19 @@ options:
         C(interval) and C(max_response_ms) above 0, C(min_success_rate) and C(max_success_drop) 0-100,
         C(min_requests) at least 0; no other keys.
     type: raw
+  release_command:
+    description:
+      - The release command (C(cutover_release_command)), checked when given. A non-empty command line or a
+        non-empty list of strings; not with a compose source.
+    type: raw
+    version_added: 0.2.0
+  watch:
+    description:
+      - The watch after the swap (C(cutover_watch)), checked when given and not empty. C(seconds) above 0 and at most
+        86400, C(min_success_rate) 0-100, C(max_response_ms) above 0, C(min_requests) a whole number of at least 0; no
+        other keys; HAProxy only.
+    type: raw
+    version_added: 0.2.0
   engine:
     description: The engine settings (C(cutover_engine)); C(type) must be C(docker) or C(podman).
     type: raw
@@ -90,7 +103,8 @@ options:
   numbers:
     description:
       - Numeric settings by name without the prefix (C(stop_timeout), C(drain_timeout), C(keep_releases), C(keep_images), C(standby),
-        C(lock_wait), C(lock_lease) at least 0; C(liveness_window), C(gate_timeout) above 0; C(history_limit) at least 1).
+        C(lock_wait), C(lock_lease) at least 0; C(liveness_window), C(gate_timeout), C(release_timeout) above 0; C(history_limit)
+        at least 1).
     type: raw
     default: {}
   host:

@@ -60,7 +60,7 @@ def test_step_weights_keep_the_hosts_full_weight():
 def test_a_pipe_nobody_reads_is_noticed():
     """How a canary left running over SSH notices its session is gone: its stdout pipe has no reader."""
     import os  # pylint: disable=import-outside-toplevel
-    from ansible_collections.cutover.deploy.plugins.modules.canary import output_unread  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.module_utils._lock import output_unread  # pylint: disable=import-outside-toplevel
     read_end, write_end = os.pipe()
     try:
         assert output_unread(write_end) is False

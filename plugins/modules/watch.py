@@ -1,0 +1,216 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 Cutover contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: watch
+short_description: Watch a release HAProxy now routes to, and fail when it fails under real traffic
+version_added: 0.2.0
+description:
+  - Runs after the swap, while the release it replaced still runs. Reads HAProxy's counters (C(show stat)) of
+    the server slot that routes to O(upstream) once at the start and then every second, for
+    O(settings.seconds).
+  - Fails as soon as the new release's success rate (answers that are not 5xx, with connection and response
+    errors counted as failures) over at least O(settings.min_requests) requests is below
+    O(settings.min_success_rate), or HAProxy's own health check marks its server down; at the end of the window
+    also when HAProxy's average response time of the server is above O(settings.max_response_ms).
+  - Changes nothing itself. On failure the caller swaps the route back to the release it replaced
+    (M(cutover.deploy.proxy_swap), one swap, no boot), removes the new release and records it C(rolled_back);
+    the failure carries the numbers in RV(watch).
+  - Fewer than O(settings.min_requests) requests in the whole window are too few to judge, and the module
+    succeeds saying so.
+  - Every second it checks that its run still holds the deploy lock and is alive, as M(cutover.deploy.canary)
+    does, and stops when the run is gone.
+  - HAProxy only; other proxies have no per-server counters here, and the module fails naming the proxy type.
+author: Cutover contributors (@cutover)
+extends_documentation_fragment:
+  - cutover.deploy.lease
+  - cutover.deploy.proxy
+options:
+  route:
+    description: The service's HAProxy backend.
+    type: str
+    required: true
+  upstream:
+    description: The new release's upstream, C(address:port), which the route serves now.
+    type: str
+    required: true
+  settings:
+    description: The watch settings (the role variable C(cutover_watch)).
+    type: dict
+    default: {}
+    suboptions:
+      seconds:
+        description: How long to watch.
+        type: float
+        default: 60
+      min_success_rate:
+        description: The lowest success rate, in percent, the new release may have.
+        type: float
+        default: 99.0
+      max_response_ms:
+        description: The highest average response time, in milliseconds, judged at the end of the window.
+        type: float
+        default: 500
+      min_requests:
+        description: Requests needed before the success rate is judged.
+        type: int
+        default: 10
+attributes:
+  check_mode:
+    support: full
+    description: Reports the watch it would run, without waiting.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: Reads counters only; never changes anything.
+'''
+
+EXAMPLES = r'''
+- name: Watch the new release for a minute after the swap
+  cutover.deploy.watch:
+    proxy:
+      type: haproxy
+      admin_socket: /run/haproxy/admin.sock
+    route: web
+    upstream: 127.0.0.1:32801
+    settings:
+      seconds: 60
+      min_success_rate: 99.5
+'''
+
+RETURN = r'''
+passed:
+  description: Whether the new release stays (also true when too few requests came to judge).
+  returned: always
+  type: bool
+watch:
+  description: What the new release answered in the window.
+  returned: always
+  type: dict
+  contains:
+    requests:
+      description: Requests it answered (or failed to answer) since the swap.
+      type: int
+    errors:
+      description: 5xx answers and requests that got no answer.
+      type: int
+    success_rate:
+      description: Percent of the requests that did not fail (null with no requests).
+      type: float
+    response_ms:
+      description: HAProxy's average response time of its server, in milliseconds.
+      type: int
+    watched_seconds:
+      description: How long it was watched before the verdict.
+      type: float
+    status:
+      description: HAProxy's status of its server at the verdict.
+      type: str
+reasons:
+  description: Why it failed, or why it was kept unjudged.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: The verdict in one line.
+  returned: always
+  type: str
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
+    WATCH_DEFAULTS, counters, judge_watch, step_traffic, traffic_summary, watch_settings,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error, watch_errors
+
+
+def serving_slot(slots, upstream):
+    """The slot that serves upstream, or raise ProxyError. Pure."""
+    slot = next((s for s in slots if slot_role(s) == 'serving' and upstream_of(s) == upstream), None)
+    if slot is None:
+        raise ProxyError('the route does not serve %s (serving: %s); nothing to watch'
+                         % (upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
+    return slot
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            lease=lease_option(),
+            proxy=dict(type='dict', default={}, options=proxy_option_spec()),
+            route=dict(type='str', required=True),
+            upstream=dict(type='str', required=True),
+            settings=dict(type='dict', default={}, apply_defaults=True, options=dict(
+                seconds=dict(type='float', default=WATCH_DEFAULTS['seconds']),
+                min_success_rate=dict(type='float', default=WATCH_DEFAULTS['min_success_rate']),
+                max_response_ms=dict(type='float', default=WATCH_DEFAULTS['max_response_ms']),
+                min_requests=dict(type='int', default=WATCH_DEFAULTS['min_requests']),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    require_finite_numbers(module)
+    lease = renew_lease(module)
+    errors = [e for e in (route_error('route', p['route']), address_error('upstream', p['upstream'])) if e]
+    errors += watch_errors(p['settings'], 'settings')
+    if errors:
+        module.fail_json(msg='; '.join(errors))
+    if p['proxy']['type'] != 'haproxy':
+        module.fail_json(msg='watch reads HAProxy\'s per-server counters; proxy.type %s has none to read' % p['proxy']['type'])
+    settings = watch_settings(p['settings'])
+    route, driver = p['route'], make_driver(p['proxy'])
+    if module.check_mode:
+        module.exit_json(changed=False, passed=True, watch={}, reasons=[],
+                         summary='would watch %s on %s for %g s' % (p['upstream'], route, settings['seconds']))
+
+    def reading(slot):
+        rows = driver.server_stats(route)
+        row = rows.get(slot['name']) or {}
+        return counters(row), row.get('status') or '', int(row.get('rtime') or 0)
+
+    try:
+        slot = serving_slot(driver.slots(route), p['upstream'])
+        start, _status, _rtime = reading(slot)
+        began = time.monotonic()
+        end = began + settings['seconds']
+        while True:
+            now = time.monotonic()
+            final = now >= end
+            current, status, rtime = reading(slot)
+            traffic = step_traffic(start, current, rtime)
+            decision, reasons = judge_watch(traffic, status, settings, final)
+            if decision != 'watch':
+                break
+            gone = run_gone(p['lease'])
+            if gone:
+                module.fail_json(msg='watch stopped: %s' % gone, passed=False, reasons=[gone], summary=gone,
+                                 watch=dict(traffic, watched_seconds=round(now - began, 2), status=status))
+            lease.renew(every=10)
+            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+    except ProxyError as exc:
+        module.fail_json(msg='watch: %s' % exc, passed=False, reasons=[str(exc)], summary=str(exc))
+    watched = dict(traffic, watched_seconds=round(time.monotonic() - began, 2), status=status)
+    summary = '%s in %.1f s' % (traffic_summary(traffic), watched['watched_seconds'])
+    if decision == 'revert':
+        module.fail_json(msg='the new release failed its watch after %.1f s: %s (%s)'
+                             % (watched['watched_seconds'], '; '.join(reasons), summary),
+                         passed=False, watch=watched, reasons=reasons, summary=summary)
+    module.exit_json(changed=False, passed=True, watch=watched, reasons=reasons, summary=summary)
+
+
+if __name__ == '__main__':
+    main()
