@@ -100,6 +100,18 @@ drain_seconds:
   description: Seconds spent draining.
   returned: changed
   type: float
+counters_at_swap:
+  description:
+    - HAProxy's request counters of each of the route's server slots, read just before the swap (null for other
+      proxies). M(cutover.deploy.watch) counts the new release's requests from them.
+  returned: changed
+  type: dict
+  version_added: 0.2.0
+swapped_at:
+  description: When the route was changed, in seconds since the epoch on the proxy's host.
+  returned: changed
+  type: float
+  version_added: 0.2.0
 plan:
   description: Ordered steps of the swap (empty when nothing changes).
   returned: success

@@ -11,15 +11,16 @@ short_description: Watch a release HAProxy now routes to, and fail when it fails
 version_added: 0.2.0
 description:
   - Runs after the swap, while the release it replaced still runs. Reads HAProxy's counters (C(show stat)) of
-    the server slot that routes to O(upstream) once at the start and then every second, for
+    the server slot that routes to O(upstream) once at the start and then twice a second, for
     O(settings.seconds).
   - Fails as soon as the new release's success rate (answers that are not 5xx, with connection and response
     errors counted as failures) over at least O(settings.min_requests) requests is below
     O(settings.min_success_rate), or HAProxy's own health check marks its server down; at the end of the window
     also when HAProxy's average response time of the server is above O(settings.max_response_ms).
-  - Changes nothing itself. On failure the caller swaps the route back to the release it replaced
-    (M(cutover.deploy.proxy_swap), one swap, no boot), removes the new release and records it C(rolled_back);
-    the failure carries the numbers in RV(watch).
+  - On failure it swaps the route back to O(revert_to), the release it replaced, at once (one swap through the
+    Runtime API, no boot, the new release drained for up to O(drain_timeout) seconds), and fails with the numbers
+    in RV(watch). The caller then removes the new release and records it C(rolled_back). Without O(revert_to) it
+    changes nothing and the caller swaps back.
   - Fewer than O(settings.min_requests) requests in the whole window are too few to judge, and the module
     succeeds saying so.
   - Every second it checks that its run still holds the deploy lock and is alive, as M(cutover.deploy.canary)
@@ -38,6 +39,19 @@ options:
     description: The new release's upstream, C(address:port), which the route serves now.
     type: str
     required: true
+  revert_to:
+    description: The upstream of the release the new one replaced (still running), to swap back to on failure.
+    type: str
+  drain_timeout:
+    description: Seconds the new release's requests in flight may take to finish after a swap back.
+    type: float
+    default: 30
+  since:
+    description:
+      - The route's request counters per server slot read just before the swap (RV(cutover.deploy.proxy_swap#module:counters_at_swap)),
+        so the requests the new release answered before this module started count too. Without it, counting starts
+        when the module does.
+    type: dict
   settings:
     description: The watch settings (the role variable C(cutover_watch)).
     type: dict
@@ -67,7 +81,7 @@ attributes:
     support: none
   idempotent:
     support: full
-    description: Reads counters only; never changes anything.
+    description: A release that passes is left as it is; only a failing one is swapped away from.
 '''
 
 EXAMPLES = r'''
@@ -78,6 +92,7 @@ EXAMPLES = r'''
       admin_socket: /run/haproxy/admin.sock
     route: web
     upstream: 127.0.0.1:32801
+    revert_to: 127.0.0.1:32790
     settings:
       seconds: 60
       min_success_rate: 99.5
@@ -111,6 +126,12 @@ watch:
     status:
       description: HAProxy's status of its server at the verdict.
       type: str
+    reverted_to:
+      description: The upstream the route was swapped back to (on failure with O(revert_to)).
+      type: str
+    since_swap_seconds:
+      description: Seconds from the swap (O(swapped_at)) to the verdict, or to the swap back on failure.
+      type: float
 reasons:
   description: Why it failed, or why it was kept unjudged.
   returned: always
@@ -129,12 +150,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
     WATCH_DEFAULTS, counters, judge_watch, step_traffic, traffic_summary, watch_settings,
 )
+from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error, watch_errors
+
+
+POLL = 0.5  # seconds between readings: a failing release is swapped away from within about this
 
 
 def serving_slot(slots, upstream):
@@ -153,6 +178,10 @@ def main():
             proxy=dict(type='dict', default={}, options=proxy_option_spec()),
             route=dict(type='str', required=True),
             upstream=dict(type='str', required=True),
+            revert_to=dict(type='str'),
+            drain_timeout=dict(type='float', default=30),
+            since=dict(type='dict'),
+            swapped_at=dict(type='float'),
             settings=dict(type='dict', default={}, apply_defaults=True, options=dict(
                 seconds=dict(type='float', default=WATCH_DEFAULTS['seconds']),
                 min_success_rate=dict(type='float', default=WATCH_DEFAULTS['min_success_rate']),
@@ -165,7 +194,8 @@ def main():
     p = module.params
     require_finite_numbers(module)
     lease = renew_lease(module)
-    errors = [e for e in (route_error('route', p['route']), address_error('upstream', p['upstream'])) if e]
+    errors = [e for e in (route_error('route', p['route']), address_error('upstream', p['upstream']),
+                          p['revert_to'] and address_error('revert_to', p['revert_to'])) if e]
     errors += watch_errors(p['settings'], 'settings')
     if errors:
         module.fail_json(msg='; '.join(errors))
@@ -185,6 +215,8 @@ def main():
     try:
         slot = serving_slot(driver.slots(route), p['upstream'])
         start, _status, _rtime = reading(slot)
+        if (p['since'] or {}).get(slot['name']):
+            start = counters(p['since'][slot['name']])  # from the swap on
         began = time.monotonic()
         end = began + settings['seconds']
         while True:
@@ -200,16 +232,24 @@ def main():
                 module.fail_json(msg='watch stopped: %s' % gone, passed=False, reasons=[gone], summary=gone,
                                  watch=dict(traffic, watched_seconds=round(now - began, 2), status=status))
             lease.renew(every=10)
-            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
-    except ProxyError as exc:
+            time.sleep(min(POLL, max(0.0, end - time.monotonic())))
+        watched = dict(traffic, watched_seconds=round(time.monotonic() - began, 2), status=status)
+        summary = '%s in %.1f s' % (traffic_summary(traffic), watched['watched_seconds'])
+        if p['swapped_at']:
+            watched['since_swap_seconds'] = round(time.time() - p['swapped_at'], 2)
+        if decision == 'keep':
+            module.exit_json(changed=False, passed=True, watch=watched, reasons=reasons, summary=summary)
+        back = ''
+        if p['revert_to']:  # at once: every request from here on goes to the release that served before
+            swap = run_swap(driver, route, p['revert_to'], p['drain_timeout'], guard=proxy_guard(False))
+            watched['reverted_to'], back = p['revert_to'], '; the route is back on %s' % p['revert_to']
+            if p['swapped_at'] and swap.get('swapped_at'):
+                watched['since_swap_seconds'] = round(swap['swapped_at'] - p['swapped_at'], 2)
+    except (ProxyError, LockTimeout) as exc:
         module.fail_json(msg='watch: %s' % exc, passed=False, reasons=[str(exc)], summary=str(exc))
-    watched = dict(traffic, watched_seconds=round(time.monotonic() - began, 2), status=status)
-    summary = '%s in %.1f s' % (traffic_summary(traffic), watched['watched_seconds'])
-    if decision == 'revert':
-        module.fail_json(msg='the new release failed its watch after %.1f s: %s (%s)'
-                             % (watched['watched_seconds'], '; '.join(reasons), summary),
-                         passed=False, watch=watched, reasons=reasons, summary=summary)
-    module.exit_json(changed=False, passed=True, watch=watched, reasons=reasons, summary=summary)
+    module.fail_json(msg='the new release failed its watch after %.1f s: %s (%s)%s'
+                         % (watched['watched_seconds'], '; '.join(reasons), summary, back),
+                     passed=False, changed=bool(back), watch=watched, reasons=reasons, summary=summary)
 
 
 if __name__ == '__main__':

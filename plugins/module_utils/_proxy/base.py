@@ -59,6 +59,11 @@ class Driver:
     def reset_weights(self, route):
         """Give each serving server of the route its own weight again (runs under the proxy lock)."""
 
+    def request_counters(self, route):
+        """{server slot: its request counters} of the route's servers, or None when this proxy has none to read. Read
+        just before a swap, they are where a watch of the new release starts counting."""
+        return None
+
 
 def split_upstream(upstream):
     """('host', port) from 'host:port'; raises ValueError naming the field."""
@@ -136,7 +141,9 @@ def run_swap(driver, route, upstream, drain_timeout, check_mode=False, clock=tim
                       swap_seconds=None, drain_seconds=None)
         if not plan or check_mode:
             return result
+        result['counters_at_swap'] = driver.request_counters(route)
         started = clock()
+        result['swapped_at'] = time.time()  # wall clock: a watch on the same host measures from it
         driver.upsert(route, upstream)
         seen = driver.read(route)
         result['swap_seconds'] = round(clock() - started, 4)

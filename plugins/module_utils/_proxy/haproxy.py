@@ -20,6 +20,7 @@ import csv
 import io
 import socket
 
+from ansible_collections.cutover.deploy.plugins.module_utils._canary import counters
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
@@ -167,6 +168,9 @@ class HAProxy(Driver):
         answer = self.command('show stat')
         rows = csv.DictReader(io.StringIO(answer.lstrip('# ')))
         return {r['svname']: r for r in rows if r.get('pxname') == backend and r.get('svname') not in ('FRONTEND', 'BACKEND')}
+
+    def request_counters(self, route):
+        return {name: counters(row) for name, row in self.server_stats(route).items()}
 
     def sessions(self, backend):
         """Current sessions + queued requests per server of the backend (from `show stat`)."""

@@ -1,0 +1,126 @@
+"""Release safety end to end, through playbooks/deploy.yml on real engines and HAProxy, load on loopback only:
+the release command (run before green starts; a failure, a timeout or a recreate's failure changes nothing
+else) and the watch after the swap (a release that fails under real traffic is swapped back by itself, a good
+one is kept)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+from bench.loadgen import Load
+from tests.proxies import get_body
+from tests.sites import assert_ok
+
+GREEN = 'Start green beside the live container'
+WATCH = 'Watch green under real traffic, with the old release still running to swap back to'
+SECRET = 'hunter2-s3cret-value'
+
+
+def release_command_containers(site):
+    """The one-off containers of the site's release commands, any state (none may outlive a deploy)."""
+    out = subprocess.run([site.engine.name, 'ps', '-a', '-q', '--filter',
+                          'label=io.cutover.release-command-of=%s' % site.service],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def everything_printed(run):
+    return run.stdout + run.stderr + json.dumps(run.results)
+
+
+def test_the_release_command_runs_before_green_and_its_failure_changes_nothing(site, tmp_path):
+    s = site
+    data = tmp_path / 'data'
+    data.mkdir()
+    marker = data / 'migrated'
+    common = dict(cutover_volumes=['%s:/data' % data], cutover_env={'DB_PASSWORD': SECRET})
+    assert_ok(s.deploy('v1', **common))
+    v1 = s.state()['live']['container']
+    history = len(s.state()['history'])
+
+    # a command that fails: the deploy stops before green starts, v1 serves on, the release is recorded failed
+    failed = s.deploy('v2', cutover_release_command='echo "migrating with $DB_PASSWORD"; exit 4', **common)
+    assert failed.rc != 0
+    assert 'release command exited 4' in failed.stdout and 'migrating with ********' in failed.stdout, failed.stdout[-3000:]
+    assert SECRET not in everything_printed(failed)
+    assert get_body(s.port) == 'demoapp v1' and s.running() == [v1]
+    entry = s.state()['history'][-1]
+    assert len(s.state()['history']) == history + 1 and entry['outcome'] == 'failed' and entry['container'] is None
+    assert entry['release_command']['exit_code'] == 4 and 'exited 4' in entry['reason'], entry
+    assert SECRET not in json.dumps(s.state())
+    assert release_command_containers(s) == []
+
+    # a command that reads the service's env and volume: it runs, then green starts and the deploy goes on
+    command = 'echo "$VERSION migrated with $DB_PASSWORD" > /data/migrated && echo done with $DB_PASSWORD'
+    good = s.deploy('v2', cutover_release_command=command, **common)
+    assert_ok(good)
+    assert marker.read_text() == 'v2 migrated with %s\n' % SECRET  # the image's env and the secret one
+    ran = good.task(GREEN)['result']['release_command']
+    assert ran['exit_code'] == 0 and ran['logs'] == ['done with ********'], ran
+    assert SECRET not in everything_printed(good)
+    assert get_body(s.port) == 'demoapp v2' and release_command_containers(s) == []
+
+    # the release is live: not run again
+    marker.unlink()
+    again = s.deploy('v2', cutover_release_command=command, **common)
+    assert_ok(again)
+    assert not marker.exists() and again.task(GREEN)['result']['release_command'] is None
+
+    # past its timeout: killed, the deploy fails, v2 serves on
+    v2 = s.state()['live']['container']
+    started = time.monotonic()
+    slow = s.deploy('v3', cutover_release_command=['sleep', '60'], cutover_release_timeout=2, **common)
+    assert slow.rc != 0 and 'past its timeout of 2 s and was killed' in slow.stdout, slow.stdout[-3000:]
+    assert time.monotonic() - started < 45
+    assert get_body(s.port) == 'demoapp v2' and s.running() == [v2] and release_command_containers(s) == []
+    assert s.state()['history'][-1]['outcome'] == 'failed'
+
+    # recreate runs it before the old container stops: a failure leaves the old one serving
+    recreate = s.deploy('v3', cutover_strategy='recreate', cutover_release_command='exit 1', **common)
+    assert recreate.rc != 0 and 'release command exited 1' in recreate.stdout, recreate.stdout[-3000:]
+    assert get_body(s.port) == 'demoapp v2' and s.running() == [v2] and release_command_containers(s) == []
+    assert s.state()['history'][-1]['outcome'] == 'failed'
+
+
+def test_the_watch_swaps_a_failing_release_back_by_itself_and_keeps_a_good_one(docker_site):
+    """v2 answers 200 on /health (so it passes the gate and HAProxy's check) and 500 on every other path."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1, entry_upstream = s.state()['live']['container'], s.state()['live']['upstream']
+    watch = dict(seconds=20, min_requests=20)
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=90, rate=100) as load:
+        load.wait_for(50)
+        started = time.monotonic()
+        bad = s.deploy('v2', cutover_watch=watch, cutover_public_env={'FAIL_EVERY': '1'})
+        seconds = time.monotonic() - started
+        load.wait_for(50)
+    assert bad.rc != 0 and 'failed its watch' in bad.stdout, bad.stdout[-3000:]
+    seen = bad.task(WATCH)['result']['watch']
+    assert seen['requests'] >= 20 and seen['success_rate'] < 99 and seen['watched_seconds'] < watch['seconds'], seen
+    assert get_body(s.port) == 'demoapp v1' and s.running() == [v1]
+    entry = s.state()['history'][-1]
+    assert entry['outcome'] == 'rolled_back' and 'success rate' in entry['reason'], entry
+    summary = load.summary()
+    # the clients saw the new release's failures of the window only: what it answered while watched, plus the
+    # few between the last reading and the swap back
+    bound = seen['requests'] + 30
+    print('watch: swapped back %.2f s after the swap (%.1f s of it watching; deploy %.1f s); clients saw %d failed of %d '
+          'requests; the watch counted %d requests, %d errors; bound %d'
+          % (seen['since_swap_seconds'], seen['watched_seconds'], seconds, summary['failed'], summary['requests'],
+             seen['requests'], seen['errors'], bound))
+    assert seen['reverted_to'] == entry_upstream
+    assert 0 < summary['failed'] <= bound, (summary, seen)
+    assert set(summary['errors']) <= {'HTTP 500'}, summary
+
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60, rate=100) as load:
+        load.wait_for(50)
+        good = s.deploy('v3', cutover_watch=dict(seconds=4))
+        load.wait_for(50)
+    assert_ok(good)
+    kept = good.task(WATCH)['result']
+    assert kept['passed'] and kept['watch']['requests'] > 0 and kept['watch']['errors'] == 0, kept
+    assert 'watched: ' in good.stdout
+    assert load.summary()['failed'] == 0, load.summary()
+    assert get_body(s.port) == 'demoapp v3' and s.state()['history'][-1]['outcome'] == 'succeeded'
