@@ -171,6 +171,31 @@ def test_failure_action_rollback_returns_the_moved_hosts(fleet, service, tmp_pat
     assert len(rollout.state('app3')['history']) == 1  # never touched
 
 
+def test_a_watch_that_fails_on_one_host_swaps_it_back_and_rolls_the_rollout_back(fleet, service, tmp_path):
+    """app2's v3 answers 500 everywhere but /health (a per-host setting): it passes its gate, its watch on the shared
+    load balancer sees its member fail under the load and swaps it back by itself; failure_action rollback then
+    returns app1."""
+    rollout = Rollout(fleet, service, tmp_path, host_vars={'app2': {'cutover_public_env': {'FAIL_EVERY': '1'}}})
+    assert rollout.deploy('v2', cutover_public_env={}).rc == 0  # extra vars beat host vars: v2 good everywhere
+
+    watch = dict(seconds=15, min_requests=5)
+    run, keepalive, newconn = rollout.under_load('v3', cutover_serial=1, cutover_failure_action='rollback',
+                                                 cutover_watch=watch)
+    assert run.rc != 0
+    assert 'failed app2:' in said(run) and 'failed its watch' in said(run), said(run)[-3000:]
+    assert rollout.live_images() == {h: image(h, 'v2') for h in APPS}
+    app2 = rollout.state('app2')['history'][-1]
+    assert app2['outcome'] == 'rolled_back' and 'success rate' in app2['reason'], app2
+    app1 = rollout.state('app1')['history']
+    assert [h['kind'] for h in app1[-2:]] == ['deploy', 'rollback'] and app1[-2]['outcome'] == 'rolled_back', app1[-2:]
+    assert len(rollout.state('app3')['history']) == 1  # never touched
+    # the clients saw app2's 500s of its watch window only, never a connection error
+    for summary in (keepalive, newconn):
+        assert set(summary['errors']) <= {'HTTP 500'}, summary
+    print('fleet watch: keep-alive %d failed of %d, new connections %d failed of %d'
+          % (keepalive['failed'], keepalive['requests'], newconn['failed'], newconn['requests']))
+
+
 def test_an_unreachable_host_counts_as_failed_and_status_shows_the_drift(fleet, service, tmp_path):
     rollout = Rollout(fleet, service, tmp_path)
     assert rollout.deploy('v1').rc == 0
