@@ -117,6 +117,15 @@ options:
             read and swapped. Unset, the backend has the two slots C(a) and C(b) of one host.
           - The roles set it to the inventory hostname when C(cutover_proxy.host) names a load-balancer host.
         type: str
+      replicas:
+        description:
+          - HAProxy only. The containers a release of the service runs on the host (C(cutover_replicas)); the backend
+            gets a pair of slots per replica (C(a), C(b), C(a2), C(b2), ...), so a new release's replicas can start
+            beside the serving ones. The slots only grow; fewer replicas leave the extra pairs idle.
+          - The roles set it from C(cutover_replicas) when above 1.
+        type: int
+        default: 1
+        version_added: 0.2.0
       check:
         description:
           - HAProxy only. The health check HAProxy runs on each routed server, every second (C(fall 2 rise 1)).

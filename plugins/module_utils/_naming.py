@@ -47,6 +47,17 @@ def green_name(service, now_ms, taken=()):
         ms += 1
 
 
+def members(joined):
+    """The container names (or upstreams) a release has on a host: one, or a replica set's, joined by commas in
+    the state, the history and the steps' arguments. Pure."""
+    return [n for n in joined.split(',') if n] if isinstance(joined, str) else []
+
+
+def joined(names):
+    """The one string of a set of container names (or upstreams): sorted, so the same set is the same string. Pure."""
+    return ','.join(sorted(names))
+
+
 def container_labels(service, release, strategy, image, container_port, extra=None, config='', secret_names=()):
     """Labels recording what a container is; user labels cannot override ours."""
     labels = dict(extra or {})

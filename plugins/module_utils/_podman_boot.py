@@ -56,8 +56,9 @@ def live_containers(state_dir):
         except (OSError, ValueError, AttributeError):
             print('%s: not a state file Cutover can read, left alone' % path)
             continue
-        if isinstance(live, str) and podman('container', 'exists', live).returncode == 0:
-            yield live
+        for name in (live.split(',') if isinstance(live, str) else []):  # one container, or a release's replicas
+            if podman('container', 'exists', name).returncode == 0:
+                yield name
 
 
 def running(name):

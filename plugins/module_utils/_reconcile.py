@@ -10,6 +10,7 @@ import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import describe
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import joined, members
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, RouteNotFound, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import PLACEHOLDER_UPSTREAM
@@ -67,15 +68,16 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     stamp = iso_now()
     history = state.get('history') or []
     if plan['adopt']:
-        info = next(c for c in containers if c['name'] == plan['adopt'])
-        entry = next((h for h in reversed(history) if h.get('container') == info['name']), None)
+        infos = [c for c in containers if c['name'] in members(plan['adopt'])]  # one, or a release's replicas
+        upstream = joined(i['upstream'] for i in infos)
+        entry = next((h for h in reversed(history) if h.get('container') == plan['adopt']), None)
         if entry is not None:
-            state = mark_live(state, entry['number'], info['name'], info['upstream'], stamp)
+            state = mark_live(state, entry['number'], plan['adopt'], upstream, stamp)
         else:
-            state = dict(state, live=dict(container=info['name'], upstream=info['upstream'], number=None,
-                                          release_id=info['release'], image=info['image'], image_id=info['image_id'],
-                                          since=stamp))
-        module.warn('adopted %s as the live container of %s: the route already pointed at it' % (info['name'], service))
+            state = dict(state, live=dict(container=plan['adopt'], upstream=upstream, number=None,
+                                          release_id=infos[0]['release'], image=infos[0]['image'],
+                                          image_id=infos[0]['image_id'], since=stamp))
+        module.warn('adopted %s as the live container of %s: the route already pointed at it' % (plan['adopt'], service))
     adopted_number = (state.get('live') or {}).get('number') if plan['adopt'] else None
     for number in plan['cancel']:
         if number != adopted_number:
@@ -87,10 +89,11 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
                     % (service, plan['follow'], state['live'].get('upstream')))
         state = dict(state, live=dict(state['live'], upstream=plan['follow']))
     if plan['start']:
-        live_handle = handles[plan['start']]
-        engine.call('starting the live container %s' % plan['start'], live_handle.start)
-        live_handle.reload()
-        upstream = describe(live_handle)['upstream']
+        for name in members(plan['start']):
+            engine.call('starting the live container %s' % name, handles[name].start)
+            handles[name].reload()
+        upstreams = [describe(handles[name])['upstream'] for name in members(state['live']['container'])]
+        upstream = joined(upstreams) if all(upstreams) else None
         # An ephemeral host port is chosen again at each start: follow it in the state and the route.
         if upstream and upstream != state['live'].get('upstream'):
             state = dict(state, live=dict(state['live'], upstream=upstream))

@@ -109,7 +109,8 @@ def resolve(args, now, user):
         source = (args.get('source') or {}).get('type') or 'image'
         try:
             strategy = resolve_strategy(str(args.get('strategy') or ''), 'compose' if source == 'compose' else 'image',
-                                        args['exclusive_volumes'], (args.get('proxy') or {}).get('type') or 'haproxy')
+                                        args['exclusive_volumes'], (args.get('proxy') or {}).get('type') or 'haproxy',
+                                        int(args.get('replicas') or 1))
         except StrategyError as exc:
             errors.append(str(exc))
         if strategy == 'recreate' and args.get('watch') not in (None, {}):
@@ -132,7 +133,9 @@ def resolve(args, now, user):
         _cutover_proxy_remote=proxy.get('host', host) != host,
         # the proxy options the steps take: without route and host, with this host's member name on a shared one
         _cutover_proxy=dict({k: v for k, v in proxy.items() if k not in ('route', 'host')},
-                            **({'member': host} if shared else {}), **proxy_check(proxy, args.get('health'), args['proxy_check'], shared)),
+                            **({'member': host} if shared else {}), **proxy_check(proxy, args.get('health'), args['proxy_check'], shared),
+                            # HAProxy's backend gets a pair of slots per replica
+                            **({'replicas': int(args['replicas'])} if int(args.get('replicas') or 1) > 1 else {})),
         _cutover_proxy_type=proxy.get('type') or 'haproxy',
         _cutover_source_type=(args.get('source') or {}).get('type') or 'image',
         _cutover_route=str(proxy.get('route') or args.get('service')),

@@ -14,6 +14,7 @@ import json
 import os
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import joined, members
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso as iso_time
 
 DEFAULT_STATE_DIR = '/var/lib/cutover'
@@ -95,15 +96,15 @@ def select_reap(containers, keep=(), live=None, keep_stopped=0, was_live=None):
 
     containers: dicts with name, id, created (sortable), running (bool).
     keep: names or ids never to touch. live: the container the host state marks live (never
-    removed, whatever the caller asked). keep_stopped: that many old containers are kept, stopped,
+    removed, whatever the caller asked). keep_stopped: that many old releases are kept, stopped,
     for a fast rollback. was_live: names of containers of releases that succeeded (were live), newest
     first; only those are kept for rollback, so a failed green never takes the place of the last good
     release. None (no state to go by): the newest old containers are kept.
+    A release with replicas has its containers' names joined by commas (in keep, live and was_live): all
+    of them are kept, or none.
     Returns (remove, stop, kept) as lists of container dicts.
     """
-    protected = set(keep or ())
-    if live:
-        protected.add(live)
+    protected = set(keep or ()) | set(m for k in keep or () for m in members(k)) | set(members(live))
 
     def is_protected(c):
         return c['name'] in protected or c['id'] in protected or \
@@ -112,11 +113,14 @@ def select_reap(containers, keep=(), live=None, keep_stopped=0, was_live=None):
     kept = [c for c in containers if is_protected(c)]
     old = [c for c in containers if not is_protected(c)]
     if was_live is None:
-        candidates = sorted(old, key=lambda c: c['created'], reverse=True)
+        parked = sorted(old, key=lambda c: c['created'], reverse=True)[:keep_stopped]
     else:
-        rank = {name: i for i, name in reversed(list(enumerate(was_live)))}
-        candidates = sorted((c for c in old if c['name'] in rank), key=lambda c: rank[c['name']])
-    parked = candidates[:keep_stopped]
+        rank = {}
+        for i, names in enumerate(was_live):
+            for name in members(names):
+                rank.setdefault(name, i)
+        releases = sorted({rank[c['name']] for c in old if c['name'] in rank})[:keep_stopped]
+        parked = sorted((c for c in old if rank.get(c['name']) in releases), key=lambda c: rank[c['name']])
     remove = [c for c in old if c not in parked]
     stop = [c for c in parked if c['running']]
     return remove, stop, kept + parked
@@ -297,44 +301,48 @@ def plan_reconcile(state, containers, route_upstream, now=0, weighted=False):
     now: epoch seconds, for the standby window. weighted: the route's serving servers carry weights other
     than their own.
     """
-    live = live_container(state)
+    live = members(live_container(state))
     by_name = {c['name']: c for c in containers}
     by_upstream = {c['upstream']: c for c in containers if c.get('upstream') and c['running']}
     plan = dict(adopt=None, start=None, follow=None, route=None, retire=[], remove=[], cancel=[], end_standby=False,
                 weights=False)
-    target = by_upstream.get(route_upstream) if route_upstream else None
-    if target and target['name'] != live:
-        plan['adopt'] = target['name']
-        if live in by_name and by_name[live]['running']:
-            plan['retire'] = [live]
-        live = target['name']
-    elif live and live in by_name:
+    # the route points at a release the state does not name live: one release's containers (a crash after the swap)
+    # are adopted; two releases' (a crash mid-swap, a canary's share) are not, the route goes back to the live one
+    routed = [by_upstream.get(u) for u in members(route_upstream)]
+    one_release = routed and all(routed) and len(set(c.get('release') for c in routed)) == 1
+    target = sorted(c['name'] for c in routed) if one_release else []
+    if target and set(target) != set(live):
+        plan['adopt'] = joined(target)
+        plan['retire'] = [n for n in live if n in by_name and by_name[n]['running'] and n not in target]
+        live = target
+    elif live and all(n in by_name for n in live):
         recorded = (state.get('live') or {}).get('upstream')
-        published = by_name[live].get('upstream') if by_name[live]['running'] else None
-        if not by_name[live]['running']:
-            plan['start'] = live
+        stopped = [n for n in live if not by_name[n]['running']]
+        upstreams = [by_name[n].get('upstream') for n in live]
+        published = joined(upstreams) if not stopped and all(upstreams) else None
+        if stopped:
+            plan['start'] = joined(stopped)
         elif published and published != recorded:
             plan['follow'] = published
         live_up = published or recorded
         if route_upstream is not None and route_upstream != live_up and live_up:
             plan['route'] = live_up
-    standby = (state.get('standby') or {}).get('container')
-    waiting = standby if standby and standby != live and now < state['standby'].get('until', 0) else None
+    standby = members((state.get('standby') or {}).get('container'))
+    waiting = standby if standby and set(standby) != set(live) and now < state['standby'].get('until', 0) else []
     if standby and not waiting:
         plan['end_standby'] = True
-        if standby in by_name and by_name[standby]['running'] and standby != live and standby not in plan['retire']:
-            plan['retire'].append(standby)  # its window is over: stopped, kept for rollback like any old release
-    if live is not None:
+        for name in standby:  # its window is over: stopped, kept for rollback like any old release
+            if name in by_name and by_name[name]['running'] and name not in live and name not in plan['retire']:
+                plan['retire'].append(name)
+    if live:
         # Only with a known live container: with neither a state nor a route to go by (a lost state
         # file, no proxy) a running container may be serving, so nothing is removed. A container being
         # retired is on its way out already, and one of a release that was live is kept for rollback.
-        leaving = set(c['container'] for c in state.get('retiring') or [])
-        good = set(rollback_candidates(state))
+        spared = set(live) | set(waiting) | set(plan['retire']) | set(c['container'] for c in state.get('retiring') or [])
+        good = set(m for names in rollback_candidates(state) for m in members(names))
         for c in containers:
-            if not c['running'] or c['name'] in (live, waiting) or c['name'] in plan['retire'] or c['name'] in leaving \
-                    or (target is not None and c['name'] == target['name']):
-                continue
-            plan['retire' if c['name'] in good else 'remove'].append(c['name'])
+            if c['running'] and c['name'] not in spared:
+                plan['retire' if c['name'] in good else 'remove'].append(c['name'])
     plan['cancel'] = [h['number'] for h in state.get('history') or [] if h.get('outcome') in ('running', 'pending')]
     plan['weights'] = bool(weighted and route_upstream and not plan['route'])
     return plan

@@ -12,8 +12,9 @@ from __future__ import annotations
 RECREATE = 'recreate'
 BLUE_GREEN = 'blue-green'
 CANARY = 'canary'
-VALID_STRATEGIES = ('', RECREATE, BLUE_GREEN, CANARY)
-RESERVED_STRATEGIES = ('rolling',)
+ROLLING = 'rolling'
+VALID_STRATEGIES = ('', RECREATE, BLUE_GREEN, CANARY, ROLLING)
+RESERVED_STRATEGIES = ()
 WEIGHTED_PROXIES = ('haproxy',)  # the proxies whose driver can split a route's requests by weight
 VALID_SOURCES = ('image', 'compose')
 
@@ -29,6 +30,7 @@ ARGUMENT_SPEC = dict(
     source=dict(type='str', default='image', choices=list(VALID_SOURCES)),
     exclusive_volumes=dict(type='bool', default=False),
     proxy_type=dict(type='str', default='haproxy'),
+    replicas=dict(type='int', default=1),
 )
 
 
@@ -40,8 +42,8 @@ def _valid_list():
     return ', '.join('"%s"' % v for v in VALID_STRATEGIES)
 
 
-def resolve_strategy(strategy, source='image', exclusive_volumes=False, proxy_type='haproxy'):
-    """Return the effective strategy ('recreate', 'blue-green' or 'canary') or raise StrategyError."""
+def resolve_strategy(strategy, source='image', exclusive_volumes=False, proxy_type='haproxy', replicas=1):
+    """Return the effective strategy ('recreate', 'blue-green', 'canary' or 'rolling') or raise StrategyError."""
     strategy = '' if strategy is None else strategy
     if source not in VALID_SOURCES:
         raise StrategyError('invalid source %r (valid: %s)' % (source, ', '.join(VALID_SOURCES)))
@@ -51,7 +53,13 @@ def resolve_strategy(strategy, source='image', exclusive_volumes=False, proxy_ty
     if strategy not in VALID_STRATEGIES:
         raise StrategyError('invalid strategy %r (valid: %s)' % (strategy, _valid_list()))
 
-    if strategy in (BLUE_GREEN, CANARY):
+    if strategy == ROLLING and replicas < 2:
+        raise StrategyError('strategy "rolling" replaces replicas a few at a time and the service runs %d '
+                            '(cutover_replicas): use "blue-green", or raise cutover_replicas' % replicas)
+    if strategy == CANARY and replicas > 1:
+        raise StrategyError('strategy "canary" weighs one container against one; with cutover_replicas %d use '
+                            '"rolling" (each batch gated before the next) or "blue-green"' % replicas)
+    if strategy in (BLUE_GREEN, CANARY, ROLLING):
         if source == 'compose':
             raise StrategyError(
                 'strategy "%s" is not supported for source "compose": a stack is replaced '

@@ -101,6 +101,13 @@ def address_error(field, value):
     return None
 
 
+def upstreams_error(field, value):
+    """An upstream, or a release's replicas' upstreams joined by commas: each host:port."""
+    if not isinstance(value, str) or not value:
+        return address_error(field, value)
+    return next((e for e in (address_error(field, u) for u in value.split(',')) if e), None)
+
+
 def volume_error(field, value):
     why = None
     if not isinstance(value, str):
@@ -530,6 +537,60 @@ def watch_errors(watch, prefix='cutover_watch'):
     return errors
 
 
+MAX_REPLICAS = 32
+ROLLING_DEFAULTS = dict(batch=1, delay=0, failure_action='rollback')
+ROLLING_FAILURE_ACTIONS = ('rollback', 'pause')
+
+
+def replicas_errors(v, prefix='cutover_'):
+    """cutover_replicas: a whole number 1-32, and above 1 a proxy that spreads requests over several upstreams on
+    the host. Pure."""
+    value = v.get('replicas')
+    if value is None:
+        return []
+    n = _number(value)
+    if n is None or n != int(n) or not 1 <= n <= MAX_REPLICAS:
+        return ['%sreplicas %s is invalid: use a whole number from 1 to %d' % (prefix, _show(value), MAX_REPLICAS)]
+    if n == 1:
+        return []
+    errors = []
+    proxy = v.get('proxy') or {}
+    kind = proxy.get('type') or 'haproxy'
+    if kind in ('npm', 'none'):
+        errors.append('%sreplicas %d needs a proxy that spreads requests over the replicas; %sproxy.type %s %s (valid '
+                      'with replicas: haproxy, nginx, caddy)' % (prefix, n, prefix, kind,
+                                                                'forwards to one host:port' if kind == 'npm' else 'has no route'))
+    if 'host' in proxy:
+        errors.append('%sreplicas %d with a shared load balancer (%sproxy.host) is not supported yet: one '
+                      'container per app host there' % (prefix, n, prefix))
+    source = v.get('source') if isinstance(v.get('source'), dict) else {}
+    if source.get('type') == 'compose':
+        errors.append('%sreplicas %d with %ssource type compose: scale the compose service itself' % (prefix, n, prefix))
+    return errors
+
+
+def rolling_errors(rolling, replicas, prefix='cutover_rolling'):
+    """What is wrong with the rolling settings (a list of messages naming the field). Pure."""
+    if not isinstance(rolling, dict):
+        return ['%s must be a mapping with the keys %s' % (prefix, ', '.join(ROLLING_DEFAULTS))]
+    errors = []
+    unknown = sorted(set(rolling) - set(ROLLING_DEFAULTS))
+    if unknown:
+        errors.append('%s has unknown keys %s (valid: %s)' % (prefix, unknown, ', '.join(ROLLING_DEFAULTS)))
+    batch = _number(rolling.get('batch', 1))
+    top = _number(replicas) or 1
+    if batch is None or batch != int(batch) or not 1 <= batch <= top:
+        errors.append('%s.batch %s is invalid: use a whole number from 1 to cutover_replicas (%d)'
+                      % (prefix, _show(rolling.get('batch')), top))
+    delay = _number(rolling.get('delay', 0))
+    if delay is None or not 0 <= delay <= 3600:
+        errors.append('%s.delay %s is invalid: use seconds from 0 to 3600' % (prefix, _show(rolling.get('delay'))))
+    if rolling.get('failure_action', 'rollback') not in ROLLING_FAILURE_ACTIONS:
+        errors.append('%s.failure_action %s is invalid (valid: %s)' % (prefix, _show(rolling.get('failure_action')),
+                                                                      ', '.join(ROLLING_FAILURE_ACTIONS)))
+    return errors
+
+
 def deploy_input_errors(v, prefix='cutover_'):
     """Every error in a deploy's inputs (the role variables without their prefix). Pure."""
     def f(name):
@@ -572,6 +633,9 @@ def deploy_input_errors(v, prefix='cutover_'):
         if kind == 'compose':
             errors.append('%s runs a one-off container from the release\'s image; with %s type compose there is '
                           'no one image: run it as a compose service instead' % (f('release_command'), f('source')))
+    errors += replicas_errors(v, prefix)
+    if v.get('rolling') not in (None, {}):
+        errors += rolling_errors(v['rolling'], v.get('replicas'), f('rolling'))
     watch = v.get('watch')
     if watch not in (None, {}):
         errors += watch_errors(watch, f('watch'))
@@ -601,6 +665,8 @@ ARGUMENT_SPEC = dict(
     canary=dict(type='raw'),
     release_command=dict(type='raw'),
     watch=dict(type='raw'),
+    replicas=dict(type='raw'),
+    rolling=dict(type='raw'),
     source=dict(type='raw'),
     engine=dict(type='raw', default={}),
     numbers=dict(type='raw', default={}),

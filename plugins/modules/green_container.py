@@ -46,6 +46,21 @@ options:
         policy, a daemon restart, a reboot) and the proxy route keeps pointing at the container.
     type: int
     default: 0
+  replicas:
+    description:
+      - How many containers the release runs on the host, each on its own pinned port. They are one release, with
+        the same labels, started together, and returned as one container whose name and upstream are the replicas'
+        joined by commas (sorted), which is how the other steps take them.
+      - Above 1 the count is part of the release (another count is another release).
+    type: int
+    default: 1
+    version_added: 0.2.0
+  count:
+    description:
+      - How many of the O(replicas) to have running after this step (the rolling strategy's batches); the others
+        are started by a later call with a higher count. Defaults to all of them.
+    type: int
+    version_added: 0.2.0
   bind_address:
     description:
       - Host address the port is published on. Loopback keeps the app reachable only through the
@@ -262,6 +277,12 @@ actions:
   returned: success
   type: list
   elements: str
+containers:
+  description: Each container of the release (one per replica), as RV(container) describes one.
+  returned: success
+  type: list
+  elements: dict
+  version_added: 0.2.0
 already_live:
   description: Whether the container is the one the state file marks live (nothing to cut over).
   returned: success
@@ -319,7 +340,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._state import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
-    container_labels, green_name,
+    container_labels, green_name, joined, members,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._release_command import (
@@ -353,13 +374,20 @@ def config_digest(image_id, spec):
 
 
 def run_spec(p, public_env, secret_names):
-    """The container settings that define a release (besides the image)."""
-    return dict(command=p['command'], env=public_env, secret_env_names=sorted(secret_names),
+    """The container settings that define a release (besides the image). The replica count is one of them when
+    above 1 (so a release of one container keeps the digest it had before replicas existed)."""
+    spec = dict(command=p['command'], env=public_env, secret_env_names=sorted(secret_names),
                 volumes=p['volumes'], networks=p['networks'],
                 restart_policy=p['restart_policy'], memory=p['memory'], cpus=p['cpus'],
                 labels=p['labels'], healthcheck=p['healthcheck'], stop_timeout=p['stop_timeout'],
                 container_port=p['container_port'], host_port=p['host_port'],
                 bind_address=p['bind_address'])
+    if p['replicas'] > 1:
+        spec['replicas'] = p['replicas']
+    return spec
+
+
+MAX_REPLICAS = 32
 
 
 PORT_TAKEN = ('port is already allocated', 'address already in use')
@@ -445,6 +473,8 @@ def main():
                 **release_entry_options()
             )),
             release_command=release_command_option(),
+            replicas=dict(type='int', default=1),
+            count=dict(type='int'),
             **pull_argument_spec()
         ),
         supports_check_mode=True,
@@ -456,6 +486,13 @@ def main():
     lease = renew_lease(module)
     if not p['image'].strip():
         module.fail_json(msg='image must be an image reference, got an empty string')
+    if not 1 <= p['replicas'] <= MAX_REPLICAS:
+        module.fail_json(msg='replicas must be between 1 and %d, got %d' % (MAX_REPLICAS, p['replicas']))
+    if p['count'] is not None and not 1 <= p['count'] <= p['replicas']:
+        module.fail_json(msg='count must be between 1 and replicas (%d), got %d' % (p['replicas'], p['count']))
+    if p['replicas'] > 1 and p['host_port']:
+        module.fail_json(msg='host_port pins one port; with replicas %d each replica takes its own: leave host_port 0'
+                         % p['replicas'])
     for field in ('container_port', 'host_port'):
         low = 1 if field == 'container_port' else 0
         if not low <= p[field] <= 65535:
@@ -503,8 +540,15 @@ def main():
             return False
         return p['restore'] or (info['config'] == config and secret_env(c.attrs) == secret)
     state = load_state(module)
-    existing = [c for c in engine.service_containers(p['service']) if reusable(c)]
-    running = [c for c in existing if describe(c)['running'] and describe(c)['name'] not in retiring_names(state)]
+    live, standby = live_container(state), active_standby(state, time.time())
+    leaving = retiring_names(state)
+    # this release's containers, the live (or standby) set's first: running ones are reused, stopped ones (kept
+    # for rollback, or being retired) started again, and what is still missing of the replicas created
+    existing = sorted((c for c in engine.service_containers(p['service']) if reusable(c)),
+                      key=lambda c: (c.name not in members(live), c.name not in members(standby), c.name))
+    wanted = p['count'] or p['replicas']
+    running = [c for c in existing if describe(c)['running'] and c.name not in leaving][:wanted]
+    stopped = [c for c in existing if c not in running][:wanted - len(running)]
     result = dict(changed=False, release=release, actions=actions, already_live=False, standby=False, number=None,
                   release_command=None)
 
@@ -515,32 +559,29 @@ def main():
             if not module.check_mode:
                 result['release_command'] = run_release_command_or_fail(module, engine, lease, state, env, secret,
                                                                         image_id, release)
-    if running:
-        info = describe(running[0])
-        result.update(already_live=info['name'] == live_container(state),
-                      standby=info['name'] == active_standby(state, time.time()))
-    elif existing:
-        # A stopped container of this release (kept for rollback), or one being retired: (once stopped)
-        # start it, no new container.
-        target = existing[0]
+
+    before = [describe(c) for c in running]
+    infos = list(before)
+    if len(running) < wanted:
+        release_command_first()
+    for target in stopped:
         state = wait_retired(module, engine, state, target)
-        before = describe(target)
-        if before['image_id'] != image_id and p['release'] and image_id:
+        was = describe(target)
+        if was['image_id'] != image_id and p['release'] and image_id:
             module.fail_json(msg='release %s already exists with image %s, not %s; give a new release'
-                             % (release, before['image'], p['image']))
-        release_command_first()
-        actions.append('start %s' % before['name'])
+                             % (release, was['image'], p['image']))
+        actions.append('start %s' % was['name'])
         if not module.check_mode:
-            engine.call('starting container %s' % before['name'], target.start)
+            engine.call('starting container %s' % was['name'], target.start)
             target.reload()
-        info = describe(target) if not module.check_mode else dict(before, status='running', running=True)
-        result.update(changed=True, diff=dict(before=before, after=info))
-    else:
-        taken = [describe(c)['name'] for c in engine.service_containers(p['service'])]
+        before.append(was)
+        infos.append(describe(target) if not module.check_mode else dict(was, status='running', running=True))
+    taken = [describe(c)['name'] for c in engine.service_containers(p['service'])] if len(infos) < wanted else []
+    labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'],
+                              config=config, secret_names=secret)
+    while len(infos) < wanted:
         name = green_name(p['service'], time.time() * 1000, taken)
-        labels = container_labels(p['service'], release, p['strategy'], p['image'], p['container_port'], p['labels'],
-                                  config=config, secret_names=secret)
-        release_command_first()
+        taken.append(name)
         actions.append('create %s from %s' % (name, p['image']))
         if module.check_mode:
             info = dict(name=name, id=None, image=p['image'], image_id=image_id, release=release, status='created',
@@ -552,11 +593,28 @@ def main():
             if not info['upstream']:
                 module.fail_json(msg='container %s started but publishes no port for %d/tcp' % (name, p['container_port']),
                                  container=info)
-        result.update(changed=True, diff=dict(before={}, after=info))
+        infos.append(info)
+    info = replica_set(infos)
+    if len(running) == wanted:
+        result.update(already_live=info['name'] == live, standby=info['name'] == standby)
+    else:
+        result.update(changed=True, diff=dict(before=replica_set(before) if before else {}, after=info))
     if p['record'] and not result['already_live']:
         result['number'] = record_release(module, state, info, image_id, release)
     module.exit_json(elapsed=round(time.monotonic() - started, 3), container=info, upstream=info['upstream'],
-                     image_id=info['image_id'], **result)
+                     image_id=info['image_id'], containers=sorted(infos, key=lambda i: i['name']), **result)
+
+
+def replica_set(infos):
+    """One container's facts, or a replica set's as one: names and upstreams joined by commas (sorted), running when
+    every replica runs. Pure."""
+    if len(infos) == 1:
+        return infos[0]
+    infos = sorted(infos, key=lambda i: i['name'])
+    upstreams = [i['upstream'] for i in infos]
+    return dict(infos[0], name=joined(i['name'] for i in infos), id=','.join(str(i['id']) for i in infos),
+                status=','.join(sorted(set(i['status'] for i in infos))), running=all(i['running'] for i in infos),
+                upstream=joined(upstreams) if all(upstreams) else None)
 
 
 def wait_retired(module, engine, state, container, poll=0.2):

@@ -23,7 +23,9 @@ extends_documentation_fragment:
   - cutover.deploy.engine
 options:
   container:
-    description: Name or id of the container to gate.
+    description:
+      - Name or id of the container to gate. A release's replicas are given as their names joined by commas
+        (RV(cutover.deploy.green_container#module:container.name)), and each is gated in turn on its own upstream.
     type: str
     required: true
   upstream:
@@ -148,7 +150,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 
-from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._health import (
     PROBE_KINDS, bounded_search, healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
 )
@@ -187,21 +190,36 @@ def main():
         module.fail_json(msg=err)
 
     engine = Engine(module)
-    container = engine.get_container(p['container'])
+    names = members(p['container'])  # one container, or a release's replicas (names joined by commas)
     if module.check_mode:
         # check mode starts nothing, so green is not running yet: report the gate it would run
+        container = engine.get_container(names[0]) if len(names) == 1 else None
         module.exit_json(changed=False, skipped=True, passed=True, probe=p['probe'], attempts=0, elapsed=0.0,
                          reason='check mode: %s would be gated (%s probe)' % (p['container'], p['probe']),
                          last_probe=None, container_state=container.status if container else None, exit_code=None)
-    if container is None:
-        module.fail_json(msg='container %s not found on the engine at %s (container)' % (p['container'], engine.url))
+    gated = []
+    for name in names:
+        container = engine.get_container(name)
+        if container is None:
+            module.fail_json(msg='container %s not found on the engine at %s (container)' % (name, engine.url))
+        # a replica's own upstream: the one given is the set's, joined
+        upstream = p['upstream'] if len(names) == 1 else describe(container)['upstream']
+        gated.append(gate(module, engine, lease, name, container, upstream))
+    out = gated[0] if len(gated) == 1 else dict(
+        gated[-1], attempts=sum(g['attempts'] for g in gated), elapsed=round(sum(g['elapsed'] for g in gated), 3),
+        reason='; '.join('%s: %s' % (n, g['reason']) for n, g in zip(names, gated)))
+    module.exit_json(**out)
 
+
+def gate(module, engine, lease, name, container, upstream):
+    """Gate one container; its result, or fail the module with its last log lines."""
+    p = module.params
     has_hc = bool(((container.attrs.get('Config') or {}).get('Healthcheck') or {}).get('Test'))
-    kind = resolve_kind(p['probe'], bool(p['path']), bool(p['tcp'] and p['upstream']), has_hc)
+    kind = resolve_kind(p['probe'], bool(p['path']), bool(p['tcp'] and upstream), has_hc)
     probe = None
     if kind in ('http', 'tcp'):
         try:
-            host, port = split_upstream(p['upstream'])
+            host, port = split_upstream(upstream)
         except ValueError as exc:
             module.fail_json(msg='probe=%s needs upstream: %s' % (kind, exc))
         if kind == 'http':
@@ -235,9 +253,9 @@ def main():
                container_state=state.get('Status'), exit_code=state.get('ExitCode'))
     if not result['passed']:
         module.fail_json(msg='health gate failed for %s (%s probe): %s; last probe: %s'
-                         % (p['container'], kind, result['reason'], result['last_probe']),
+                         % (name, kind, result['reason'], result['last_probe']),
                          logs=engine.logs_tail(container), **out)
-    module.exit_json(**out)
+    return out
 
 
 if __name__ == '__main__':

@@ -127,7 +127,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error, upstreams_error
 
 
 def main():
@@ -144,7 +144,7 @@ def main():
     p = module.params
     require_finite_numbers(module)
     renew_lease(module)
-    err = route_error('route', p['route']) or address_error('upstream', p['upstream'])
+    err = route_error('route', p['route']) or upstreams_error('upstream', p['upstream'])
     if err:
         module.fail_json(msg=err)
     try:

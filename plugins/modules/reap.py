@@ -41,12 +41,14 @@ options:
     type: str
     required: true
   keep:
-    description: Names or ids of containers never to touch, normally the new live container.
+    description:
+      - Names or ids of containers never to touch, normally the new live container. A release with replicas is
+        given as its containers' names joined by commas.
     type: list
     elements: str
     default: []
   keep_stopped:
-    description: How many of the most recent old containers to keep, stopped, for rollback.
+    description: How many of the most recent old releases to keep, stopped, for rollback (all the replicas of each).
     type: int
     default: 0
   stop_timeout:
@@ -55,8 +57,8 @@ options:
     default: 10
   only:
     description:
-      - Limit reaping to these container names or ids (for example a green that failed its gate).
-        The live container stays protected.
+      - Limit reaping to these container names or ids (for example a green that failed its gate; replicas as
+        their names joined by commas). The live container stays protected.
     type: list
     elements: str
   mode:
@@ -198,6 +200,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, release
 from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish_or_report
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
@@ -230,10 +233,11 @@ def persist_live(module, state, live):
 def select(p, state, infos):
     """(remove, stop, kept) of the service's containers under the module's options. Pure."""
     if p['only'] is not None:
-        wanted = set(p['only'])
+        wanted = set(m for w in p['only'] for m in members(w))  # a release's replicas: their names joined by commas
         infos = [i for i in infos if i['name'] in wanted or any(w and i['id'].startswith(w) for w in wanted)]
     if p['mode'] == 'stop':
-        kept = [i for i in infos if i['name'] in p['keep'] or i['id'] in p['keep']]
+        keep = set(m for k in p['keep'] for m in members(k))
+        kept = [i for i in infos if i['name'] in keep or i['id'] in keep]
         return [], [i for i in infos if i['running'] and i not in kept], kept
     # with a history, only releases that were live are kept for rollback (never a failed green)
     was_live = rollback_candidates(state) if state.get('history') else None

@@ -37,6 +37,8 @@ options:
   canary: {description: 'C(cutover_canary).', type: raw}
   release_command: {description: 'C(cutover_release_command).', type: raw, version_added: 0.2.0}
   watch: {description: 'C(cutover_watch).', type: raw, version_added: 0.2.0}
+  replicas: {description: 'C(cutover_replicas).', type: raw, version_added: 0.2.0}
+  rolling: {description: 'C(cutover_rolling).', type: raw, version_added: 0.2.0}
   source: {description: 'C(cutover_source) without its credentials.', type: raw}
   engine: {description: 'C(cutover_engine).', type: raw, default: {}}
   numbers: {description: 'The numeric settings by name without the prefix (stop_timeout, drain_timeout, ...).', type: raw, default: {}}

@@ -96,6 +96,18 @@ options:
         other keys; HAProxy only.
     type: raw
     version_added: 0.2.0
+  replicas:
+    description:
+      - The containers a release runs on the host (C(cutover_replicas)), checked when given. A whole number 1-32;
+        above 1 not with Nginx Proxy Manager, no proxy, a shared load balancer or a compose source.
+    type: raw
+    version_added: 0.2.0
+  rolling:
+    description:
+      - The rolling strategy's settings (C(cutover_rolling)), checked when given and not empty. C(batch) a whole number
+        from 1 to the replicas, C(delay) seconds 0-3600, C(failure_action) C(rollback) or C(pause); no other keys.
+    type: raw
+    version_added: 0.2.0
   engine:
     description: The engine settings (C(cutover_engine)); C(type) must be C(docker) or C(podman).
     type: raw

@@ -10,12 +10,12 @@ module: validate_strategy
 short_description: Resolve and validate a service's deploy strategy
 version_added: 0.1.0
 description:
-  - Resolves the effective deploy strategy (C(recreate), C(blue-green) or C(canary)) for a service and rejects
-    what the deployer would not honour, before anything touches a host.
+  - Resolves the effective deploy strategy (C(recreate), C(blue-green), C(canary) or C(rolling)) for a service and
+    rejects what the deployer would not honour, before anything touches a host.
   - The empty value is the back-compat default and resolves per source kind. An image deploys
     blue-green; a compose stack recreates; exclusive volumes force recreate.
-  - C(canary) needs a proxy that splits requests by weight (HAProxy).
-  - The reserved value C(rolling) is rejected until it is implemented.
+  - C(canary) needs a proxy that splits requests by weight (HAProxy), and one container (O(replicas) 1).
+  - C(rolling) needs O(replicas) above 1 (with one container, blue-green does the same in one step).
   - An action plugin of the same name resolves it on the controller (no module run on the host).
 author: Cutover contributors (@cutover)
 options:
@@ -38,6 +38,11 @@ options:
     description: The service's proxy type (C(cutover_proxy.type)). C(canary) needs C(haproxy).
     type: str
     default: haproxy
+  replicas:
+    description: The containers a release runs on the host (C(cutover_replicas)).
+    type: int
+    default: 1
+    version_added: 0.2.0
 attributes:
   action:
     support: full
@@ -87,7 +92,7 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     try:
-        effective = resolve_strategy(p['strategy'], p['source'], p['exclusive_volumes'], p['proxy_type'])
+        effective = resolve_strategy(p['strategy'], p['source'], p['exclusive_volumes'], p['proxy_type'], p['replicas'])
     except StrategyError as exc:
         module.fail_json(msg=str(exc), requested_strategy=p['strategy'])
     module.exit_json(changed=False, effective_strategy=effective, requested_strategy=p['strategy'])

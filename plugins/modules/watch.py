@@ -152,23 +152,37 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, route_error, watch_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error, upstreams_error, watch_errors
 
 
 POLL = 0.5  # seconds between readings: a failing release is swapped away from within about this
 
 
-def serving_slot(slots, upstream):
-    """The slot that serves upstream, or raise ProxyError. Pure."""
-    slot = next((s for s in slots if slot_role(s) == 'serving' and upstream_of(s) == upstream), None)
-    if slot is None:
+def serving_slots(slots, upstream):
+    """The slots that serve upstream (one, or each of a release's replicas), or raise ProxyError. Pure."""
+    wanted = members(upstream)
+    found = [s for s in slots if slot_role(s) == 'serving' and upstream_of(s) in wanted]
+    if len(found) != len(wanted):
         raise ProxyError('the route does not serve %s (serving: %s); nothing to watch'
                          % (upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
-    return slot
+    return found
+
+
+def combined(rows, slots):
+    """(counters, status, response ms) of the new release across its slots' `show stat` rows: the counters summed,
+    the status DOWN when any replica is down, the slowest replica's average response time. Pure."""
+    total = counters({})
+    for slot in slots:
+        for key, value in counters(rows.get(slot['name']) or {}).items():
+            total[key] += value
+    statuses = [(rows.get(s['name']) or {}).get('status') or '' for s in slots]
+    status = next((st for st in statuses if st.startswith('DOWN')), statuses[0] if statuses else '')
+    return total, status, max(int((rows.get(s['name']) or {}).get('rtime') or 0) for s in slots)
 
 
 def main():
@@ -194,8 +208,8 @@ def main():
     p = module.params
     require_finite_numbers(module)
     lease = renew_lease(module)
-    errors = [e for e in (route_error('route', p['route']), address_error('upstream', p['upstream']),
-                          p['revert_to'] and address_error('revert_to', p['revert_to'])) if e]
+    errors = [e for e in (route_error('route', p['route']), upstreams_error('upstream', p['upstream']),
+                          p['revert_to'] and upstreams_error('revert_to', p['revert_to'])) if e]
     errors += watch_errors(p['settings'], 'settings')
     if errors:
         module.fail_json(msg='; '.join(errors))
@@ -207,22 +221,20 @@ def main():
         module.exit_json(changed=False, passed=True, watch={}, reasons=[],
                          summary='would watch %s on %s for %g s' % (p['upstream'], route, settings['seconds']))
 
-    def reading(slot):
-        rows = driver.server_stats(route)
-        row = rows.get(slot['name']) or {}
-        return counters(row), row.get('status') or '', int(row.get('rtime') or 0)
+    def reading(slots):
+        return combined(driver.server_stats(route), slots)
 
     try:
-        slot = serving_slot(driver.slots(route), p['upstream'])
-        start, _status, _rtime = reading(slot)
-        if (p['since'] or {}).get(slot['name']):
-            start = counters(p['since'][slot['name']])  # from the swap on
+        slots = serving_slots(driver.slots(route), p['upstream'])
+        start, _status, _rtime = reading(slots)
+        if p['since'] and all(p['since'].get(s['name']) for s in slots):
+            start = combined(p['since'], slots)[0]  # from the swap on
         began = time.monotonic()
         end = began + settings['seconds']
         while True:
             now = time.monotonic()
             final = now >= end
-            current, status, rtime = reading(slot)
+            current, status, rtime = reading(slots)
             traffic = step_traffic(start, current, rtime)
             decision, reasons = judge_watch(traffic, status, settings, final)
             if decision != 'watch':

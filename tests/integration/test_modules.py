@@ -30,7 +30,7 @@ def test_validate_strategy_resolves_and_rejects():
         ('validate_strategy', {'strategy': 'rolling'}), ('validate_strategy', {'strategy': 'blue-green', 'source': 'compose'})])
     assert default['effective_strategy'] == 'blue-green' and volumes['effective_strategy'] == 'recreate'
     assert rolling['status'] == 'failed'
-    assert 'reserved' in rolling['msg'] and '"blue-green"' in rolling['msg'] and '"recreate"' in rolling['msg']
+    assert 'cutover_replicas' in rolling['msg'] and '"blue-green"' in rolling['msg']  # rolling needs replicas
     assert compose['status'] == 'failed' and 'compose' in compose['msg']
 
 

@@ -124,3 +124,40 @@ def test_the_watch_swaps_a_failing_release_back_by_itself_and_keeps_a_good_one(d
     assert 'watched: ' in good.stdout
     assert load.summary()['failed'] == 0, load.summary()
     assert get_body(s.port) == 'demoapp v3' and s.state()['history'][-1]['outcome'] == 'succeeded'
+
+
+def test_replicas_deploy_under_load_and_a_killed_replica_is_taken_out(docker_site):
+    """Three containers per release behind HAProxy: v1 then v2 blue-green under keep-alive load with no failed
+    request, three running after each, and a replica killed with SIGKILL costs no request (HAProxy sends the
+    refused connections to another replica until its check takes the dead one out, and the engine restarts it)."""
+    s = docker_site
+    assert_ok(s.deploy('v1', cutover_replicas=3))
+    v1 = s.state()['live']
+    assert len(v1['container'].split(',')) == 3 and len(v1['upstream'].split(',')) == 3, v1
+    assert sorted(s.running()) == sorted(v1['container'].split(','))
+    assert s.route() == v1['upstream']
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=120, rate=100) as load:
+        load.wait_for(50)
+        deployed = s.deploy('v2', cutover_replicas=3)
+        load.wait_for(50)
+    assert_ok(deployed)
+    summary = load.summary()
+    assert summary['failed'] == 0, summary
+    v2 = s.state()['live']
+    assert sorted(s.running()) == sorted(v2['container'].split(',')) and len(s.running()) == 3
+    assert s.route() == v2['upstream'] and get_body(s.port) == 'demoapp v2'
+    entry = s.state()['history'][-1]
+    assert entry['container'] == v2['container'] and entry['outcome'] == 'succeeded'
+
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60, rate=100) as load:
+        load.wait_for(50)
+        victim = v2['container'].split(',')[1]
+        subprocess.run([s.engine.name, 'kill', '-s', 'KILL', victim], check=True, capture_output=True)
+        time.sleep(4)  # past HAProxy's check (inter 1s, fall 2)
+        load.wait_for(50)
+    killed = load.summary()
+    assert killed['failed'] == 0, killed['errors']
+    # the release is the same again (the engine restarted the replica on its pinned port): nothing to do
+    again = s.deploy('v2', cutover_replicas=3)
+    assert_ok(again)
+    assert 'already live' in again.stdout and s.state()['live'] == v2

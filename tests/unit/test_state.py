@@ -4,8 +4,9 @@ from ansible_collections.cutover.deploy.plugins.module_utils import _state as st
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_verdict
 
 
-def c(name, upstream, running=True):
-    return dict(name=name, id=name + '0' * 20, upstream=upstream, running=running, created=name)
+def c(name, upstream, running=True, release=None):
+    """A container's describe() facts; each its own release unless given (replicas share one)."""
+    return dict(name=name, id=name + '0' * 20, upstream=upstream, running=running, created=name, release=release or name)
 
 
 def test_history_lifecycle_and_previous_good():

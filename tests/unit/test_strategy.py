@@ -21,7 +21,7 @@ def test_resolution_matrix(strategy, source, exclusive, expected):
 
 
 @pytest.mark.parametrize('strategy,source,exclusive,words', [
-    ('rolling', 'image', False, ['reserved', '"recreate"', '"blue-green"']),
+    ('rolling', 'image', False, ['"rolling" replaces replicas a few at a time', 'runs 1', '"blue-green"', 'cutover_replicas']),
     ('canary', 'compose', False, ['compose', '"recreate"']),
     ('canary', 'image', True, ['exclusive_volumes', '"recreate"']),
     ('bluegreen', 'image', False, ['invalid strategy', '""', '"recreate"', '"blue-green"']),
@@ -35,6 +35,15 @@ def test_rejections_name_the_valid_values(strategy, source, exclusive, words):
         resolve_strategy(strategy, source, exclusive)
     for word in words:
         assert word in str(err.value)
+
+
+def test_rolling_needs_replicas_and_canary_one_container():
+    assert resolve_strategy('rolling', 'image', False, 'nginx', 3) == 'rolling'
+    with pytest.raises(StrategyError, match='with cutover_replicas 3 use "rolling"'):
+        resolve_strategy('canary', 'image', False, 'haproxy', 3)
+    with pytest.raises(StrategyError, match='exclusive_volumes'):
+        resolve_strategy('rolling', 'image', True, 'haproxy', 3)
+    assert resolve_strategy('', 'image', False, 'haproxy', 3) == 'blue-green'
 
 
 def test_canary_needs_a_weighted_proxy():

@@ -14,6 +14,8 @@ import contextlib
 import socket
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import joined, members
+
 PROXY_TYPES = ('haproxy', 'caddy', 'nginx', 'npm')
 
 
@@ -134,6 +136,7 @@ def run_swap(driver, route, upstream, drain_timeout, check_mode=False, clock=tim
     guard() is the host's proxy lock: held while the route is read, changed and read back, and
     while the drained upstream is retired, but not during the drain's wait.
     """
+    upstream = joined(members(upstream))  # a release's replicas in the order read() gives them
     with guard():
         current = driver.read(route)
         plan = swap_plan(current, upstream)

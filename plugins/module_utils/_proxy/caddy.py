@@ -12,6 +12,7 @@ its autosave.json, so a restart with `caddy run --resume` keeps the swapped rout
 
 from __future__ import annotations
 
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import HttpError, admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
     Driver, RouteNotFound, established_to, split_upstream, wait_until,
@@ -45,8 +46,10 @@ class Caddy(Driver):
         return ','.join(dials) or None
 
     def upsert(self, route, upstream):
-        split_upstream(upstream)
-        self._call('PATCH', '/id/%s/upstreams' % route, route, [{'dial': upstream}])
+        dials = members(upstream)  # one, or a release's replicas
+        for u in dials:
+            split_upstream(u)
+        self._call('PATCH', '/id/%s/upstreams' % route, route, [{'dial': u} for u in dials])
 
     def in_flight(self, upstream):
         for u in self._call('GET', '/reverse_proxy/upstreams', 'reverse_proxy/upstreams') or []:

@@ -35,6 +35,7 @@ def proxy_option_spec():
         verify_tls=dict(type='bool', default=True),
         timeout=dict(type='float', default=10),
         member=dict(type='str'),
+        replicas=dict(type='int', default=1),
         check=dict(type='dict', options=dict(type=dict(type='str', default='http', choices=['http', 'tcp']),
                                              path=dict(type='str'),
                                              status=dict(type='list', elements='int', default=[200]))),

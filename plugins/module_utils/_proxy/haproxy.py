@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import counters
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
     Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
@@ -55,9 +57,16 @@ def parse_servers_state(text):
     return rows
 
 
-def member_slot_names(member):
-    """The server names of a member's slots in a shared backend, or of the backend's own two slots."""
-    return ('%s_a' % member, '%s_b' % member) if member else ('a', 'b')
+def member_slot_names(member, pairs=1):
+    """The server names of a member's slots in a shared backend, or of the backend's own: a pair (a, b) per
+    replica, the first pair's names as they always were (a, b, then a2, b2, ...)."""
+    names = [n + ('%d' % i if i > 1 else '') for i in range(1, pairs + 1) for n in ('a', 'b')]
+    return tuple('%s_%s' % (member, n) if member else n for n in names)
+
+
+def is_slot_name(name, member):
+    """Whether a server of a service's backend is one of the member's slots (or the backend's own). Pure."""
+    return re.fullmatch((re.escape(member) + '_' if member else '') + r'[ab](?:[2-9]|[1-9][0-9]+)?', name) is not None
 
 
 def slot_role(slot):
@@ -83,29 +92,43 @@ def upstream_of(slot):
 
 
 def plan_upsert(slots, upstream):
-    """Runtime API commands (without the backend prefix) that make upstream the only serving slot.
+    """Runtime API commands (without the backend prefix) that make upstream the only serving slot, or the
+    upstreams of a release's replicas (joined by commas) the only serving slots.
 
-    Pure. Reuses a slot that already holds upstream (a rollback to the slot just drained), else
+    Pure. Reuses a slot that already holds an upstream (a rollback to the slot just drained), else
     the first idle slot. Raises ProxyError when no slot is free.
     """
-    host, port = split_upstream(upstream)
+    wanted = members(upstream)
+    addresses = {u: split_upstream(u) for u in wanted}
     serving = [s for s in slots if slot_role(s) == 'serving']
-    target = next((s for s in slots if upstream_of(s) == upstream and slot_role(s) == 'serving'), None) \
-        or next((s for s in slots if upstream_of(s) == upstream), None) \
-        or next((s for s in slots if slot_role(s) == 'idle'), None)
-    if target is None:
-        raise ProxyError('no idle server slot: every slot is serving or draining (%s); a backend needs '
-                         'two slots, and a previous drain must end first'
-                         % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
+    targets, used = {}, []
+    for u in wanted:
+        target = next((s for s in slots if upstream_of(s) == u and slot_role(s) == 'serving' and s not in used), None) \
+            or next((s for s in slots if upstream_of(s) == u and s not in used), None)
+        if target is not None:
+            targets[u] = target
+            used.append(target)
+    for u in wanted:
+        if u not in targets:
+            target = next((s for s in slots if slot_role(s) == 'idle' and s not in used
+                           and upstream_of(s) not in wanted), None)
+            if target is None:
+                raise ProxyError('no idle server slot: every slot is serving or draining (%s); a backend needs two '
+                                 'slots per replica, and a previous drain must end first'
+                                 % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
+            targets[u] = target
+            used.append(target)
     cmds = []
-    if target.get('weight', 1) != target.get('initial_weight', 1):
-        # a canary left its own weight on the slot: the only serving slot takes every request again
-        cmds.append('set server %%s/%s weight %d' % (target['name'], target['initial_weight']))
-    if upstream_of(target) != upstream:
-        cmds.append(('set server %%s/%s addr %s port %d' % (target['name'], host, port)))
-    if slot_role(target) != 'serving':
-        cmds.append('set server %%s/%s state ready' % target['name'])
-    cmds += ['set server %%s/%s state drain' % s['name'] for s in serving if s is not target]
+    for u in wanted:
+        target, (host, port) = targets[u], addresses[u]
+        if target.get('weight', 1) != target.get('initial_weight', 1):
+            # a canary left its own weight on the slot: the only serving slot takes every request again
+            cmds.append('set server %%s/%s weight %d' % (target['name'], target['initial_weight']))
+        if upstream_of(target) != u:
+            cmds.append(('set server %%s/%s addr %s port %d' % (target['name'], host, port)))
+        if slot_role(target) != 'serving':
+            cmds.append('set server %%s/%s state ready' % target['name'])
+    cmds += ['set server %%s/%s state drain' % s['name'] for s in serving if s not in used]
     return cmds
 
 
@@ -144,11 +167,10 @@ class HAProxy(Driver):
         answer = self.command('show servers state %s' % backend)
         if "can't find backend" in answer.lower():
             raise RouteNotFound('HAProxy has no backend %r (route)' % backend)
-        names = member_slot_names(self.member)
-        rows = [r for r in parse_servers_state(answer) if r['backend'] == backend and r['name'] in names]
+        rows = [r for r in parse_servers_state(answer) if r['backend'] == backend and is_slot_name(r['name'], self.member)]
         if not rows:
             raise RouteNotFound('HAProxy backend %r has no server slots %s (route): %s'
-                                % (backend, ' and '.join(names), answer.strip()))
+                                % (backend, ' and '.join(member_slot_names(self.member)), answer.strip()))
         return rows
 
     def read(self, route):
@@ -202,11 +224,12 @@ class HAProxy(Driver):
         # HAProxy may not have seen the stop yet (fall 2): an UP from before the start says nothing. Marked
         # down, the slot comes up again on HAProxy's first check that passes against the new process (every
         # second, rise 1). Nothing served from it meanwhile: its container was stopped.
+        wanted = members(upstream)  # one, or a release's replicas
         for slot in self.slots(route):
-            if upstream_of(slot) == upstream and slot_role(slot) == 'serving':
+            if upstream_of(slot) in wanted and slot_role(slot) == 'serving':
                 self.command('set server %s/%s health down' % (route, slot['name']))
-        return wait_until(lambda: any(upstream_of(s) == upstream and s['op_state'] == 2 for s in self.slots(route)),
-                          timeout, interval=0.2)
+        return wait_until(lambda: all(any(upstream_of(s) == u and s['op_state'] == 2 for s in self.slots(route))
+                                      for u in wanted), timeout, interval=0.2)
 
     def weights_off(self, route):
         return weights_off_in(self.slots(route))

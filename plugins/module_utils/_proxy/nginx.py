@@ -18,6 +18,7 @@ import re
 import subprocess
 
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
     Driver, ProxyError, RouteNotFound, split_upstream, wait_until,
 )
@@ -26,8 +27,11 @@ _SERVER_RE = re.compile(r'^\s*server\s+([^\s;]+)', re.M)
 
 
 def render_upstream(route, upstream):
+    """The route's upstream block: a server per upstream (a release's replicas are joined by commas). nginx
+    tries the next server when one refuses the connection (a replica that died), so no request fails on it."""
+    servers = ''.join('    server %s;\n' % u for u in members(upstream))
     return ('# Managed by cutover.deploy (proxy_swap): route %s. Changes here are overwritten.\n'
-            'upstream cutover_%s {\n    server %s;\n    keepalive 16;\n}\n' % (route, route.replace('-', '_'), upstream))
+            'upstream cutover_%s {\n%s    keepalive 16;\n}\n' % (route, route.replace('-', '_'), servers))
 
 
 def parse_upstream(text):
@@ -90,7 +94,8 @@ class Nginx(Driver):
             raise RouteNotFound('nginx has no upstream file %s for route %r' % (self.path(route), route))
 
     def upsert(self, route, upstream):
-        split_upstream(upstream)
+        for u in members(upstream):
+            split_upstream(u)
         path = self.path(route)
         master = self.master_pid()
         with open(path) as f:

@@ -73,6 +73,11 @@ def render_haproxy_global(admin_socket, state_file, user=None, idle_close=True):
             '    timeout client 60s\n'
             '    timeout server 60s\n'
             '    timeout http-keep-alive 30s\n'
+            # a request whose connection a server refused (a replica that died, before the check takes it out) is
+            # sent to another serving server of the backend, never answered 503
+            '    retries 3\n'
+            '    option redispatch 1\n'
+            '    retry-on conn-failure empty-response response-timeout\n'
             # on a reload the old process answers the next request of each idle keep-alive connection (then
             # closes it) instead of closing it under a client that may be sending on it: no failed request
             + ('    option idle-close-on-response\n' if idle_close else '') +
@@ -122,19 +127,22 @@ def check_to_render(current_text, asked, settle):
     return TCP_CHECK, haproxy_check_lines(asked) != haproxy_check_lines(TCP_CHECK)
 
 
-def render_haproxy_service(service, listen, members=(), check=None, claim=None, config_dir=None):
+def render_haproxy_service(service, listen, members=(), check=None, claim=None, config_dir=None, pairs=1):
     """A frontend on listen and the service's backend with two slots (both idle until a swap), or
-    two slots per member on a shared load balancer. With an http check ({type, path, status}), HAProxy's check
+    two slots per member on a shared load balancer; `pairs` pairs of them with replicas. With an http check ({type, path, status}), HAProxy's check
     is the health gate's GET; otherwise a TCP connect. With a claim (front_door.claim_of) the service has no
     frontend of its own: the claim line says where it sits on its listener's (render_listener). With config_dir,
     the backend has maintenance mode's rule (front_door.maintenance_lines), off until its ACL file says on."""
-    names = [n for m in sorted(members) for n in member_slot_names(m)] if members else member_slot_names(None)
+    names = [n for m in sorted(members) for n in member_slot_names(m, pairs)] if members else member_slot_names(None, pairs)
     frontend = claim_line(claim) if claim else ('frontend fe_%(s)s\n'
                                                 '    bind %(l)s\n'
                                                 '    default_backend %(s)s\n' % dict(s=service, l=listen))
     return ('# Managed by cutover.deploy (proxy role): service %s.\n' % service + frontend +
             'backend %s\n' % service + (maintenance_lines(config_dir, service) if config_dir else '') +
             strip_lines(claim) + haproxy_check_lines(check) +
+            # a request a server dropped unanswered (it died under it) is sent again to another, unless sending it
+            # twice could do harm
+            '    http-request disable-l7-retry if { method POST PATCH }\n' +
             # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
             # and put back when the engine has restarted it (on the same pinned port), with no play running.
             # A slot's placeholder is a host name with `init-addr last`: a (re)starting HAProxy takes each slot's
@@ -142,6 +150,13 @@ def render_haproxy_service(service, listen, members=(), check=None, claim=None, 
             # route to any address but 127.0.0.1 at every restart and reload: haproxy/haproxy#3265)
             '    default-server check inter 1s fall 2 rise 1 weight 100 init-addr last,libc,none\n'
             + ''.join('    server %s localhost:1 disabled\n' % n for n in names))
+
+
+def haproxy_pairs(text):
+    """How many pairs of slots a rendered service file gives each member (or the backend itself): 1, or the
+    replicas it was rendered for. Pure."""
+    found = re.findall(r'^    server (?:\S+_)?b(\d*) (?:localhost|127\.0\.0\.1):1 disabled$', text or '', re.MULTILINE)
+    return max([int(n or 1) for n in found] or [1])
 
 
 def haproxy_members(text):
@@ -348,6 +363,7 @@ class HAProxyHostSite(FrontDoorSite):
         self.pid_file = os.path.join(self.run_dir, 'haproxy.pid')
         self.binary = 'haproxy'
         self.member = opts.get('member')
+        self.replicas = int(opts.get('replicas') or 1)
         self.check = opts.get('check')
         self.settle_check = opts.get('settle_check', False)
         self.check_pending = False  # set by files(): a changed check is held at TCP until the swap
@@ -378,7 +394,9 @@ class HAProxyHostSite(FrontDoorSite):
         claim = claim_of(self.front_door, listen)
         acl, page = maintenance_paths(self.config_dir, service)
         desired = {os.path.join(self.config_dir, '00-global.cfg'): global_cfg,
-                   path: render_haproxy_service(service, listen, members, check, claim, self.config_dir),
+                   # slots only grow: a release with fewer replicas is swapped in before the others' slots may go
+                   path: render_haproxy_service(service, listen, members, check, claim, self.config_dir,
+                                                max(self.replicas, haproxy_pairs(current))),
                    acl: '', page: DEFAULT_MAINTENANCE_PAGE}  # created off; the maintenance step changes them
         secret = ()
         if claim or claim_in(current):  # a place on a shared listener, taken, moved or left
