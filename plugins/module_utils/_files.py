@@ -32,6 +32,21 @@ def read_text(path):
         return None
 
 
+def is_pem(value):
+    """Whether a certificate or key option holds PEM text (else it names a file on the host). Pure."""
+    return isinstance(value, str) and value.lstrip().startswith('-----BEGIN')
+
+
+def pem_path(value, path, write):
+    """The file a PEM-text-or-path option names: a path as given, or PEM text kept at `path`, written there when it
+    differs unless `write` is false (check mode)."""
+    if not is_pem(value):
+        return value
+    if write and read_text(path) != value:
+        write_atomic(path, value)
+    return path
+
+
 def write_atomic(path, text, mode=0o644):
     """Replace path with text atomically and durably."""
     folder = os.path.dirname(path) or '.'

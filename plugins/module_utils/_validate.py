@@ -17,6 +17,7 @@ import ipaddress
 import math
 import re
 
+from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pem
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import DEFAULTS as CANARY_DEFAULTS, WATCH_DEFAULTS
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
@@ -204,16 +205,12 @@ def _public_key_pem(kind, text):
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _is_pem(value):
-    return isinstance(value, str) and value.lstrip().startswith('-----BEGIN')
-
-
 def pem_error(field, value, kind):
     """A PEM certificate or key given as text must parse; a path must be absolute (it is read on the host)."""
     if not isinstance(value, str) or not value.strip():
         return ('%s is required with %s: PEM text or the absolute path of a PEM file on the host'
                 % (field, field.rsplit('.', 1)[0]))
-    if not _is_pem(value):
+    if not is_pem(value):
         if not HOST_PATH_RE.fullmatch(value):  # the value is not shown: it may be a key pasted wrongly
             return '%s is invalid: give PEM text (-----BEGIN ...) or the absolute path of a PEM file on the host' % field
         return None
@@ -229,7 +226,7 @@ def pem_error(field, value, kind):
 
 def key_mismatch_error(prefix, tls):
     """The key of proxy.tls must be the certificate's (both given as PEM text; a path is read on the host)."""
-    if not (_is_pem(tls.get('certificate')) and _is_pem(tls.get('key'))):
+    if not (is_pem(tls.get('certificate')) and is_pem(tls.get('key'))):
         return None
     try:
         if _public_key_pem('certificate', tls['certificate']) != _public_key_pem('key', tls['key']):

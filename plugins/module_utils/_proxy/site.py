@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
+from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pem, pem_path, read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.acme_renew import (
     JOB_FILE, ensure_renewal_timer, renewal_job)
@@ -57,6 +57,11 @@ def haproxy_version(text):
     """(major, minor) from `haproxy -v` or an image tag (haproxy:2.8-alpine), or None. Pure."""
     found = re.search(r'(?:version |:)(\d+)\.(\d+)', text or '')
     return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def acme_ca_path(config_dir, service):
+    """Where a service's private ACME root given as PEM text is kept, next to its proxy's config. Pure."""
+    return os.path.join(config_dir, 'acme', '%s-ca.pem' % service)
 
 
 def render_haproxy_global(admin_socket, state_file, user=None, idle_close=True):
@@ -296,6 +301,19 @@ class FrontDoorSite:
         """{path: text, or None for no file} of one listener with the claims on it ({} left: it goes)."""
         raise NotImplementedError
 
+    def own_files(self, service):
+        """The files that are the service's own in this proxy's config (its service file first)."""
+        raise NotImplementedError
+
+    def removal_files(self, service):
+        """The files once service is gone: its own, its place on a shared listener and its certificate."""
+        current = read_text(self.service_file(service))
+        desired, secret = dict.fromkeys(self.own_files(service)), ()
+        if claim_in(current):
+            front, secret = self.front_door_files(service, None, claim_in(current))
+            desired.update(front)
+        return FileSet(desired, secret=secret)
+
     def other_services(self, service):
         """({service: claim}, {service: own listen address}) of the other services in this config folder."""
         claims, own = {}, {}
@@ -342,7 +360,7 @@ class FrontDoorSite:
         parts = []
         for field in ('certificate', 'key'):
             value = tls.get(field) or ''
-            if not value.lstrip().startswith('-----BEGIN'):
+            if not is_pem(value):
                 text = read_text(value) if os.path.isabs(value) else None
                 if text is None:
                     raise ProxyError('proxy.tls.%s: no file %s on this host (give PEM text or the path of a PEM file)'
@@ -415,14 +433,8 @@ class HAProxyHostSite(FrontDoorSite):
         return {listener_file(self.config_dir, listen): render_listener(listen, on, self.config_dir) if on else None,
                 crt_list_path(self.config_dir, listen): render_crt_list(on, self.config_dir) if tls else None}
 
-    def removal_files(self, service):
-        """The files once service is gone: its own file, its place on a shared listener and its certificate."""
-        current = read_text(self.service_file(service))
-        desired, secret = dict.fromkeys((self.service_file(service),) + maintenance_paths(self.config_dir, service)), ()
-        if claim_in(current):
-            front, secret = self.front_door_files(service, None, claim_in(current))
-            desired.update(front)
-        return FileSet(desired, secret=secret)
+    def own_files(self, service):
+        return (self.service_file(service),) + maintenance_paths(self.config_dir, service)
 
     def hot_updates(self, pending):
         """{path: text} of the pending files HAProxy takes at run time: changed certificates it already serves, when
@@ -607,14 +619,9 @@ class NginxHostSite(FrontDoorSite):
             desired.update(front)
         return FileSet(desired, keep_existing=[upstream, page], secret=secret)
 
-    def removal_files(self, service):
-        current = read_text(self.service_file(service))
-        desired, secret = dict.fromkeys((os.path.join(self.upstream_dir, '%s.conf' % service), self.service_file(service))
-                                        + nginx_maintenance_paths(self.config_dir, service)), ()
-        if claim_in(current):
-            front, secret = self.front_door_files(service, None, claim_in(current))
-            desired.update(front)
-        return FileSet(desired, secret=secret)
+    def own_files(self, service):
+        return (self.service_file(service), os.path.join(self.upstream_dir, '%s.conf' % service)) \
+            + nginx_maintenance_paths(self.config_dir, service)
 
     def running(self):
         return pid_alive(self.pid_file, 'nginx')
@@ -861,13 +868,7 @@ def ensure_acme(site, opts, service, check_mode):
         return [] if renew else ['obtain a certificate for %s' % ', '.join(hosts)]
     env = dict(os.environ)
     if acme.get('ca_cert'):  # a private ACME server: the root its own HTTPS chains to
-        ca = acme['ca_cert']
-        if ca.lstrip().startswith('-----BEGIN'):
-            ca_path = os.path.join(site.config_dir, 'acme', '%s-ca.pem' % service)
-            if read_text(ca_path) != ca:
-                write_atomic(ca_path, ca)
-            ca = ca_path
-        env['LEGO_CA_CERTIFICATES'] = ca
+        env['LEGO_CA_CERTIFICATES'] = pem_path(acme['ca_cert'], acme_ca_path(site.config_dir, service), write=True)
     if not wait_until(lambda: challenges_reach_lego(opts['tls']['redirect_from'], hosts[0]), 15, interval=0.2):
         raise ProxyError('the plain listener %s does not pass ACME challenges on yet (a reload still under way?)'
                          % opts['tls']['redirect_from'])
@@ -1097,20 +1098,16 @@ class CaddyHostSite(FrontDoorSite):
         if want_on:
             self._call('PUT', path + '/0', caddy_maintenance_handler(service, page))
 
-    def acme_ca_file(self, service):
-        """The file of the ACME server's root that Caddy trusts (proxy.tls.acme.ca_cert: a path, or PEM text written
-        next to Caddy's config), or None."""
+    def acme_ca_file(self, service, write=False):
+        """The file of the ACME server's root that Caddy trusts (proxy.tls.acme.ca_cert: a path, or PEM text kept
+        next to Caddy's config, written with `write`), or None."""
         given = ((self.front_door.get('tls') or {}).get('acme') or {}).get('ca_cert')
-        if not given:
-            return None
-        return os.path.join(self.config_dir, 'acme', '%s-ca.pem' % service) if given.lstrip().startswith('-----BEGIN') else given
+        return pem_path(given, acme_ca_path(self.config_dir, service), write) if given else None
 
     def apply_front_door(self, service, claim, before, config, check_mode):
         requests, actions, diff = self.front_door_plan(config, service, claim, before)
-        given = ((self.front_door.get('tls') or {}).get('acme') or {}).get('ca_cert') or ''
-        if claim and claim.get('acme') and given.lstrip().startswith('-----BEGIN') and not check_mode \
-                and read_text(self.acme_ca_file(service)) != given:
-            write_atomic(self.acme_ca_file(service), given)
+        if claim and claim.get('acme') and not check_mode:
+            self.acme_ca_file(service, write=True)
         if not check_mode:
             for request in requests:
                 self._call(*request)
