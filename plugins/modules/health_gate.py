@@ -216,35 +216,35 @@ def gate(module, engine, lease, name, container, upstream):
     p = module.params
     has_hc = bool(((container.attrs.get('Config') or {}).get('Healthcheck') or {}).get('Test'))
     kind = resolve_kind(p['probe'], bool(p['path']), bool(p['tcp'] and upstream), has_hc)
-    probe = None
+    host = port = None
     if kind in ('http', 'tcp'):
         try:
             host, port = split_upstream(upstream)
         except ValueError as exc:
             module.fail_json(msg='probe=%s needs upstream: %s' % (kind, exc))
-        if kind == 'http':
-            path = p['path'] or '/'
+    path = p['path'] or '/'
 
-            def probe():
-                status, body, error = probe_http(host, port, path, p['probe_timeout'])
-                if error:
-                    return False, 'GET %s: %s' % (path, error)
-                ok, detail = http_verdict(status, body, p['status'], p['body_regex'],
-                                          lambda pattern, text: bounded_search(pattern, text, p['probe_timeout']))
-                return ok, 'GET %s: %s' % (path, detail)
-        else:
-            def probe():
-                return probe_tcp(host, port, p['probe_timeout'])
+    def http_probe():
+        status, body, error = probe_http(host, port, path, p['probe_timeout'])
+        if error:
+            return False, 'GET %s: %s' % (path, error)
+        ok, detail = http_verdict(status, body, p['status'], p['body_regex'],
+                                  lambda pattern, text: bounded_search(pattern, text, p['probe_timeout']))
+        return ok, 'GET %s: %s' % (path, detail)
+
+    def tcp_probe():
+        return probe_tcp(host, port, p['probe_timeout'])
 
     def read_state():
         lease.renew(every=10)  # the gate can wait longer than the lease
         container.reload()
         return dict(container.attrs.get('State') or {}, RestartCount=container.attrs.get('RestartCount', 0))
 
-    if kind == 'healthcheck':
-        def probe():
-            return healthcheck_verdict(read_state())
+    def healthcheck_probe():
+        return healthcheck_verdict(read_state())
 
+    # no probe: the liveness window alone gates
+    probe = dict(http=http_probe, tcp=tcp_probe, healthcheck=healthcheck_probe).get(kind)
     result = run_gate(probe, read_state, time.monotonic, time.sleep, p['timeout'], p['interval'],
                       successes=p['successes'], liveness_window=p['liveness_window'])
     state = result['state']
