@@ -113,6 +113,9 @@ def resolve(args, now, user):
                                         int(args.get('replicas') or 1))
         except StrategyError as exc:
             errors.append(str(exc))
+        if strategy == 'rolling' and args.get('watch') not in (None, {}):
+            errors.append('cutover_watch with cutover_strategy rolling is not supported yet (each batch is gated before '
+                          'the next takes the route): use blue-green with cutover_replicas, or leave cutover_watch unset')
         if strategy == 'recreate' and args.get('watch') not in (None, {}):
             errors.append('cutover_watch swaps back to the release it replaced, which recreate stops before the new one '
                           'starts: use cutover_strategy blue-green or canary, or leave cutover_watch unset')

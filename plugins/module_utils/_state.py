@@ -162,7 +162,7 @@ def with_standby(state, standby):
     return after
 
 
-OUTCOMES = ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled')
+OUTCOMES = ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled', 'paused')
 
 
 def new_state(service):
@@ -365,7 +365,9 @@ def history_table(state, limit=20):
     live = state.get('live')
     summary = 'nothing'
     if live:
-        summary = '%s at %s (release %s, %s)' % (live['container'], live['upstream'], live.get('number'), live.get('image'))
+        count = len(members(live['container']))
+        summary = '%s%s at %s (release %s, %s)' % ('%d replicas ' % count if count > 1 else '', live['container'],
+                                                   live['upstream'], live.get('number'), live.get('image'))
     lines = ['live: %s' % summary]
     standby = state.get('standby')
     if standby:

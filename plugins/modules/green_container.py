@@ -546,8 +546,10 @@ def main():
     # for rollback, or being retired) started again, and what is still missing of the replicas created
     existing = sorted((c for c in engine.service_containers(p['service']) if reusable(c)),
                       key=lambda c: (c.name not in members(live), c.name not in members(standby), c.name))
-    wanted = p['count'] or p['replicas']
-    running = [c for c in existing if describe(c)['running'] and c.name not in leaving][:wanted]
+    up = [c for c in existing if describe(c)['running'] and c.name not in leaving]
+    # a release whose every replica runs and is live is live, whatever part of it a rolling batch asks for
+    wanted = p['replicas'] if joined(c.name for c in up[:p['replicas']]) == live else (p['count'] or p['replicas'])
+    running = up[:wanted]
     stopped = [c for c in existing if c not in running][:wanted - len(running)]
     result = dict(changed=False, release=release, actions=actions, already_live=False, standby=False, number=None,
                   release_command=None)

@@ -166,6 +166,14 @@ plan:
   description: The repair plan (see M(cutover.deploy.reconcile)); empty when not locked.
   returned: always
   type: dict
+live_replicas:
+  description:
+    - The live release's containers, each with its C(name) and C(upstream), by name (one for a release without
+      replicas; none when nothing is live).
+  returned: success
+  type: list
+  elements: dict
+  version_added: 0.2.0
 live:
   description: The live release after the repair.
   returned: always
@@ -202,11 +210,12 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engi
 from ansible_collections.cutover.deploy.plugins.module_utils._podman_boot import ensure_boot_unit
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     load_state, require_finite_numbers, require_valid_service,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
-from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text
+from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pem, read_text
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     caddy_managed_certificate, cert_path, certificate_not_after, certificate_record)
@@ -289,10 +298,22 @@ def main():
     repaired = reconcile(module, engine, load_state(module), p['service'], route, proxy, p['route_upstream'],
                          p['state_dir'], p['stop_timeout'])
     state = remember_certificate(module, repaired['state'], proxy, p['service'], p['state_dir'], result['locked'])
+    result['live_replicas'] = live_replicas(engine, state, p['service'])
     result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],
                   route_upstream=repaired['route_upstream'], certificate=state.get('certificate'),
                   maintenance=in_maintenance(proxy, p['service']), **described(state))
     module.exit_json(**result)
+
+
+def live_replicas(engine, state, service):
+    """[{name, upstream}] of the live release's containers, by name (the rolling strategy replaces them in that
+    order); read from the engine when there are several."""
+    live = state.get('live') or {}
+    names = members(live.get('container'))
+    if len(names) < 2:
+        return [dict(name=live['container'], upstream=live.get('upstream'))] if names else []
+    infos, _handles = engine.service_inventory(service)
+    return [dict(name=i['name'], upstream=i['upstream']) for i in sorted(infos, key=lambda i: i['name']) if i['name'] in names]
 
 
 def remember_certificate(module, state, proxy, service, state_dir, locked):
@@ -310,7 +331,7 @@ def remember_certificate(module, state, proxy, service, state_dir, locked):
             path = caddy_managed_certificate(proxy['caddy_dir'], sorted(proxy.get('hosts') or [''])[0])
             text = read_text(path) if path else None
         else:
-            text = given if given.lstrip().startswith('-----BEGIN') else read_text(given)
+            text = given if is_pem(given) else read_text(given)
         not_after = certificate_not_after(text or '')
         if not_after is not None:
             record = certificate_record(path, sorted({h.lower() for h in proxy.get('hosts') or []}), not_after)

@@ -80,9 +80,9 @@ options:
         fleet status can tell which hosts a rollout reached.
     type: str
   outcome:
-    description: Outcome for C(finish).
+    description: Outcome for C(finish) (C(paused), a rolling deploy stopped where it was, version 0.2.0).
     type: str
-    choices: [failed, rolled_back, cancelled]
+    choices: [failed, rolled_back, cancelled, paused]
   reason:
     description: Why (C(finish)), for example the health gate's message.
     type: str
@@ -179,7 +179,7 @@ def main():
             container=dict(type='str'),
             upstream=dict(type='str'),
             container_port=dict(type='int'),
-            outcome=dict(type='str', choices=['failed', 'rolled_back', 'cancelled']),
+            outcome=dict(type='str', choices=['failed', 'rolled_back', 'cancelled', 'paused']),
             reason=dict(type='str'),
             rolled_back_from=dict(type='int'),
             history_limit=dict(type='int', default=100),

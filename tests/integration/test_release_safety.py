@@ -11,7 +11,7 @@ import time
 
 from bench.loadgen import Load
 from tests.proxies import get_body
-from tests.sites import assert_ok
+from tests.sites import ROLLBACK, assert_ok
 
 GREEN = 'Start green beside the live container'
 WATCH = 'Watch green under real traffic, with the old release still running to swap back to'
@@ -161,3 +161,62 @@ def test_replicas_deploy_under_load_and_a_killed_replica_is_taken_out(docker_sit
     again = s.deploy('v2', cutover_replicas=3)
     assert_ok(again)
     assert 'already live' in again.stdout and s.state()['live'] == v2
+
+
+# the first two containers started with this command claim a slot on the shared folder and become healthy; any later one
+# never answers /health (a release that goes bad after its first batch)
+FIRST_TWO_HEALTHY = ['sh', '-c', 'if mkdir /shared/slot1 2>/dev/null || mkdir /shared/slot2 2>/dev/null; '
+                                 'then exec /bin/start; else HEALTHY=0 exec /bin/start; fi']
+
+
+def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(docker_site, tmp_path):
+    s = docker_site
+    rolling = dict(cutover_replicas=4, cutover_strategy='rolling', cutover_gate_timeout=4)
+    assert_ok(s.deploy('v1', **rolling, cutover_rolling=dict(batch=2)))  # nothing live yet: the batches fill the route
+    assert len(s.running()) == 4 and get_body(s.port) == 'demoapp v1'
+
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=120, rate=100) as load:
+        load.wait_for(50)
+        v2 = s.deploy('v2', **rolling, cutover_rolling=dict(batch=2))
+        load.wait_for(50)
+    assert_ok(v2)
+    assert load.summary()['failed'] == 0, load.summary()['errors']
+    assert set(load.summary()['versions']) == {'v1', 'v2'}  # both served while the batches rolled
+    live = s.state()['live']
+    assert len(s.running()) == 4 and sorted(s.running()) == live['container'].split(',') and s.route() == live['upstream']
+    assert s.state()['history'][-1]['strategy'] == 'rolling' and get_body(s.port) == 'demoapp v2'
+    swaps = [r for r in v2.results if r['task'].endswith('Give the new replicas the route of as many old ones')
+             and r['status'] == 'ok']
+    assert len(swaps) == 2, [r['task'] for r in v2.results]  # two batches of two
+
+    # never healthy: stopped after the first batch, rolled back, v2 on all four again
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=40000, max_seconds=120, rate=100) as load:
+        load.wait_for(50)
+        bad = s.deploy('v3', **rolling, cutover_rolling=dict(batch=2), cutover_public_env={'HEALTHY': '0'})
+        load.wait_for(50)
+    assert bad.rc != 0 and 'stopped at batch 1 of 2' in bad.stdout, bad.stdout[-3000:]
+    assert load.summary()['failed'] == 0, load.summary()['errors']
+    assert s.state()['live'] == live and sorted(s.running()) == live['container'].split(',') and s.route() == live['upstream']
+    assert s.state()['history'][-1]['outcome'] == 'failed' and get_body(s.port) == 'demoapp v2'
+
+    # bad after its first batch, with pause: the first batch serves beside the two v2 replicas not replaced yet
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    paused = s.deploy('v3', **rolling, cutover_rolling=dict(batch=2, failure_action='pause'), cutover_command=FIRST_TWO_HEALTHY,
+                      cutover_volumes=['%s:/shared' % shared])
+    assert paused.rc != 0 and 'stopped at batch 2 of 2' in paused.stdout and 'Paused' in paused.stdout, paused.stdout[-3000:]
+    mix = s.state()['live']
+    entry = s.state()['history'][-1]
+    assert entry['outcome'] == 'paused' and entry['number'] == mix['number'], entry
+    assert len(mix['container'].split(',')) == 4 and s.route() == mix['upstream'] and sorted(s.running()) == mix['container'].split(',')
+    bodies = {get_body(s.port) for _ in range(40)}
+    assert bodies == {'demoapp v2', 'demoapp v3'}, bodies
+    # status leaves the paused mix as it is
+    from tests.sites import STATUS  # pylint: disable=import-outside-toplevel
+    from tests.helpers import run_playbook  # pylint: disable=import-outside-toplevel
+    assert_ok(run_playbook(STATUS, s.vars))
+    assert s.state()['live'] == mix and s.route() == mix['upstream']
+    # a rollback returns every replica to v2
+    assert_ok(s.deploy(None, playbook=ROLLBACK))
+    assert s.state()['live']['container'] == live['container'] and s.route() == live['upstream']
+    assert {get_body(s.port) for _ in range(20)} == {'demoapp v2'} and sorted(s.running()) == live['container'].split(',')

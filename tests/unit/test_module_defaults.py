@@ -34,7 +34,7 @@ def modules_run(tasks, seen=None):
         if include:
             name = include['name']
             if '{{' in name:  # the deploy role's strategy dispatch: any strategy role
-                targets = [task_file(r) for r in ('blue_green', 'recreate', 'compose')]
+                targets = [task_file(r) for r in ('blue_green', 'recreate', 'compose', 'rolling')]
             else:
                 targets = [task_file(name.replace(PREFIX, ''), include.get('tasks_from', 'main'))]
             for path in targets:
