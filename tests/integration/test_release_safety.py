@@ -142,6 +142,7 @@ def test_replicas_deploy_under_load_and_a_killed_replica_is_taken_out(docker_sit
         load.wait_for(50)
     assert_ok(deployed)
     summary = load.summary()
+    print('replicas 3, v1 -> v2 blue-green: %s' % summary)
     assert summary['failed'] == 0, summary
     v2 = s.state()['live']
     assert sorted(s.running()) == sorted(v2['container'].split(',')) and len(s.running()) == 3
@@ -156,6 +157,7 @@ def test_replicas_deploy_under_load_and_a_killed_replica_is_taken_out(docker_sit
         time.sleep(4)  # past HAProxy's check (inter 1s, fall 2)
         load.wait_for(50)
     killed = load.summary()
+    print('replicas 3, one killed with SIGKILL: %s' % killed)
     assert killed['failed'] == 0, killed['errors']
     # the release is the same again (the engine restarted the replica on its pinned port): nothing to do
     again = s.deploy('v2', cutover_replicas=3)
@@ -180,6 +182,7 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
         v2 = s.deploy('v2', **rolling, cutover_rolling=dict(batch=2))
         load.wait_for(50)
     assert_ok(v2)
+    print('rolling v1 -> v2, 4 replicas in batches of 2: %s' % load.summary())
     assert load.summary()['failed'] == 0, load.summary()['errors']
     assert set(load.summary()['versions']) == {'v1', 'v2'}  # both served while the batches rolled
     live = s.state()['live']
@@ -195,6 +198,7 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
         bad = s.deploy('v3', **rolling, cutover_rolling=dict(batch=2), cutover_public_env={'HEALTHY': '0'})
         load.wait_for(50)
     assert bad.rc != 0 and 'stopped at batch 1 of 2' in bad.stdout, bad.stdout[-3000:]
+    print('rolling v2 -> v3 never healthy, rolled back: %s' % load.summary())
     assert load.summary()['failed'] == 0, load.summary()['errors']
     assert s.state()['live'] == live and sorted(s.running()) == live['container'].split(',') and s.route() == live['upstream']
     assert s.state()['history'][-1]['outcome'] == 'failed' and get_body(s.port) == 'demoapp v2'
