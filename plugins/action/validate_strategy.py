@@ -16,8 +16,8 @@ class ActionModule(ControllerCheck):
     def check(self, args):
         result = dict(requested_strategy=args['strategy'])
         try:
-            result['effective_strategy'] = resolve_strategy(args['strategy'], args['source'], args['exclusive_volumes'], args['proxy_type'],
-                                                           args['replicas'])
+            result['effective_strategy'] = resolve_strategy(args['strategy'], args['source'], args['exclusive_volumes'],
+                                                            args['proxy_type'], args['replicas'])
         except StrategyError as exc:
             result.update(failed=True, msg=str(exc))
         return result

@@ -554,9 +554,9 @@ def replicas_errors(v, prefix='cutover_'):
     proxy = v.get('proxy') or {}
     kind = proxy.get('type') or 'haproxy'
     if kind in ('npm', 'none'):
+        why = 'forwards to one host:port' if kind == 'npm' else 'has no route'
         errors.append('%sreplicas %d needs a proxy that spreads requests over the replicas; %sproxy.type %s %s (valid '
-                      'with replicas: haproxy, nginx, caddy)' % (prefix, n, prefix, kind,
-                                                                'forwards to one host:port' if kind == 'npm' else 'has no route'))
+                      'with replicas: haproxy, nginx, caddy)' % (prefix, n, prefix, kind, why))
     if 'host' in proxy:
         errors.append('%sreplicas %d with a shared load balancer (%sproxy.host) is not supported yet: one '
                       'container per app host there' % (prefix, n, prefix))
@@ -583,8 +583,8 @@ def rolling_errors(rolling, replicas, prefix='cutover_rolling'):
     if delay is None or not 0 <= delay <= 3600:
         errors.append('%s.delay %s is invalid: use seconds from 0 to 3600' % (prefix, _show(rolling.get('delay'))))
     if rolling.get('failure_action', 'rollback') not in ROLLING_FAILURE_ACTIONS:
-        errors.append('%s.failure_action %s is invalid (valid: %s)' % (prefix, _show(rolling.get('failure_action')),
-                                                                      ', '.join(ROLLING_FAILURE_ACTIONS)))
+        errors.append('%s.failure_action %s is invalid (valid: %s)'
+                      % (prefix, _show(rolling.get('failure_action')), ', '.join(ROLLING_FAILURE_ACTIONS)))
     return errors
 
 

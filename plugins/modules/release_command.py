@@ -64,9 +64,10 @@ attributes:
     description: Runs nothing; says what it would run.
   diff_mode:
     support: none
+    description: It changes no file or setting to show; the container it runs is removed.
   idempotent:
     support: none
-    details: The command runs on every call; the roles call it only for a release that is not live yet.
+    description: The command runs on every call; the roles call it only for a release that is not live yet.
 '''
 
 EXAMPLES = r'''

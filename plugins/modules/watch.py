@@ -52,6 +52,9 @@ options:
         so the requests the new release answered before this module started count too. Without it, counting starts
         when the module does.
     type: dict
+  swapped_at:
+    description: When the swap happened (RV(cutover.deploy.proxy_swap#module:swapped_at)), for RV(watch.since_swap_seconds).
+    type: float
   settings:
     description: The watch settings (the role variable C(cutover_watch)).
     type: dict
@@ -79,6 +82,7 @@ attributes:
     description: Reports the watch it would run, without waiting.
   diff_mode:
     support: none
+    description: The swap back on failure is the one change, and it is reported in RV(watch).
   idempotent:
     support: full
     description: A release that passes is left as it is; only a failing one is swapped away from.

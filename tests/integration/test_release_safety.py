@@ -213,7 +213,7 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     entry = s.state()['history'][-1]
     assert entry['outcome'] == 'paused' and entry['number'] == mix['number'], entry
     assert len(mix['container'].split(',')) == 4 and s.route() == mix['upstream'] and sorted(s.running()) == mix['container'].split(',')
-    bodies = {get_body(s.port) for _ in range(40)}
+    bodies = {get_body(s.port) for _i in range(40)}
     assert bodies == {'demoapp v2', 'demoapp v3'}, bodies
     # status leaves the paused mix as it is
     from tests.sites import STATUS  # pylint: disable=import-outside-toplevel
@@ -223,4 +223,4 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     # a rollback returns every replica to v2
     assert_ok(s.deploy(None, playbook=ROLLBACK))
     assert s.state()['live']['container'] == live['container'] and s.route() == live['upstream']
-    assert {get_body(s.port) for _ in range(20)} == {'demoapp v2'} and sorted(s.running()) == live['container'].split(',')
+    assert {get_body(s.port) for _i in range(20)} == {'demoapp v2'} and sorted(s.running()) == live['container'].split(',')
