@@ -81,11 +81,13 @@ def traffic_summary(t):
         t['success_rate'], t['requests'], t['errors'], ', %d ms' % t['response_ms'] if t['response_ms'] is not None else '')
 
 
-def step_weights(percent, full=100):
-    """(blue, green) HAProxy weights for green at `percent` of new requests, on servers whose full
-    weight is `full` (so another host's servers in a shared backend keep their share). Pure."""
+def step_weights(percent, full=100, blues=1, greens=1):
+    """(blue, green) HAProxy weights of each server for green at `percent` of new requests, on servers whose full
+    weight is `full` (so another host's servers in a shared backend keep their share). With replica sets, `blues`
+    servers of the live release and `greens` of the new one: each green server's weight is scaled so the greens
+    together take `percent` (at most HAProxy's 256). Pure."""
     green = int(round(full * percent / 100.0))
-    return full - green, green
+    return full - green, min(256, int(round(green * blues / float(greens))))
 
 
 WATCH_DEFAULTS = dict(seconds=60, min_success_rate=99.0, max_response_ms=500, min_requests=10)

@@ -56,9 +56,6 @@ def resolve_strategy(strategy, source='image', exclusive_volumes=False, proxy_ty
     if strategy == ROLLING and replicas < 2:
         raise StrategyError('strategy "rolling" replaces replicas a few at a time and the service runs %d '
                             '(cutover_replicas): use "blue-green", or raise cutover_replicas' % replicas)
-    if strategy == CANARY and replicas > 1:
-        raise StrategyError('strategy "canary" weighs one container against one; with cutover_replicas %d use '
-                            '"rolling" (each batch gated before the next) or "blue-green"' % replicas)
     if strategy in (BLUE_GREEN, CANARY, ROLLING):
         if source == 'compose':
             raise StrategyError(

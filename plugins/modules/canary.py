@@ -30,6 +30,8 @@ description:
     lock and is alive (its play process on this host, or over SSH a reader of its output). When the run is
     gone (its play was killed), green's weight goes to 0, blue gets its full weight back, and the module
     ends, so no orphaned canary weights a release nobody will record. The next run removes green.
+  - With replicas, O(live_upstream) and O(upstream) are sets (upstreams joined by commas): the new replicas
+    together take each step's share, each one in an idle slot, and the analysis sums each set's counters.
   - HAProxy only. Other proxies have no weights here, and the module fails naming the proxy type.
     On a shared load balancer (O(proxy.member)) only that member's two slots are weighted, out of the
     same full weight as every other member's, so the host's share of the backend stays the same.
@@ -128,28 +130,36 @@ from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, canary_errors, route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import canary_errors, route_error, upstreams_error
 
 
-def response_ms(slot, rows):
-    """HAProxy's average response time of a server (its last 1024 requests), from `show stat`."""
-    return int((rows.get(slot['name']) or {}).get('rtime') or 0)
+def response_ms(slots, rows):
+    """HAProxy's average response time of a set of servers (each over its last 1024 requests): the slowest's."""
+    return max(int((rows.get(slot['name']) or {}).get('rtime') or 0) for slot in slots)
 
 
 def pick_slots(slots, live_upstream, upstream):
-    """(blue slot, green slot) for a canary, or raise ProxyError saying why there are none. Pure."""
-    blue = next((s for s in slots if slot_role(s) == 'serving' and upstream_of(s) == live_upstream), None)
-    if blue is None:
+    """(blue slots, green slots) for a canary: the slots serving the live release (one, or its replicas) and one
+    per green upstream (one holding it already, else an idle one), or raise ProxyError saying why there are none.
+    Pure."""
+    live, wanted = members(live_upstream), members(upstream)
+    blue = [s for s in slots if slot_role(s) == 'serving' and upstream_of(s) in live]
+    if len(blue) != len(live):
         raise ProxyError('the route does not serve the live upstream %s (serving: %s); run status to repair it'
                          % (live_upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
-    green = next((s for s in slots if s is not blue and upstream_of(s) == upstream), None) \
-        or next((s for s in slots if s is not blue and slot_role(s) == 'idle'), None)
-    if green is None:
-        raise ProxyError('no idle server slot for green: %s' % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
+    green = []
+    for u in wanted:
+        slot = next((s for s in slots if s not in blue and s not in green and upstream_of(s) == u), None) \
+            or next((s for s in slots if s not in blue and s not in green and slot_role(s) == 'idle'
+                     and upstream_of(s) not in wanted), None)
+        if slot is None:
+            raise ProxyError('no idle server slot for green: %s' % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
+        green.append(slot)
     return blue, green
 
 
@@ -175,8 +185,8 @@ def main():
     p = module.params
     require_finite_numbers(module)
     lease = renew_lease(module)
-    err = route_error('route', p['route']) or address_error('upstream', p['upstream']) \
-        or address_error('live_upstream', p['live_upstream'])
+    err = route_error('route', p['route']) or upstreams_error('upstream', p['upstream']) \
+        or upstreams_error('live_upstream', p['live_upstream'])
     errors = canary_errors(p['settings'], 'settings')
     if err or errors:
         module.fail_json(msg='; '.join(([err] if err else []) + errors))
@@ -190,14 +200,18 @@ def main():
         blue, green = pick_slots(driver.slots(route), p['live_upstream'], p['upstream'])
     except ProxyError as exc:
         module.fail_json(msg=str(exc), steps=[], passed=False)
-    full = blue['initial_weight']
-    last_blue, last_green = step_weights(settings['steps'][-1], full)
-    diff = dict(before='%s -> %s (weight %d)\n' % (route, p['live_upstream'], blue['weight']),
+    full = blue[0]['initial_weight']
+    last_blue, last_green = step_weights(settings['steps'][-1], full, len(blue), len(green))
+    diff = dict(before='%s -> %s (weight %d)\n' % (route, p['live_upstream'], blue[0]['weight']),
                 after='%s -> %s (weight %d), %s (weight %d)\n' % (route, p['live_upstream'], last_blue, p['upstream'], last_green))
     if module.check_mode:
         module.exit_json(changed=True, steps=[], passed=True, diff=diff,
-                         plan=['green %s in slot %s, then %s %% for %ss each' % (p['upstream'], green['name'],
+                         plan=['green %s in slot %s, then %s %% for %ss each' % (p['upstream'], ', '.join(g['name'] for g in green),
                                ', '.join(str(s) for s in settings['steps']), settings['interval'])])
+
+    def weigh(slots, weight):
+        for slot in slots:
+            driver.set_weight(route, slot['name'], weight)
 
     def stand_down_if_run_gone():
         """An orphaned canary (its play killed) must not go on weighting a release nobody will record:
@@ -206,28 +220,34 @@ def main():
         if gone is None:
             return
         with proxy_guard(False)():
-            driver.set_weight(route, green['name'], 0)
-            driver.set_weight(route, blue['name'], full)
+            weigh(green, 0)
+            weigh(blue, full)
             driver.save_state()
         module.fail_json(msg='canary stopped: %s; green %s gets no new requests and %s has its full weight again'
                              % (gone, p['upstream'], p['live_upstream']), steps=analysis, passed=False, changed=True)
 
     def set_weights(percent):
         stand_down_if_run_gone()
-        blue_weight, green_weight = step_weights(percent, full)
+        blue_weight, green_weight = step_weights(percent, full, len(blue), len(green))
         with proxy_guard(False)():
-            driver.set_weight(route, blue['name'], blue_weight)
-            driver.set_weight(route, green['name'], green_weight)
+            weigh(blue, blue_weight)
+            weigh(green, green_weight)
             driver.save_state()
 
-    def read(slot, rows):
-        return counters(rows.get(slot['name']) or {})
+    def read(slots, rows):
+        """The counters of a set of servers (one, or a release's replicas), summed."""
+        total = counters({})
+        for slot in slots:
+            for key, value in counters(rows.get(slot['name']) or {}).items():
+                total[key] += value
+        return total
 
     analysis = []
     try:
         # green joins at weight 0, then takes the first step's share with blue's weight set beside it
         with proxy_guard(False)():
-            driver.add_unweighted(route, green, p['upstream'])
+            for slot, upstream in zip(green, members(p['upstream'])):
+                driver.add_unweighted(route, slot, upstream)
         for percent in settings['steps']:
             set_weights(percent)
             rows = driver.server_stats(route)
@@ -243,7 +263,7 @@ def main():
             analysis.append(verdict)
             if not verdict['passed']:
                 with proxy_guard(False)():
-                    driver.set_weight(route, green['name'], 0)  # no new requests for green from now on
+                    weigh(green, 0)  # no new requests for green from now on
                     driver.save_state()
                 module.fail_json(msg='canary analysis failed at %d %%: %s' % (percent, '; '.join(verdict['reasons'])),
                                  steps=analysis, passed=False, changed=True)

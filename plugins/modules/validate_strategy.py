@@ -14,7 +14,7 @@ description:
     rejects what the deployer would not honour, before anything touches a host.
   - The empty value is the back-compat default and resolves per source kind. An image deploys
     blue-green; a compose stack recreates; exclusive volumes force recreate.
-  - C(canary) needs a proxy that splits requests by weight (HAProxy), and one container (O(replicas) 1).
+  - C(canary) needs a proxy that splits requests by weight (HAProxy).
   - C(rolling) needs O(replicas) above 1 (with one container, blue-green does the same in one step).
   - An action plugin of the same name resolves it on the controller (no module run on the host).
 author: Cutover contributors (@cutover)

@@ -224,3 +224,17 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     assert_ok(s.deploy(None, playbook=ROLLBACK))
     assert s.state()['live']['container'] == live['container'] and s.route() == live['upstream']
     assert {get_body(s.port) for _i in range(20)} == {'demoapp v2'} and sorted(s.running()) == live['container'].split(',')
+
+    # a canary weighs the new replicas together against the live ones, then swaps them all in
+    with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60, rate=100) as load:
+        load.wait_for(50)
+        canary = s.deploy('v3', cutover_replicas=3, cutover_strategy='canary',
+                          cutover_canary=dict(steps=[30], interval=4, min_requests=5))
+        load.wait_for(50)
+    assert_ok(canary)
+    step = canary.task('Send green its canary share of requests, step by step, and judge it')['result']['steps'][0]
+    share = step['green']['requests'] / float(step['green']['requests'] + step['blue']['requests'])
+    print('replicas 3, canary at 30 %%: green took %.2f of the step\'s requests; %s' % (share, load.summary()))
+    assert step['passed'] and 0.15 < share < 0.45, step
+    assert load.summary()['failed'] == 0, load.summary()['errors']
+    assert len(s.running()) == 3 and get_body(s.port) == 'demoapp v3' and s.route() == s.state()['live']['upstream']

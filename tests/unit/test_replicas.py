@@ -134,3 +134,17 @@ def test_status_counts_the_live_replicas():
     s = live('w-1,w-2', '127.0.0.1:1,127.0.0.1:2')
     assert st.history_table(s)[0] == 'live: 2 replicas w-1,w-2 at 127.0.0.1:1,127.0.0.1:2 (release 1, None)'
     assert st.history_table(live('w-1', '127.0.0.1:1'))[0] == 'live: w-1 at 127.0.0.1:1 (release 1, None)'
+
+
+def test_a_canary_weighs_the_new_replicas_together_against_the_live_ones():
+    from ansible_collections.cutover.deploy.plugins.module_utils._canary import step_weights  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cutover.deploy.plugins.modules.canary import pick_slots  # pylint: disable=import-outside-toplevel
+    assert step_weights(10, 100) == (90, 10) and step_weights(50, 100, 2, 2) == (50, 50)
+    blue, green = step_weights(20, 100, 3, 2)  # 3 live replicas, 2 new: the two take 20 % together
+    assert (blue, green) == (80, 30) and 2 * green / float(2 * green + 3 * blue) == 0.2
+    slots = [slot('a', '127.0.0.1:1001', 'serving'), slot('b', '127.0.0.1:1', 'idle'),
+             slot('a2', '127.0.0.1:1002', 'serving'), slot('b2', '127.0.0.1:1', 'idle')]
+    blues, greens = pick_slots(slots, '127.0.0.1:1001,127.0.0.1:1002', '127.0.0.1:2001,127.0.0.1:2002')
+    assert [s['name'] for s in blues] == ['a', 'a2'] and [s['name'] for s in greens] == ['b', 'b2']
+    with pytest.raises(ProxyError, match='does not serve the live upstream'):
+        pick_slots(slots, '127.0.0.1:1001,127.0.0.1:1003', '127.0.0.1:2001')
