@@ -39,6 +39,15 @@ def counters(row):
     return {k: int(row.get(k) or 0) for k in ANSWERS + NO_ANSWER}
 
 
+def summed_counters(rows, names):
+    """The counters of several servers (a release's replicas) from `show stat` rows by server name, summed. Pure."""
+    total = counters({})
+    for name in names:
+        for key, value in counters(rows.get(name) or {}).items():
+            total[key] += value
+    return total
+
+
 def step_traffic(before, after, rtime_ms=None):
     """What one server answered between two counter readings: requests, errors, success rate. Pure.
 

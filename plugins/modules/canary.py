@@ -126,7 +126,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
-    DEFAULTS, counters, judge_step, step_traffic, step_weights, with_defaults,
+    DEFAULTS, judge_step, step_traffic, step_weights, summed_counters, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
@@ -235,12 +235,7 @@ def main():
             driver.save_state()
 
     def read(slots, rows):
-        """The counters of a set of servers (one, or a release's replicas), summed."""
-        total = counters({})
-        for slot in slots:
-            for key, value in counters(rows.get(slot['name']) or {}).items():
-                total[key] += value
-        return total
+        return summed_counters(rows, [slot['name'] for slot in slots])
 
     analysis = []
     try:

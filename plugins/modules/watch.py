@@ -152,7 +152,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
-    WATCH_DEFAULTS, counters, judge_watch, step_traffic, traffic_summary, watch_settings,
+    WATCH_DEFAULTS, judge_watch, step_traffic, summed_counters, traffic_summary, watch_settings,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
@@ -180,10 +180,7 @@ def serving_slots(slots, upstream):
 def combined(rows, slots):
     """(counters, status, response ms) of the new release across its slots' `show stat` rows: the counters summed,
     the status DOWN when any replica is down, the slowest replica's average response time. Pure."""
-    total = counters({})
-    for slot in slots:
-        for key, value in counters(rows.get(slot['name']) or {}).items():
-            total[key] += value
+    total = summed_counters(rows, [slot['name'] for slot in slots])
     statuses = [(rows.get(s['name']) or {}).get('status') or '' for s in slots]
     status = next((st for st in statuses if st.startswith('DOWN')), statuses[0] if statuses else '')
     return total, status, max(int((rows.get(s['name']) or {}).get('rtime') or 0) for s in slots)
