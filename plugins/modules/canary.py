@@ -30,7 +30,7 @@ description:
     lock and is alive (its play process on this host, or over SSH a reader of its output). When the run is
     gone (its play was killed), green's weight goes to 0, blue gets its full weight back, and the module
     ends, so no orphaned canary weights a release nobody will record. The next run removes green.
-  - With replicas, O(live_upstream) and O(upstream) are sets (upstreams joined by commas): the new replicas
+  - With replicas, O(live_upstream) and O(upstream) are sets (upstreams joined by commas). The new replicas
     together take each step's share, each one in an idle slot, and the analysis sums each set's counters.
   - HAProxy only. Other proxies have no weights here, and the module fails naming the proxy type.
     On a shared load balancer (O(proxy.member)) only that member's two slots are weighted, out of the
