@@ -69,6 +69,14 @@ options:
     type: str
     default: remove
     choices: [remove, stop]
+  background:
+    description:
+      - Stop the containers in the background (recorded as retiring in the state, as after a cutover) and return at
+        once. The rolling strategy uses it for the old replicas a batch took the route from, which no request
+        depends on any more. O(live) implies it.
+    type: bool
+    default: false
+    version_added: 0.2.0
   standby:
     description:
       - With O(live), seconds the release it replaces stays running, unrouted, as the standby (recorded in the
@@ -301,6 +309,7 @@ def main():
             keep_images=dict(type='int'),
             image_grace=dict(type='int', default=3600),
             unlock=dict(type='bool', default=False),
+            background=dict(type='bool', default=False),
             metrics=dict(type='dict', options=dict(
                 path=dict(type='path', required=True),
                 steps=dict(type='dict', default={}),
@@ -323,7 +332,7 @@ def main():
     infos, by_name = engine.service_inventory(p['service'])
     remove, stop, kept = select(p, state, infos)
     # after a cutover nothing waits on the old containers: a running one stops in the background
-    background = [i for i in remove + stop if i['running']] if p['live'] else []
+    background = [i for i in remove + stop if i['running']] if p['live'] or p['background'] else []
     if background:
         state = add_retiring(state, [i['name'] for i in background if i in remove], True, p['stop_timeout'], time.time())
         state = add_retiring(state, [i['name'] for i in background if i in stop], False, p['stop_timeout'], time.time())
