@@ -55,7 +55,7 @@ start_sshd() {  # $1 name
 stop_sshd() {  # $1 name: the listener, every session, and the controller's shared connections to it
   kill_pidfile "$RUN_DIR/$1/sshd.pid" "cutover-$1"
   for pid in $(ip netns pids "cutover-$1"); do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sshd ] && kill -9 "$pid" 2>/dev/null || true
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sshd ]; then kill -9 "$pid" 2>/dev/null || true; fi
   done
   rm -f "$RUN_DIR"/cm-* 2>/dev/null || true
 }
@@ -122,7 +122,9 @@ up() {
   iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
 
   add_host lb 10.231.0.10
-  local inventory="all:
+  local inventory lb_entry
+  lb_entry=$(host_entry lb 10.231.0.10 '' | sed 's/^/    /')
+  inventory="all:
   vars:
     ansible_user: root
     ansible_ssh_private_key_file: $FLEET_DIR/client_key
@@ -132,7 +134,7 @@ up() {
   children:
     lb:
       hosts:
-$(host_entry lb 10.231.0.10 '' | sed 's/^/    /')
+$lb_entry
     app:
       hosts:"
   local n=0 pids=()

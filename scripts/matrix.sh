@@ -32,7 +32,7 @@ setup() {  # $1 core version
     "$dir/bin/pip" install -q "${pkgs[@]}" >"$dir.pip.log" 2>&1 || { tail -20 "$dir.pip.log" >&2; exit 1; }
     echo "${pkgs[*]}" >"$dir/.ready"
   fi
-  [ -f .cache/build/cutover-deploy-*.tar.gz ] 2>/dev/null || scripts/install-collection.sh >/dev/null
+  compgen -G '.cache/build/cutover-deploy-*.tar.gz' >/dev/null || scripts/install-collection.sh >/dev/null
   ANSIBLE_COLLECTIONS_PATH="$dir/collections" "$dir/bin/ansible-galaxy" collection install --force \
     -p "$dir/collections" .cache/build/cutover-deploy-*.tar.gz >/dev/null
   realpath "$dir"

@@ -12,8 +12,9 @@ for pair in dockerd:docker.io podman:podman runc:runc haproxy:haproxy caddy:cadd
             curl:curl socat:socat openssl:openssl /usr/sbin/sshd:openssh-server git:git \
             docker-compose:docker-compose podman-compose:podman-compose \
             docker-registry:docker-registry skopeo:skopeo htpasswd:apache2-utils \
-            systemd-nspawn:systemd-container pebble:pebble lego:lego; do  # registry.sh: docker-registry, skopeo, htpasswd;
-  # systemd-host.sh: nspawn; ACME on HAProxy and nginx: lego; its tests: pebble (RFC 8555 test server + challtestsrv)
+            systemd-nspawn:systemd-container pebble:pebble lego:lego shellcheck:shellcheck; do
+  # registry.sh: docker-registry, skopeo, htpasswd; systemd-host.sh: nspawn; ACME on HAProxy and nginx: lego; its tests:
+  # pebble (RFC 8555 test server + challtestsrv); sanity's shellcheck test (skipped without it)
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_apt+=(busybox-static)
