@@ -48,6 +48,11 @@ def summed_counters(rows, names):
     return total
 
 
+def slowest_response_ms(rows, names):
+    """HAProxy's average response time (over each server's last 1024 requests) of the slowest of these servers. Pure."""
+    return max([int((rows.get(name) or {}).get('rtime') or 0) for name in names] or [0])
+
+
 def step_traffic(before, after, rtime_ms=None):
     """What one server answered between two counter readings: requests, errors, success rate. Pure.
 

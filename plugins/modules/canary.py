@@ -126,7 +126,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
-    DEFAULTS, judge_step, step_traffic, step_weights, summed_counters, with_defaults,
+    DEFAULTS, judge_step, slowest_response_ms, step_traffic, step_weights, summed_counters, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
@@ -134,24 +134,19 @@ from ansible_collections.cutover.deploy.plugins.module_utils._naming import memb
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import serving_slots, slot_role, upstream_of
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import canary_errors, route_error, upstreams_error
-
-
-def response_ms(slots, rows):
-    """HAProxy's average response time of a set of servers (each over its last 1024 requests): the slowest's."""
-    return max(int((rows.get(slot['name']) or {}).get('rtime') or 0) for slot in slots)
 
 
 def pick_slots(slots, live_upstream, upstream):
     """(blue slots, green slots) for a canary: the slots serving the live release (one, or its replicas) and one
     per green upstream (one holding it already, else an idle one), or raise ProxyError saying why there are none.
     Pure."""
-    live, wanted = members(live_upstream), members(upstream)
-    blue = [s for s in slots if slot_role(s) == 'serving' and upstream_of(s) in live]
-    if len(blue) != len(live):
-        raise ProxyError('the route does not serve the live upstream %s (serving: %s); run status to repair it'
-                         % (live_upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
+    wanted = members(upstream)
+    try:
+        blue = serving_slots(slots, live_upstream, 'live upstream')
+    except ProxyError as exc:
+        raise ProxyError('%s; run status to repair it' % exc)
     green = []
     for u in wanted:
         slot = next((s for s in slots if s not in blue and s not in green and upstream_of(s) == u), None) \
@@ -253,8 +248,8 @@ def main():
                 lease.renew(every=10)
                 time.sleep(min(1.0, max(0.0, end - time.monotonic())))
             rows = driver.server_stats(route)
-            verdict = judge_step(percent, step_traffic(blue_start, read(blue, rows), response_ms(blue, rows)),
-                                 step_traffic(green_start, read(green, rows), response_ms(green, rows)), settings)
+            verdict = judge_step(percent, step_traffic(blue_start, read(blue, rows), slowest_response_ms(rows, [b['name'] for b in blue])),
+                                 step_traffic(green_start, read(green, rows), slowest_response_ms(rows, [g['name'] for g in green])), settings)
             analysis.append(verdict)
             if not verdict['passed']:
                 with proxy_guard(False)():

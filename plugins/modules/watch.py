@@ -152,38 +152,27 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
-    WATCH_DEFAULTS, judge_watch, step_traffic, summed_counters, traffic_summary, watch_settings,
+    WATCH_DEFAULTS, judge_watch, slowest_response_ms, step_traffic, summed_counters, traffic_summary, watch_settings,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_finite_numbers
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import slot_role, upstream_of
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import serving_slots
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error, upstreams_error, watch_errors
 
 
 POLL = 0.5  # seconds between readings: a failing release is swapped away from within about this
 
 
-def serving_slots(slots, upstream):
-    """The slots that serve upstream (one, or each of a release's replicas), or raise ProxyError. Pure."""
-    wanted = members(upstream)
-    found = [s for s in slots if slot_role(s) == 'serving' and upstream_of(s) in wanted]
-    if len(found) != len(wanted):
-        raise ProxyError('the route does not serve %s (serving: %s); nothing to watch'
-                         % (upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
-    return found
-
-
 def combined(rows, slots):
     """(counters, status, response ms) of the new release across its slots' `show stat` rows: the counters summed,
     the status DOWN when any replica is down, the slowest replica's average response time. Pure."""
-    total = summed_counters(rows, [slot['name'] for slot in slots])
-    statuses = [(rows.get(s['name']) or {}).get('status') or '' for s in slots]
+    names = [slot['name'] for slot in slots]
+    statuses = [(rows.get(name) or {}).get('status') or '' for name in names]
     status = next((st for st in statuses if st.startswith('DOWN')), statuses[0] if statuses else '')
-    return total, status, max(int((rows.get(s['name']) or {}).get('rtime') or 0) for s in slots)
+    return summed_counters(rows, names), status, slowest_response_ms(rows, names)
 
 
 def main():
@@ -226,7 +215,7 @@ def main():
         return combined(driver.server_stats(route), slots)
 
     try:
-        slots = serving_slots(driver.slots(route), p['upstream'])
+        slots = serving_slots(driver.slots(route), p['upstream'], 'new release')
         start, _status, _rtime = reading(slots)
         if p['since'] and all(p['since'].get(s['name']) for s in slots):
             start = combined(p['since'], slots)[0]  # from the swap on

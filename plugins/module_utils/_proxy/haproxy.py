@@ -91,6 +91,17 @@ def upstream_of(slot):
     return '%s:%d' % (slot['addr'], slot['port'])
 
 
+def serving_slots(slots, upstream, what='upstream'):
+    """The slots that serve upstream (one, or a release's replicas joined by commas), or raise ProxyError naming what
+    the route serves instead. Pure."""
+    wanted = members(upstream)
+    found = [s for s in slots if slot_role(s) == 'serving' and upstream_of(s) in wanted]
+    if len(found) != len(wanted):
+        raise ProxyError('the route does not serve the %s %s (serving: %s)' % (
+            what, upstream, ', '.join(upstream_of(s) for s in slots if slot_role(s) == 'serving') or 'nothing'))
+    return found
+
+
 def plan_upsert(slots, upstream):
     """Runtime API commands (without the backend prefix) that make upstream the only serving slot, or the
     upstreams of a release's replicas (joined by commas) the only serving slots.
