@@ -113,6 +113,11 @@ def resolve(args, now, user):
                                         int(args.get('replicas') or 1))
         except StrategyError as exc:
             errors.append(str(exc))
+        engine_type = (args.get('engine') or {}).get('type') or 'docker'
+        if strategy == 'blue-green' and source == 'compose' and engine_type == 'podman':
+            errors.append('cutover_strategy blue-green with cutover_source type compose needs docker-compose: '
+                          'podman-compose cannot add a second container of a service beside the first; use '
+                          'cutover_strategy recreate (or "") with Podman')
         if strategy == 'rolling' and args.get('watch') not in (None, {}):
             errors.append('cutover_watch with cutover_strategy rolling is not supported yet (each batch is gated before '
                           'the next takes the route): use blue-green with cutover_replicas, or leave cutover_watch unset')

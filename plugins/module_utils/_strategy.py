@@ -18,8 +18,8 @@ RESERVED_STRATEGIES = ()
 WEIGHTED_PROXIES = ('haproxy',)  # the proxies whose driver can split a route's requests by weight
 VALID_SOURCES = ('image', 'compose')
 
-# What "" means for each source kind: an image can run twice side by side; a compose stack is
-# managed as a whole and has no blue-green path.
+# What "" means for each source kind: an image can run twice side by side; a compose project is
+# replaced as a whole unless blue-green of its routed service is asked for.
 DEFAULT_FOR_SOURCE = {'image': BLUE_GREEN, 'compose': RECREATE}
 
 
@@ -57,10 +57,11 @@ def resolve_strategy(strategy, source='image', exclusive_volumes=False, proxy_ty
         raise StrategyError('strategy "rolling" replaces replicas a few at a time and the service runs %d '
                             '(cutover_replicas): use "blue-green", or raise cutover_replicas' % replicas)
     if strategy in (BLUE_GREEN, CANARY, ROLLING):
-        if source == 'compose':
+        if source == 'compose' and strategy != BLUE_GREEN:
             raise StrategyError(
-                'strategy "%s" is not supported for source "compose": a stack is replaced '
-                'as a whole (valid for compose: "", "recreate")' % strategy)
+                'strategy "%s" is not supported for source "compose": the routed service can be blue-greened, '
+                'the project is otherwise replaced as a whole (valid for compose: "", "recreate", "blue-green")'
+                % strategy)
         if exclusive_volumes:
             raise StrategyError(
                 'strategy "%s" cannot be used with exclusive_volumes=true: it runs '

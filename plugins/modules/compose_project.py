@@ -19,10 +19,17 @@ description:
     container runs with that release, nothing is done (C(changed=false)). Otherwise the whole project is
     recreated (C(up -d --force-recreate --remove-orphans)), which stops the old containers before the new
     ones start. It is a recreate, so the service has no ready container until the new one passes its gate.
-    Blue-green is not possible, since a project is replaced as a whole.
+  - With O(strategy=blue-green) (C(docker-compose) only), the routed service gets a new container beside
+    the live one instead. C(up -d --no-deps --no-recreate --scale) adds one container of O(route_service)
+    with the new configuration, published on a port the engine picks, on the project's network under the
+    service's name. The other services are brought up with C(up -d --no-deps), so compose recreates only
+    those whose configuration changed. The caller gates the new container, swaps the route and removes the
+    old one (M(cutover.deploy.reap)). Refused, before anything changes, when the routed service cannot run
+    twice side by side (C(container_name), a fixed host port, or more than one replica).
   - A moved image tag is not noticed. Change the file (or O(env)) to deploy a new image.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.release_record
   - cutover.deploy.lease
   - cutover.deploy.engine
 options:
@@ -63,6 +70,19 @@ options:
     type: str
     default: docker-compose
     choices: [docker-compose, podman-compose]
+  strategy:
+    description:
+      - C(recreate) replaces the whole project; C(blue-green) starts a second container of O(route_service)
+        beside O(live) and leaves the swap to the caller.
+    type: str
+    default: recreate
+    choices: [recreate, blue-green]
+  live:
+    description:
+      - With O(strategy=blue-green), the name of the routed service's live container (from the service's
+        state), which is left running. When it already runs this release, nothing is done and
+        RV(already_live) is true.
+    type: str
   publish_address:
     description: Address O(route_service) is published on.
     type: str
@@ -112,6 +132,18 @@ containers:
   returned: success
   type: list
   elements: str
+already_live:
+  description: With O(strategy=blue-green), whether O(live) already runs this release (nothing was done).
+  returned: success
+  type: bool
+standby:
+  description: Always false (a compose project keeps no running standby); there for the blue-green role.
+  returned: success
+  type: bool
+number:
+  description: The release number O(record) began (null when nothing was recorded).
+  returned: success
+  type: int
 '''
 
 import hashlib
@@ -122,23 +154,70 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
+from ansible_collections.cutover.deploy.plugins.module_utils._state import (
+    DEFAULT_STATE_DIR, begin_release, release_record_option)
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec, free_port
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import (
+    lease_option, load_state, renew_lease, require_valid_service, save_state)
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import container_labels
 from ansible_collections.cutover.deploy.plugins.module_utils._source import compose_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 
 PROJECT_LABEL = 'com.docker.compose.project'  # set by docker-compose and by podman-compose
 SERVICE_LABEL = 'com.docker.compose.service'
 
 
 def override_text(route_service, address, host_port, container_port, labels):
-    """Cutover's override file: the routed service published on a pinned port, and labelled. Pure (JSON is YAML)."""
+    """Cutover's override file: the routed service published on a pinned port (host_port None: one the engine
+    picks per container, so two can run side by side), and labelled. Pure (JSON is YAML)."""
     host = '[%s]' % address if ':' in address else address
-    doc = {'services': {route_service: {'ports': ['%s:%d:%d' % (host, host_port, container_port)], 'labels': labels}}}
+    port = '%s:%s:%d' % (host, '' if host_port is None else host_port, container_port)
+    doc = {'services': {route_service: {'ports': [port], 'labels': labels}}}
     return json.dumps(doc, indent=2, sort_keys=True) + '\n'
+
+
+def fixed_host_port(port):
+    """The host port a compose ports entry binds (short or long syntax), or None when the engine picks it. Pure."""
+    if isinstance(port, dict):
+        published = port.get('published')
+        return str(published) if published not in (None, '') else None
+    parts = str(port).split('/')[0].rsplit(':', 2)
+    if len(parts) == 1:
+        return None
+    return parts[-2] or None
+
+
+def blue_green_refusals(config, route_service):
+    """Why the routed service cannot run twice side by side, from the project's merged configuration (what
+    `compose config` prints): a list of messages, empty when it can. Pure."""
+    services = (config or {}).get('services') or {}
+    if route_service not in services:
+        return ['source.service %s is not a service of the project (its services: %s)'
+                % (route_service, ', '.join(sorted(services)) or 'none')]
+    svc, errors = services[route_service] or {}, []
+    why = 'blue-green runs the old and the new container of source.service %s side by side' % route_service
+    if svc.get('container_name'):
+        errors.append('%s, and its container_name %s names one container: remove container_name, or use '
+                      'cutover_strategy recreate' % (why, svc['container_name']))
+    fixed = [p for p in (fixed_host_port(port) for port in svc.get('ports') or []) if p]
+    if fixed:
+        errors.append('%s, and both cannot bind host port %s: leave the publishing to Cutover (remove the ports), '
+                      'or use cutover_strategy recreate' % (why, ', '.join(fixed)))
+    scale = svc.get('scale') or (svc.get('deploy') or {}).get('replicas') or 1
+    if int(scale) > 1:
+        errors.append('%s, and it asks for %s replicas: Cutover routes to one container of it; use scale 1, or '
+                      'cutover_strategy recreate' % (why, scale))
+    return errors
+
+
+def stale_routed(routed, live, release):
+    """The routed service's containers to remove before a new one is added beside the live one: any stopped
+    one, and a running one of this very release (a green an interrupted run left) that is not live. Pure
+    over describe() dicts; a running container of another release is kept (reconcile judges those)."""
+    return [c['name'] for c in routed
+            if c['name'] != live and (not c['running'] or c['release'] == release)]
 
 
 SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -187,6 +266,9 @@ def main():
             project=dict(type='str'),
             env=dict(type='dict', default={}),
             tool=dict(type='str', default='docker-compose', choices=['docker-compose', 'podman-compose']),
+            strategy=dict(type='str', default='recreate', choices=['recreate', 'blue-green']),
+            live=dict(type='str'),
+            record=release_record_option(),
             publish_address=dict(type='str', default='127.0.0.1'),
             state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
         ),
@@ -202,6 +284,9 @@ def main():
         module.fail_json(msg='; '.join(errors))
     if not 1 <= p['container_port'] <= 65535:
         module.fail_json(msg='container_port %s is invalid: use 1-65535' % p['container_port'])
+    if p['strategy'] == 'blue-green' and p['tool'] != 'docker-compose':
+        module.fail_json(msg='strategy blue-green with a compose source needs docker-compose: %s cannot add a second '
+                             'container of a service beside the first; use strategy recreate' % p['tool'])
     texts = []
     for path in p['files']:
         try:
@@ -214,23 +299,43 @@ def main():
     tool = module.get_bin_path(p['tool'])
     if tool is None:
         module.fail_json(msg='%s is not installed on the host (Debian: apt-get install %s)' % (p['tool'], p['tool']))
-
     override = os.path.join(p['state_dir'], 'compose', '%s.override.yml' % p['service'])
-    port = pinned_port(override, p['publish_address'])
-    # what is deployed: the files, the variables and where the routed service is published
-    release = project_release(texts + ['%s %s:%d:%d' % (p['route_service'], p['publish_address'], port, p['container_port'])], env)
-    labels = container_labels(p['service'], release, 'recreate', 'compose:%s' % project, p['container_port'], config=release)
-    text = override_text(p['route_service'], p['publish_address'], port, p['container_port'], labels)
+    environ = tool_environment(env, p['tool'], p['engine_host'], pwd.getpwuid(os.getuid()).pw_dir)
+
+    def compose(*args, files=None):
+        """Run the compose tool on the project; (rc, out, err)."""
+        cmd = [tool, '-p', project]
+        for path in files or p['files'] + [override]:
+            cmd += ['-f', path]
+        with lease.held_while('%s %s' % (p['tool'], args[0])):
+            done = subprocess.run(cmd + list(args), cwd=os.path.dirname(p['files'][0]), env=environ,
+                                  capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
 
     engine = Engine(module)
 
     def project_containers():
         found = engine.call('listing the containers of project %s' % project, engine.client.containers.list,
                             all=True, filters={'label': '%s=%s' % (PROJECT_LABEL, project)})
-        return found, next((c for c in found if (c.labels or {}).get(SERVICE_LABEL) == p['route_service']), None)
+        return found, [c for c in found if (c.labels or {}).get(SERVICE_LABEL) == p['route_service']]
+
+    if p['strategy'] == 'blue-green':
+        blue_green(module, engine, compose, project_containers, project, texts, env, override)
+    recreate(module, compose, project_containers, project, texts, env, override)
+
+
+def recreate(module, compose, project_containers, project, texts, env, override):
+    """The whole project again (its old containers stop before the new ones start), the routed service on its
+    pinned port."""
+    p = module.params
+    port = pinned_port(override, p['publish_address'])
+    # what is deployed: the files, the variables and where the routed service is published
+    release = project_release(texts + ['%s %s:%d:%d' % (p['route_service'], p['publish_address'], port, p['container_port'])], env)
+    labels = container_labels(p['service'], release, 'recreate', 'compose:%s' % project, p['container_port'], config=release)
+    text = override_text(p['route_service'], p['publish_address'], port, p['container_port'], labels)
 
     containers, routed = project_containers()
-    before = describe(routed) if routed is not None else None
+    before = describe(routed[0]) if routed else None
     if before is not None and before['running'] and before['release'] == release:
         module.exit_json(changed=False, container=before, upstream=before['upstream'], release=release,
                          containers=sorted(c.name for c in containers))
@@ -240,23 +345,91 @@ def main():
                          containers=sorted(c.name for c in containers), diff=diff)
     os.makedirs(os.path.dirname(override), exist_ok=True)
     write_atomic(override, text)
-    cmd = [tool, '-p', project]
-    for path in p['files'] + [override]:
-        cmd += ['-f', path]
-    cmd += ['up', '-d', '--force-recreate', '--remove-orphans']
-    environ = tool_environment(env, p['tool'], p['engine_host'], pwd.getpwuid(os.getuid()).pw_dir)
-    with lease.held_while('%s up' % p['tool']):
-        done = subprocess.run(cmd, cwd=os.path.dirname(p['files'][0]), env=environ, capture_output=True, text=True,
-                              check=False)
-    rc, out, err = done.returncode, done.stdout, done.stderr
+    rc, out, err = compose('up', '-d', '--force-recreate', '--remove-orphans')
     containers, routed = project_containers()
-    if rc != 0 or routed is None:
-        module.fail_json(msg='%s up failed (rc %s)%s: %s' % (p['tool'], rc, '' if routed is not None else
+    if rc != 0 or not routed:
+        module.fail_json(msg='%s up failed (rc %s)%s: %s' % (p['tool'], rc, '' if routed else
                                                              ', and there is no %s container' % p['route_service'],
                                                              (err or out).strip()[-2000:]))
-    after = describe(routed)
+    after = describe(routed[0])
     module.exit_json(changed=True, container=after, upstream=after['upstream'], release=release,
                      containers=sorted(c.name for c in containers), diff=diff)
+
+
+def blue_green(module, engine, compose, project_containers, project, texts, env, override):
+    """One more container of the routed service, with the new configuration, beside the live one; the other
+    services brought up to date by compose. The caller gates, swaps and removes the old container."""
+    p = module.params
+    # the release does not name a host port: each of the routed service's containers gets its own
+    release = project_release(texts + ['%s blue-green %s:%d' % (p['route_service'], p['publish_address'], p['container_port'])], env)
+    containers, routed = project_containers()
+    known = [describe(c) for c in routed]
+    live = next((c for c in known if c['name'] == p['live']), None)
+    result = dict(release=release, already_live=False, standby=False, number=None)
+    if live is not None and live['running'] and live['release'] == release:
+        module.exit_json(changed=False, container=live, upstream=live['upstream'],
+                         containers=sorted(c.name for c in containers), **dict(result, already_live=True))
+
+    # refused before anything changes: the project as the tool merges it, without Cutover's override
+    rc, out, err = compose('config', files=p['files'])
+    if rc != 0:
+        module.fail_json(msg='%s config failed (rc %s): %s' % (p['tool'], rc, (err or out).strip()[-2000:]))
+    try:
+        import yaml  # the compose tools' own dependency, so present where they are
+        config = yaml.safe_load(out)
+    except ImportError:
+        module.fail_json(msg='PyYAML is needed on the host to read %s config (Debian: apt-get install python3-yaml)'
+                         % p['tool'])
+    except yaml.YAMLError as exc:
+        module.fail_json(msg='cannot read what %s config printed: %s' % (p['tool'], exc))
+    refusals = blue_green_refusals(config, p['route_service'])
+    if refusals:
+        module.fail_json(msg='; '.join(refusals))
+    others = sorted(name for name in (config.get('services') or {}) if name != p['route_service'])
+    diff = dict(before='%s\n' % (live['release'] if live else ''), after='%s\n' % release)
+    if module.check_mode:
+        module.exit_json(changed=True, container=live, upstream=None, containers=sorted(c.name for c in containers),
+                         diff=diff, **result)
+
+    stale = stale_routed(known, p['live'], release)
+    for name in stale:
+        engine.call('removing %s, a container of %s that is not live' % (name, p['route_service']),
+                    lambda n=name: engine.client.containers.get(n).remove(force=True))
+    kept = [c['name'] for c in known if c['name'] not in stale]
+    labels = container_labels(p['service'], release, 'blue-green', 'compose:%s' % project, p['container_port'], config=release)
+    os.makedirs(os.path.dirname(override), exist_ok=True)
+    write_atomic(override, override_text(p['route_service'], p['publish_address'], None, p['container_port'], labels))
+    if others:  # compose recreates only those whose configuration changed
+        rc, out, err = compose('up', '-d', '--no-deps', *others)
+        if rc != 0:
+            module.fail_json(msg='%s up of %s failed (rc %s): %s' % (p['tool'], ', '.join(others), rc,
+                                                                    (err or out).strip()[-2000:]))
+    rc, out, err = compose('up', '-d', '--no-deps', '--no-recreate', '--scale',
+                           '%s=%d' % (p['route_service'], len(kept) + 1), p['route_service'])
+    containers, routed = project_containers()
+    green = next((describe(c) for c in routed if c.name not in kept), None)
+    if rc != 0 or green is None or not green['running'] or green['release'] != release:
+        if green is not None:  # a half-started green is not left behind
+            engine.call('removing %s' % green['name'], lambda: engine.client.containers.get(green['name']).remove(force=True))
+        module.fail_json(msg='%s up of a new %s container failed (rc %s): %s' % (
+            p['tool'], p['route_service'], rc, (err or out).strip()[-2000:] or 'no new container is running'))
+    if p['record']:
+        result['number'] = record_release(module, green, release)
+    module.exit_json(changed=True, container=green, upstream=green['upstream'],
+                     containers=sorted(c.name for c in containers), diff=diff, **result)
+
+
+def record_release(module, green, release):
+    """Begin the release in the history (outcome running); its number."""
+    p, rec = module.params, module.params['record']
+    entry = dict(image=rec['image'] or 'compose:%s' % (p['project'] or p['service']), image_id=green['image_id'],
+                 release_id=release, container=green['name'], upstream=green['upstream'],
+                 container_port=p['container_port'], strategy=rec['strategy'] or 'blue-green', kind=rec['kind'],
+                 initiator=rec['initiator'], notes=rec['notes'], commit_sha=rec['commit_sha'], rollout=rec['rollout'],
+                 started=iso_now())
+    after, number = begin_release(load_state(module), entry, rec['history_limit'])
+    save_state(module, after)
+    return number
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ options:
     type: str
     default: ''
   source:
-    description: Kind of source being deployed. C(compose) cannot deploy blue-green.
+    description: Kind of source being deployed. C(compose) deploys recreate or blue-green (its routed service), not canary or rolling.
     type: str
     default: image
     choices: [image, compose]

@@ -126,10 +126,10 @@ def compose_down(site, project, files):
                    capture_output=True, timeout=120)
 
 
-def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(site, tmp_path):
+def test_compose_project_is_recreated_with_its_window(site, tmp_path):
     """A two-service project (the app and a sidecar) with the engine's compose tool: the route goes to the
     app, each change recreates the project and reports its downtime window, an unchanged project is left
-    alone, and blue-green is refused with the reason."""
+    alone. With Podman, blue-green is refused with the reason (podman-compose cannot add a container)."""
     s = site
     compose = tmp_path / 'compose.yml'
     compose.write_text('services:\n'
@@ -164,9 +164,12 @@ def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(sit
         assert_ok(again)
         assert 'the project is already live, nothing to do' in again.stdout and len(s.state()['history']) == 2
 
-        refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1')), cutover_strategy='blue-green')
+        refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1')), cutover_strategy='canary')
         assert refused.rc != 0
-        assert 'strategy "blue-green" is not supported for source "compose"' in refused.stdout, refused.stdout[-2000:]
+        assert 'strategy "canary" is not supported for source "compose"' in refused.stdout, refused.stdout[-2000:]
+        if s.engine.name == 'podman':
+            refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1')), cutover_strategy='blue-green')
+            assert refused.rc != 0 and 'needs docker-compose' in refused.stdout, refused.stdout[-2000:]
         assert get_body(s.port) == 'demoapp v2'
 
         # env that would configure the tool itself is refused on the controller; a missing file on the host
@@ -176,5 +179,72 @@ def test_compose_project_is_recreated_with_its_window_and_refuses_blue_green(sit
         assert missing.rc != 0, missing.stdout[-2000:]
         assert 'the compose file %s does not exist on the host' % (tmp_path / 'gone.yml') in missing.stdout
         assert get_body(s.port) == 'demoapp v2' and len(s.state()['history']) == 2
+    finally:
+        compose_down(s, s.service, [compose, override])
+
+
+def test_compose_blue_green_replaces_the_routed_service_beside_the_old_with_zero_failed(docker_site, tmp_path):
+    """Blue-green of a compose project's routed service (Docker, docker-compose): a project deployed with
+    recreate moves to blue-green under keep-alive load with 0 failed requests. The new container runs beside the
+    old one on the project's network under the service's name, the sidecar is left as it was, the old container
+    is removed after the swap. A release that fails its gate leaves the live one serving and no container
+    behind; a routed service that cannot run twice is refused before anything changes."""
+    s = docker_site
+    compose = tmp_path / 'compose.yml'
+    compose.write_text('services:\n'
+                       '  app:\n    image: demoapp:${APP_TAG}\n'
+                       '  sidecar:\n    image: demoapp:v3\n    environment:\n      PORT: "9090"\n')
+    source = dict(type='compose', files=[str(compose)], service='app')
+    override = s.state_dir / 'compose' / ('%s.override.yml' % s.service)
+
+    def project(*args):
+        return subprocess.run(['docker', 'ps', '-a', '--filter', 'label=com.docker.compose.project=%s' % s.service,
+                               '--format', '{{.Names}} {{.ID}} {{.State}}'] + list(args),
+                              capture_output=True, text=True, check=True).stdout.split('\n')
+
+    def app_from_the_sidecar():
+        sidecar = next(line.split()[0] for line in project() if '_sidecar_' in line)
+        return subprocess.run(['docker', 'exec', sidecar, 'wget', '-qO-', 'http://app:8080/'],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+
+    try:
+        assert_ok(s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1'))))  # recreate, the default
+        v1 = s.state()['live']['container']
+        sidecar = next(line for line in project() if '_sidecar_' in line)
+        with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=90, rate=TEST_RATE) as load:
+            load.wait_for(50)
+            moved = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')), cutover_strategy='blue-green')
+            load.wait_for(50)
+        assert_ok(moved)
+        summary = load.summary()
+        print('compose blue-green v1 -> v2: %s' % summary)
+        assert summary['failed'] == 0, summary
+        v2 = s.state()['live']
+        assert v2['container'] != v1 and s.running() == [v2['container']]  # the old one is gone after the swap
+        assert s.route() == v2['upstream'] and get_body(s.port) == 'demoapp v2'
+        assert next(line for line in project() if '_sidecar_' in line) == sidecar  # untouched: same id, running
+        assert app_from_the_sidecar() == 'demoapp v2'  # the service's name on the project network
+        entry = s.state()['history'][-1]
+        assert (entry['strategy'], entry['outcome'], entry['image']) == ('blue-green', 'succeeded', 'compose:%s' % s.service)
+        assert 'compose project %s is live in %s' % (s.service, v2['container']) in moved.stdout, moved.stdout[-2000:]
+
+        again = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')), cutover_strategy='blue-green')
+        assert_ok(again)
+        assert 'is already live' in again.stdout and len(s.state()['history']) == 2, again.stdout[-2000:]
+
+        # a release that never passes its gate: v2 serves on, the new container is removed
+        failed = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v3')), cutover_strategy='blue-green',
+                          cutover_health=dict(path='/health', body_regex='never-there', interval=0.3), cutover_gate_timeout=3)
+        assert failed.rc != 0, failed.stdout[-2000:]
+        assert get_body(s.port) == 'demoapp v2' and s.running() == [v2['container']]
+        assert s.state()['history'][-1]['outcome'] == 'failed'
+        assert [line.split()[0] for line in project() if '_app_' in line and 'running' in line] == [v2['container']]
+        assert not any('_app_' in line and 'created' in line for line in project())  # no half-made container either
+
+        # a routed service with a fixed name cannot run twice: refused on the host, nothing changed
+        compose.write_text(compose.read_text().replace('  app:\n', '  app:\n    container_name: %s-app\n' % s.service))
+        refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v3')), cutover_strategy='blue-green')
+        assert refused.rc != 0 and 'container_name %s-app' % s.service in refused.stdout, refused.stdout[-2000:]
+        assert get_body(s.port) == 'demoapp v2' and s.running() == [v2['container']]
     finally:
         compose_down(s, s.service, [compose, override])

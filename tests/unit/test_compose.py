@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
-from ansible_collections.cutover.deploy.plugins.modules.compose_project import override_text, pinned_port, project_release, tool_environment
+import pytest
+
+from ansible_collections.cutover.deploy.plugins.modules.compose_project import (
+    blue_green_refusals, fixed_host_port, override_text, pinned_port, project_release, stale_routed, tool_environment)
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import deploy_input_errors
 
 
@@ -59,3 +63,63 @@ def test_the_compose_tool_gets_the_project_variables_and_nothing_of_the_hosts(mo
                       'HOME': '/root', 'DOCKER_HOST': 'unix:///var/run/docker.sock', 'APP_TAG': 'v2'}
     podman = tool_environment({}, 'podman-compose', 'unix:///run/podman/podman.sock', '/root')
     assert 'DOCKER_HOST' not in podman and 'APP_TAG' not in podman and 'COMPOSE_FILE' not in podman
+
+
+def test_blue_green_publishes_on_a_port_the_engine_picks_for_each_container():
+    doc = json.loads(override_text('app', '127.0.0.1', None, 8080, {'io.cutover.service': 'shop'}))
+    assert doc['services']['app']['ports'] == ['127.0.0.1::8080']
+
+
+@pytest.mark.parametrize('port, fixed', [
+    ({'target': 8080}, None), ({'target': 8080, 'published': 18082}, '18082'), ('8080', None),
+    ('8081:8080', '8081'), ('127.0.0.1:18081:8080/tcp', '18081'), ('127.0.0.1::8080/tcp', None),
+    ('9000-9001:8080-8081', '9000-9001'),
+])
+def test_fixed_host_ports_are_told_from_ports_the_engine_picks(port, fixed):
+    assert fixed_host_port(port) == fixed
+
+
+@pytest.mark.parametrize('service, words', [
+    (dict(image='demoapp:v1'), None),
+    (dict(image='demoapp:v1', ports=[{'target': 8080}], volumes=['data:/data:rw']), None),
+    (dict(image='demoapp:v1', container_name='shop-app'), ['container_name shop-app', 'cutover_strategy recreate']),
+    (dict(image='demoapp:v1', ports=['127.0.0.1:18081:8080/tcp']), ['host port 18081', 'remove the ports']),
+    (dict(image='demoapp:v1', scale=2), ['2 replicas', 'scale 1']),
+    (dict(image='demoapp:v1', deploy=dict(replicas=3)), ['3 replicas']),
+])
+def test_blue_green_is_refused_when_the_routed_service_cannot_run_twice(service, words):
+    refusals = blue_green_refusals({'services': {'app': service, 'sidecar': {'image': 'x'}}}, 'app')
+    if words is None:
+        assert refusals == []
+    else:
+        assert len(refusals) == 1 and all(w in refusals[0] for w in words), refusals
+        assert 'source.service app' in refusals[0]
+
+
+def test_blue_green_names_the_services_when_the_routed_one_is_missing():
+    refusals = blue_green_refusals({'services': {'web': {}, 'db': {}}}, 'app')
+    assert refusals == ['source.service app is not a service of the project (its services: db, web)']
+
+
+def test_only_stopped_routed_containers_and_an_earlier_green_of_this_release_are_cleared():
+    def c(name, running, release):
+        return dict(name=name, running=running, release=release)
+    routed = [c('shop_app_1', True, 'r1'), c('shop_app_2', False, 'r0'), c('shop_app_3', True, 'r2'),
+              c('shop_app_4', True, 'r1b')]
+    # the live one is never cleared, even stopped; a running one of another release is left to reconcile
+    assert stale_routed(routed, 'shop_app_1', 'r2') == ['shop_app_2', 'shop_app_3']
+    assert stale_routed([c('shop_app_1', False, 'r1')], 'shop_app_1', 'r2') == []
+    assert stale_routed(routed, None, 'r1') == ['shop_app_1', 'shop_app_2']
+
+
+def test_blue_green_with_a_compose_source_on_podman_is_refused_on_the_controller():
+    from ansible_collections.cutover.deploy.plugins.module_utils import _settings as st
+    base = {k: spec.get('default') for k, spec in st.ARGUMENT_SPEC.items()}
+    base.update(service='web', container_port=8080, host='app1', inventory_hosts=['app1'], deploy=True,
+                state_dir='/var/lib/cutover', numbers=dict(stop_timeout=10, drain_timeout=30, lock_lease=0),
+                source=dict(type='compose', files=['/srv/shop/compose.yml'], service='app'))
+    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)
+    assert st.resolve(dict(base, strategy='blue-green'), now, 'ops')[0] == []
+    errors = st.resolve(dict(base, strategy='blue-green', engine=dict(type='podman')), now, 'ops')[0]
+    assert len(errors) == 1 and 'needs docker-compose' in errors[0] and 'cutover_strategy recreate' in errors[0]
+    assert st.resolve(dict(base, engine=dict(type='podman')), now, 'ops')[0] == []  # recreate, compose's default

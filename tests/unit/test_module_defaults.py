@@ -20,39 +20,55 @@ def task_file(role, name='main'):
     return REPO / 'roles' / role / 'tasks' / ('%s.yml' % name)
 
 
+def engine_defaults(task):
+    """The modules a task or block gives the engine options itself (alone, or combined with more)."""
+    return {k[len(PREFIX):] for k, v in (task.get('module_defaults') or {}).items()
+            if k.startswith(PREFIX) and '_cutover_engine_args' in str(v)}
+
+
 def modules_run(tasks, seen=None):
-    """Cutover modules the tasks run, following blocks, include_role/import_role and include_tasks."""
+    """Cutover modules the tasks run without the engine options given on the way, following blocks,
+    include_role/import_role and include_tasks."""
     seen = set() if seen is None else seen
     found = set()
     for task in tasks or []:
-        for key in ('block', 'rescue', 'always'):
-            found |= modules_run(task.get(key), seen)
-        for key, value in task.items():
-            if key.startswith(PREFIX):
-                found.add(key[len(PREFIX):])
-        include = task.get('ansible.builtin.include_role') or task.get('ansible.builtin.import_role')
-        if include:
-            name = include['name']
-            if '{{' in name:  # the deploy role's strategy dispatch: any strategy role
-                targets = [task_file(r) for r in ('blue_green', 'recreate', 'compose', 'rolling')]
-            else:
-                targets = [task_file(name.replace(PREFIX, ''), include.get('tasks_from', 'main'))]
-            for path in targets:
-                if path not in seen:
-                    seen.add(path)
-                    found |= modules_run(yaml.safe_load(path.read_text()), seen)
-        if 'ansible.builtin.include_tasks' in task:
-            path = REPO / 'roles' / 'deploy' / 'tasks' / task['ansible.builtin.include_tasks']
-            if path not in seen and path.exists():
+        found |= modules_run_by(task, seen) - engine_defaults(task)
+    return found
+
+
+def modules_run_by(task, seen):
+    """The Cutover modules one task runs, itself or through what it includes."""
+    found = set()
+    for key in ('block', 'rescue', 'always'):
+        found |= modules_run(task.get(key), seen)
+    for key, value in task.items():
+        if key.startswith(PREFIX):
+            found.add(key[len(PREFIX):])
+    include = task.get('ansible.builtin.include_role') or task.get('ansible.builtin.import_role')
+    if include:
+        name = include['name']
+        if '{{' in name:  # the deploy role's strategy dispatch: any strategy role
+            targets = [task_file(r) for r in ('blue_green', 'recreate', 'compose', 'rolling')]
+        else:
+            targets = [task_file(name.replace(PREFIX, ''), include.get('tasks_from', 'main'))]
+        for path in targets:
+            if path not in seen:
                 seen.add(path)
                 found |= modules_run(yaml.safe_load(path.read_text()), seen)
+    if 'ansible.builtin.include_tasks' in task:
+        path = REPO / 'roles' / 'deploy' / 'tasks' / task['ansible.builtin.include_tasks']
+        if path not in seen and path.exists():
+            seen.add(path)
+            found |= modules_run(yaml.safe_load(path.read_text()), seen)
     return found
 
 
 def blocks_with_engine_defaults(tasks):
     for task in tasks or []:
-        defaults = task.get('module_defaults') or {}
-        listed = {k[len(PREFIX):] for k, v in defaults.items() if k.startswith(PREFIX) and v == ENGINE_ARGS}
+        # a block that lists the engine options per module (a task giving one module more, such as the compose
+        # role's, is not such a list, but counts as giving that module the options)
+        listed = {k[len(PREFIX):] for k, v in (task.get('module_defaults') or {}).items()
+                  if k.startswith(PREFIX) and v == ENGINE_ARGS}
         if listed:
             yield task, listed
         for key in ('block', 'rescue', 'always'):

@@ -14,6 +14,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._strategy import St
     ('recreate', 'compose', False, 'recreate'),
     ('recreate', 'image', True, 'recreate'),
     ('blue-green', 'image', False, 'blue-green'),
+    ('blue-green', 'compose', False, 'blue-green'),  # the routed service's; recreate stays compose's default
     ('canary', 'image', False, 'canary'),
 ])
 def test_resolution_matrix(strategy, source, exclusive, expected):
@@ -22,11 +23,11 @@ def test_resolution_matrix(strategy, source, exclusive, expected):
 
 @pytest.mark.parametrize('strategy,source,exclusive,words', [
     ('rolling', 'image', False, ['"rolling" replaces replicas a few at a time', 'runs 1', '"blue-green"', 'cutover_replicas']),
-    ('canary', 'compose', False, ['compose', '"recreate"']),
+    ('canary', 'compose', False, ['compose', '"recreate"', '"blue-green"']),
     ('canary', 'image', True, ['exclusive_volumes', '"recreate"']),
     ('bluegreen', 'image', False, ['invalid strategy', '""', '"recreate"', '"blue-green"']),
     ('Recreate', 'image', False, ['invalid strategy']),
-    ('blue-green', 'compose', False, ['compose', '"recreate"']),
+    ('blue-green', 'compose', True, ['exclusive_volumes', 'same writable volume', '"recreate"']),
     ('blue-green', 'image', True, ['exclusive_volumes', 'same writable volume', '"recreate"']),
     ('', 'helm', False, ['invalid source', 'image', 'compose']),
 ])
