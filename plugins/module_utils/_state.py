@@ -185,6 +185,13 @@ def release_entry_options():
     )
 
 
+def release_record_option():
+    """The argument spec of the record option (doc fragment release_record) of the steps that start a release's
+    container: green_container and compose_project."""
+    return dict(type='dict', options=dict(image=dict(type='str'), history_limit=dict(type='int', default=DEFAULT_HISTORY_LIMIT),
+                                          **release_entry_options()))
+
+
 def begin_release(state, entry, history_limit=DEFAULT_HISTORY_LIMIT):
     """Append a history entry (outcome running) and return (state, number). Pure.
 

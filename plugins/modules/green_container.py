@@ -20,6 +20,7 @@ description:
     of creating a new one.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.release_record
   - cutover.deploy.lease
   - cutover.deploy.engine
   - cutover.deploy.pull
@@ -167,40 +168,6 @@ options:
         and written by O(record).
     type: path
     default: /var/lib/cutover
-  record:
-    description:
-      - Begin the release in the service's history (outcome C(running)) once its container runs, as
-        M(cutover.deploy.release) C(action=begin) does, so the release is recorded in the same step. Nothing is
-        recorded when the container is the live one already (RV(already_live)).
-    type: dict
-    suboptions:
-      image:
-        description: The image reference to record (defaults to O(image); a rollback records the reference, not the id).
-        type: str
-      strategy:
-        description: The strategy to record.
-        type: str
-      kind:
-        description: C(deploy) or C(rollback).
-        type: str
-        default: deploy
-        choices: [deploy, rollback]
-      initiator:
-        description: Who started the run.
-        type: str
-      notes:
-        description: Free text recorded with the release.
-        type: str
-      commit_sha:
-        description: The source commit recorded with the release.
-        type: str
-      rollout:
-        description: The rollout (one playbook run across an inventory) the release belongs to.
-        type: str
-      history_limit:
-        description: History entries kept (the live release's entry always).
-        type: int
-        default: 100
 attributes:
   check_mode:
     support: full
@@ -335,8 +302,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_HISTORY_LIMIT, DEFAULT_STATE_DIR, active_standby, begin_release, finish_release, live_container,
-    release_entry_options,
+    DEFAULT_STATE_DIR, active_standby, begin_release, finish_release, live_container,
+    release_record_option,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
@@ -467,11 +434,7 @@ def main():
             stop_timeout=dict(type='int', default=10),
             restore=dict(type='bool', default=False),
             state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
-            record=dict(type='dict', options=dict(
-                image=dict(type='str'),
-                history_limit=dict(type='int', default=DEFAULT_HISTORY_LIMIT),
-                **release_entry_options()
-            )),
+            record=release_record_option(),
             release_command=release_command_option(),
             replicas=dict(type='int', default=1),
             count=dict(type='int'),
