@@ -47,7 +47,7 @@ test-integration: engines collection
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 # ansible-test sanity on the oldest and the newest ansible-core of the matrix (scripts/matrix.sh)
-SANITY_CORES := 2.17 2.20
+SANITY_CORES := 2.17 2.21
 
 sanity: collection   ## ansible-test sanity on the oldest and newest supported ansible-core (side by side)
 	@for core in $(SANITY_CORES); do bash scripts/matrix.sh setup $$core >/dev/null || exit 1; done

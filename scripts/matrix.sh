@@ -7,8 +7,8 @@
 #   scripts/matrix.sh setup CORE        make .cache/matrix/core-CORE (idempotent); prints its path
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# lean: the oldest, the main virtualenv's and the newest (2.18 lies between two tested versions)
-MATRIX=("2.17 3.11" "2.19 3.11" "2.20 3.12")
+# lean: the oldest, the main virtualenv's and the newest (2.18 and 2.20 lie between two tested versions)
+MATRIX=("2.17 3.11" "2.19 3.11" "2.21 3.12")
 
 find_python() {  # $1 e.g. 3.12: pyenv's, else on PATH (a pyenv shim on PATH may not run)
   local p

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026 Cutover contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Each role's README.md and its meta/main.yml description, written from its meta/argument_specs.yml, so
 they cannot drift from the variables Ansible checks (tests/unit/test_role_docs.py compares them).
 
-    python scripts/role_docs.py          # write them
-    python scripts/role_docs.py --check  # exit 1, naming the files, when one is out of step
+    python3 scripts/role_docs.py          # write them
+    python3 scripts/role_docs.py --check  # exit 1, naming the files, when one is out of step
 """
 
 from __future__ import annotations
@@ -97,7 +96,7 @@ def render(role, spec):
             if kind == 'list' and option.get('elements'):
                 kind = 'list of %s' % option['elements']
             lines.append('| `%s` | %s | %s | %s |' % (key, kind, cell(default_of(option)),
-                                                     cell(' '.join(paragraphs(option.get('description') or '')))))
+                                                      cell(' '.join(paragraphs(option.get('description') or '')))))
         lines.append('')
     if role in PUBLIC:
         lines += ['## Example', '', '```yaml', PUBLIC[role], '```', '']

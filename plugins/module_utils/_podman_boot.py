@@ -185,8 +185,9 @@ def ensure_boot_unit(engine, state_dir, check_mode):
     stale = {path: text for path, text in files.items() if read_text(path) != text}
     shown = unit.show()
     enabled, active = shown.get('UnitFileState') == 'enabled', shown.get('ActiveState') == 'active'
-    actions = (['write %s' % path for path in sorted(stale)] + ([] if enabled else ['enable %s' % unit.service])
-               + ([] if active else ['start %s' % unit.service]))
+    actions = ['write %s' % path for path in sorted(stale)]
+    actions += [] if enabled else ['enable %s' % unit.service]
+    actions += [] if active else ['start %s' % unit.service]
     if actions and not check_mode:
         for path, text in stale.items():
             write_atomic(path, text)

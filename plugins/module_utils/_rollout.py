@@ -54,9 +54,9 @@ def rollout_report(status, rollout_id, failure_action):
     for host in status['skipped']:
         lines.append('  not attempted %s: %s' % (host, status['reasons'].get(host, 'the rollout had stopped')))
     if status['stopped']:
-        lines.append('stopped: more than the tolerated share of hosts failed; '
-                     + ('the hosts this run moved are rolled back' if failure_action == 'rollback'
-                        else 'the hosts already moved keep the new release, the rest were not touched'))
+        after = ('the hosts this run moved are rolled back' if failure_action == 'rollback'
+                 else 'the hosts already moved keep the new release, the rest were not touched')
+        lines.append('stopped: more than the tolerated share of hosts failed; %s' % after)
     return lines
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: canary
 short_description: Send a share of a route's requests to green on HAProxy, step by step, and judge it
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Puts green (O(upstream)) in the route's idle HAProxy server slot beside the live one
     (O(live_upstream)), then for each weight step in O(settings.steps) gives green that percent of the
@@ -149,9 +149,10 @@ def pick_slots(slots, live_upstream, upstream):
         raise ProxyError('%s; run status to repair it' % exc)
     green = []
     for u in wanted:
-        slot = next((s for s in slots if s not in blue and s not in green and upstream_of(s) == u), None) \
-            or next((s for s in slots if s not in blue and s not in green and slot_role(s) == 'idle'
-                     and upstream_of(s) not in wanted), None)
+        free = [s for s in slots if s not in blue and s not in green]
+        slot = next((s for s in free if upstream_of(s) == u), None)
+        if slot is None:
+            slot = next((s for s in free if slot_role(s) == 'idle' and upstream_of(s) not in wanted), None)
         if slot is None:
             raise ProxyError('no idle server slot for green: %s' % ', '.join('%s=%s' % (s['name'], slot_role(s)) for s in slots))
         green.append(slot)

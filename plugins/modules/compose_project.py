@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: compose_project
 short_description: Bring a compose project up with the engine's compose tool, publishing the routed service
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Runs O(files) as one compose project (O(project)) with C(docker-compose) (Docker) or C(podman-compose)
     (Podman), plus an override file of Cutover's own. The override publishes O(route_service)'s
@@ -150,10 +150,10 @@ import hashlib
 import json
 import os
 import pwd
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, begin_release, release_record_option)
 
@@ -183,7 +183,7 @@ def fixed_host_port(port):
     if isinstance(port, dict):
         published = port.get('published')
         return str(published) if published not in (None, '') else None
-    parts = str(port).split('/')[0].rsplit(':', 2)
+    parts = str(port).split('/', maxsplit=1)[0].rsplit(':', 2)
     if len(parts) == 1:
         return None
     return parts[-2] or None
@@ -308,8 +308,7 @@ def main():
         for path in files or p['files'] + [override]:
             cmd += ['-f', path]
         with lease.held_while('%s %s' % (p['tool'], args[0])):
-            done = subprocess.run(cmd + list(args), cwd=os.path.dirname(p['files'][0]), env=environ,
-                                  capture_output=True, text=True, check=False)
+            done = run_bounded(cmd + list(args), None, env=environ, cwd=os.path.dirname(p['files'][0]))
         return done.returncode, done.stdout, done.stderr
 
     engine = Engine(module)
@@ -402,8 +401,8 @@ def blue_green(module, engine, compose, project_containers, project, texts, env,
     if others:  # compose recreates only those whose configuration changed
         rc, out, err = compose('up', '-d', '--no-deps', *others)
         if rc != 0:
-            module.fail_json(msg='%s up of %s failed (rc %s): %s' % (p['tool'], ', '.join(others), rc,
-                                                                    (err or out).strip()[-2000:]))
+            module.fail_json(msg='%s up of %s failed (rc %s): %s' % (
+                p['tool'], ', '.join(others), rc, (err or out).strip()[-2000:]))
     rc, out, err = compose('up', '-d', '--no-deps', '--no-recreate', '--scale',
                            '%s=%d' % (p['route_service'], len(kept) + 1), p['route_service'])
     containers, routed = project_containers()

@@ -21,6 +21,7 @@ import re
 import subprocess
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso
 
 CLAIM_PREFIX = '# cutover-claim '
@@ -191,8 +192,7 @@ def certificate_not_after(pem):
     except (ValueError, TypeError):
         return None
     try:
-        done = subprocess.run(['openssl', 'x509', '-noout', '-enddate'], input=pem, capture_output=True, text=True,
-                              timeout=10, check=False)
+        done = run_bounded(['openssl', 'x509', '-noout', '-enddate'], 10, stdin_text=pem)
     except (OSError, subprocess.TimeoutExpired):
         return None
     found = re.search(r'notAfter=(.+ GMT)', done.stdout)
@@ -277,8 +277,8 @@ def nginx_maintenance_location(config_dir):
 
 def render_nginx_server(listen, config_dir, service, claim=None):
     """A service's own server block (no claim: today's listener of its own). Pure."""
-    return ('server {\n    listen %s;\n' % listen + nginx_locations(service, claim, config_dir)
-            + nginx_maintenance_location(config_dir) + '}\n')
+    return ''.join(['server {\n    listen %s;\n' % listen, nginx_locations(service, claim, config_dir),
+                    nginx_maintenance_location(config_dir), '}\n'])
 
 
 def render_nginx_listener(listen, claims, config_dir):
@@ -386,9 +386,8 @@ def render_caddy_listener(listen, claims, upstreams, maintenance=None):
     server = {'listen': [listen], 'routes': routes, 'automatic_https': {'disable': True}}
     with_tls = [(s, c) for s, c in ordered if c['tls']]
     if with_tls:
-        server['tls_connection_policies'] = (
-            [caddy_policy(s, c, dict(sni=list(c['hosts']))) for s, c in with_tls if c['hosts']]
-            + [caddy_policy(*with_tls[0])])
+        by_name = [caddy_policy(s, c, dict(sni=list(c['hosts']))) for s, c in with_tls if c['hosts']]
+        server['tls_connection_policies'] = by_name + [caddy_policy(*with_tls[0])]  # the first: no SNI
     return server
 
 

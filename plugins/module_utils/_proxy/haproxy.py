@@ -121,8 +121,7 @@ def plan_upsert(slots, upstream):
             used.append(target)
     for u in wanted:
         if u not in targets:
-            target = next((s for s in slots if slot_role(s) == 'idle' and s not in used
-                           and upstream_of(s) not in wanted), None)
+            target = next((s for s in slots if slot_role(s) == 'idle' and s not in used and upstream_of(s) not in wanted), None)
             if target is None:
                 raise ProxyError('no idle server slot: every slot is serving or draining (%s); a backend needs two '
                                  'slots per replica, and a previous drain must end first'

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 
+from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import (
@@ -72,8 +73,7 @@ class Nginx(Driver):
 
     def _run(self, *args):
         try:
-            return subprocess.run([self.binary, '-c', self.conf] + list(args), capture_output=True, text=True,
-                                  timeout=self.timeout, check=False)
+            return run_bounded([self.binary, '-c', self.conf] + list(args), self.timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ProxyError('cannot run %s: %s' % (self.binary, exc))
 

@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded, start_detached
 from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pem, pem_path, read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy._http import admin_endpoint, json_request
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.acme_renew import (
@@ -68,25 +69,27 @@ def render_haproxy_global(admin_socket, state_file, user=None, idle_close=True):
     """HAProxy's global section; with user, HAProxy drops root once it has bound its sockets. idle_close:
     HAProxy knows `option idle-close-on-response` (2.6 and later)."""
     drop = '    user %s\n    group %s\n' % (user, user) if user else ''
-    return ('# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
-            'global\n'
-            '    stats socket %s mode 600 level admin expose-fd listeners\n'
-            '    server-state-file %s\n' % (admin_socket, state_file) + drop +
-            'defaults\n'
-            '    mode http\n'
-            '    timeout connect 5s\n'
-            '    timeout client 60s\n'
-            '    timeout server 60s\n'
-            '    timeout http-keep-alive 30s\n'
-            # a request whose connection a server refused (a replica that died, before the check takes it out) is
-            # sent to another serving server of the backend, never answered 503
-            '    retries 3\n'
-            '    option redispatch 1\n'
-            '    retry-on conn-failure empty-response response-timeout\n'
-            # on a reload the old process answers the next request of each idle keep-alive connection (then
-            # closes it) instead of closing it under a client that may be sending on it: no failed request
-            + ('    option idle-close-on-response\n' if idle_close else '') +
-            '    load-server-state-from-file global\n')
+    return ''.join([
+        '# Managed by cutover.deploy (proxy role). Changes here are overwritten.\n'
+        'global\n'
+        '    stats socket %s mode 600 level admin expose-fd listeners\n'
+        '    server-state-file %s\n' % (admin_socket, state_file),
+        drop,
+        'defaults\n'
+        '    mode http\n'
+        '    timeout connect 5s\n'
+        '    timeout client 60s\n'
+        '    timeout server 60s\n'
+        '    timeout http-keep-alive 30s\n'
+        # a request whose connection a server refused (a replica that died, before the check takes it out) is
+        # sent to another serving server of the backend, never answered 503
+        '    retries 3\n'
+        '    option redispatch 1\n'
+        '    retry-on conn-failure empty-response response-timeout\n',
+        # on a reload the old process answers the next request of each idle keep-alive connection (then
+        # closes it) instead of closing it under a client that may be sending on it: no failed request
+        '    option idle-close-on-response\n' if idle_close else '',
+        '    load-server-state-from-file global\n'])
 
 
 def haproxy_check_uri(path):
@@ -142,19 +145,23 @@ def render_haproxy_service(service, listen, members=(), check=None, claim=None, 
     frontend = claim_line(claim) if claim else ('frontend fe_%(s)s\n'
                                                 '    bind %(l)s\n'
                                                 '    default_backend %(s)s\n' % dict(s=service, l=listen))
-    return ('# Managed by cutover.deploy (proxy role): service %s.\n' % service + frontend +
-            'backend %s\n' % service + (maintenance_lines(config_dir, service) if config_dir else '') +
-            strip_lines(claim) + haproxy_check_lines(check) +
-            # a request a server dropped unanswered (it died under it) is sent again to another, unless sending it
-            # twice could do harm
-            '    http-request disable-l7-retry if { method POST PATCH }\n' +
-            # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
-            # and put back when the engine has restarted it (on the same pinned port), with no play running.
-            # A slot's placeholder is a host name with `init-addr last`: a (re)starting HAProxy takes each slot's
-            # address from the server-state file only so (one given as an IP is kept from the config, losing a
-            # route to any address but 127.0.0.1 at every restart and reload: haproxy/haproxy#3265)
-            '    default-server check inter 1s fall 2 rise 1 weight 100 init-addr last,libc,none\n'
-            + ''.join('    server %s localhost:1 disabled\n' % n for n in names))
+    parts = [
+        '# Managed by cutover.deploy (proxy role): service %s.\n' % service,
+        frontend,
+        'backend %s\n' % service,
+        maintenance_lines(config_dir, service) if config_dir else '',
+        strip_lines(claim),
+        haproxy_check_lines(check),
+        # a request a server dropped unanswered (it died under it) is sent again to another, unless sending it
+        # twice could do harm
+        '    http-request disable-l7-retry if { method POST PATCH }\n',
+        # active checks: a slot whose container died (or, with an HTTP check, fails it) is taken out,
+        # and put back when the engine has restarted it (on the same pinned port), with no play running.
+        # A slot's placeholder is a host name with `init-addr last`: a (re)starting HAProxy takes each slot's
+        # address from the server-state file only so (one given as an IP is kept from the config, losing a
+        # route to any address but 127.0.0.1 at every restart and reload: haproxy/haproxy#3265)
+        '    default-server check inter 1s fall 2 rise 1 weight 100 init-addr last,libc,none\n']
+    return ''.join(parts + ['    server %s localhost:1 disabled\n' % n for n in names])
 
 
 def haproxy_pairs(text):
@@ -272,7 +279,7 @@ def pid_alive(pid_file, name):
 
 def run(cmd, what, timeout=30):
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = run_bounded(cmd, timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ProxyError('%s: cannot run %s: %s' % (what, cmd[0], exc))
     if proc.returncode != 0:
@@ -451,8 +458,8 @@ class HAProxyHostSite(FrontDoorSite):
     def version(self):
         """The (major, minor) of the haproxy binary, or None when it does not say."""
         try:
-            done = subprocess.run([self.binary, '-v'], capture_output=True, text=True, timeout=10, check=False)
-        except OSError:
+            done = run_bounded([self.binary, '-v'], 10)
+        except (OSError, subprocess.TimeoutExpired):
             return None
         return haproxy_version(done.stdout)
 
@@ -609,9 +616,9 @@ class NginxHostSite(FrontDoorSite):
         path, page = self.service_file(service), nginx_maintenance_paths(self.config_dir, service)[1]
         current = read_text(path)
         claim = claim_of(self.front_door, listen)
+        server = claim_line(claim) if claim else render_nginx_server(listen, self.config_dir, service)
         desired = {self.conf: main, upstream: render_upstream(service, PLACEHOLDER_UPSTREAM),
-                   path: ('# Managed by cutover.deploy (proxy role): service %s.\n' % service
-                          + (claim_line(claim) if claim else render_nginx_server(listen, self.config_dir, service))),
+                   path: '# Managed by cutover.deploy (proxy role): service %s.\n%s' % (service, server),
                    page: DEFAULT_MAINTENANCE_PAGE}
         secret = ()
         if claim or claim_in(current):
@@ -643,7 +650,7 @@ class NginxHostSite(FrontDoorSite):
         return [shutil.which(self.binary) or self.binary, '-c', self.conf, '-s', 'reload']
 
     def stop(self):
-        subprocess.run([self.binary, '-c', self.conf, '-s', 'quit'], capture_output=True, check=False)
+        run_bounded([self.binary, '-c', self.conf, '-s', 'quit'], 30)
 
     def supervision(self):
         return dict(runtime='host', supervised=False, running=bool(self.running()))
@@ -875,7 +882,7 @@ def ensure_acme(site, opts, service, check_mode):
     argv = lego_command(acme, hosts, folder, acme_challenge_port(opts['listen']), renew,
                         acme.get('renew_days') or DEFAULT_RENEW_DAYS)
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = run_bounded(argv, 300, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ProxyError('lego (the ACME client; install it, e.g. apt-get install lego) could not run: %s' % exc)
     if done.returncode != 0:
@@ -990,9 +997,7 @@ class CaddyHostSite(FrontDoorSite):
         env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.config_dir, 'config'),
                    XDG_DATA_HOME=os.path.join(self.config_dir, 'data'))
         # what Caddy prints before its config (and so its own log) is loaded: one start's worth, not appended
-        with open(os.path.join(self.config_dir, 'caddy.start.log'), 'w') as log:
-            subprocess.Popen(['caddy', 'run', '--resume', '--config', base], env=env, stdout=log, stderr=log,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+        start_detached(['caddy', 'run', '--resume', '--config', base], env, os.path.join(self.config_dir, 'caddy.start.log'))
         if not wait_until(self.running, 15):
             raise ProxyError('caddy did not answer on %s after starting' % self.admin_url)
 

@@ -16,6 +16,7 @@ import hashlib
 import os
 import subprocess
 
+from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 
 UNIT_DIR = '/etc/systemd/system'
@@ -86,11 +87,10 @@ def render_nginx_unit(binary, conf, pid_file):
 
 def render_caddy_unit(binary, caddy_dir, base_config, socket_dir=None):
     """Caddy resuming its autosaved config (the routes Cutover set through its admin API). Pure."""
-    return render_proxy_unit('Caddy for Cutover (%s)' % caddy_dir, [
-        'Type=notify',
-        'Environment=XDG_CONFIG_HOME=%s/config XDG_DATA_HOME=%s/data' % (caddy_dir, caddy_dir)]
-        + (['ExecStartPre=/bin/mkdir -p -m 700 %s' % socket_dir] if socket_dir else [])
-        + ['ExecStart=%s run --resume --config %s' % (binary, base_config)])
+    lines = ['Type=notify', 'Environment=XDG_CONFIG_HOME=%s/config XDG_DATA_HOME=%s/data' % (caddy_dir, caddy_dir)]
+    lines += ['ExecStartPre=/bin/mkdir -p -m 700 %s' % socket_dir] if socket_dir else []
+    lines += ['ExecStart=%s run --resume --config %s' % (binary, base_config)]
+    return render_proxy_unit('Caddy for Cutover (%s)' % caddy_dir, lines)
 
 
 def unit_path(name):
@@ -106,7 +106,7 @@ class SystemdUnit:
 
     def _systemctl(self, *args, check=True):
         try:
-            done = subprocess.run(('systemctl',) + args, capture_output=True, text=True, timeout=60, check=False)
+            done = run_bounded(('systemctl',) + args, 60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ProxyError('systemctl %s: %s' % (' '.join(args), exc))
         if check and done.returncode != 0:
@@ -155,6 +155,5 @@ class SystemdUnit:
         self._systemctl('disable', '--now', '--quiet', self.service, check=False)
 
     def failure_log(self, lines=20):
-        done = subprocess.run(['journalctl', '-u', self.service, '-n', str(lines), '--no-pager', '-o', 'cat'],
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = run_bounded(['journalctl', '-u', self.service, '-n', str(lines), '--no-pager', '-o', 'cat'], 30)
         return done.stdout.strip()[-1500:]
