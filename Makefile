@@ -7,7 +7,7 @@ export ANSIBLE_LOCALHOST_WARNING := False
 # Ctrl-C or SIGTERM of a deploy cancels it cleanly (plugins/callback/cancel.py)
 export ANSIBLE_CALLBACKS_ENABLED := cutover.deploy.cancel
 
-.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint bench bench-rollback bench-fleet fleet-up fleet-down registry-up registry-down clean
+.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint release bench bench-rollback bench-fleet fleet-up fleet-down registry-up registry-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -64,10 +64,18 @@ sanity: collection   ## ansible-test sanity on the oldest and newest supported a
 lint: collection
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
 	$(VENV)/bin/antsibull-changelog lint
+	bash scripts/importer.sh
 
-test: engines collection  ## everything CI runs: lint, unit, integration (with the version matrix), sanity
+release: collection  ## the tarball to publish (dist/): refused unless galaxy.yml and the released changelog agree, then checked as Galaxy does
+	$(PY) scripts/release_check.py
+	$(VENV)/bin/antsibull-changelog lint
+	bash scripts/importer.sh
+	@mkdir -p dist && cp .cache/build/cutover-deploy-*.tar.gz dist/ && echo "release: dist/$$(basename .cache/build/cutover-deploy-*.tar.gz)"
+
+test: engines collection  ## everything CI runs: lint, galaxy-importer, unit, integration (with the version matrix), sanity
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
 	$(VENV)/bin/antsibull-changelog lint
+	bash scripts/importer.sh
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 	@# two workers, one test file each at a time (a file's module fixtures, like the fleet, stay on one worker),
 	@# the slowest files first (tests/conftest.py); the tests marked exclusive (one restarts dockerd) run after, alone

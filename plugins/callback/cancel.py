@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 name: cancel
 type: aggregate
 short_description: Cancel a Cutover deploy cleanly when ansible-playbook is interrupted
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Without it, a deploy interrupted by Ctrl-C (SIGINT) or SIGTERM stops where it was. The old release
     stays live and routed, but the new container and the deploy lock stay behind until the next run repairs

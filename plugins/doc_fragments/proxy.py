@@ -125,7 +125,7 @@ options:
           - The roles set it from C(cutover_replicas) when above 1.
         type: int
         default: 1
-        version_added: 0.2.0
+        version_added: 1.0.0
       check:
         description:
           - HAProxy only. The health check HAProxy runs on each routed server, every second (C(fall 2 rise 1)).

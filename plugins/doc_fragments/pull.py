@@ -25,7 +25,7 @@ options:
     REGISTRY = r'''
 options:
   registry:
-    version_added: 0.2.0
+    version_added: 1.0.0
     description:
       - Credentials and trust for a private registry, used for this pull only (the engine gets them
         with the pull request; nothing is written to a credential store on the host).

@@ -10,7 +10,7 @@ class ModuleDocFragment:
     DOCUMENTATION = r'''
 options:
   release_command:
-    version_added: 0.2.0
+    version_added: 1.0.0
     description:
       - A command to run to completion in a one-off container from the new image before the release's own
         container starts, such as a database migration.

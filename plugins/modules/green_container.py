@@ -55,13 +55,13 @@ options:
       - Above 1 the count is part of the release (another count is another release).
     type: int
     default: 1
-    version_added: 0.2.0
+    version_added: 1.0.0
   count:
     description:
       - How many of the O(replicas) to have running after this step (the rolling strategy's batches); the others
         are started by a later call with a higher count. Defaults to all of them.
     type: int
-    version_added: 0.2.0
+    version_added: 1.0.0
   bind_address:
     description:
       - Host address the port is published on. Loopback keeps the app reachable only through the
@@ -238,7 +238,7 @@ elapsed:
   description: Seconds this step took (pull, create and start); the metrics file's C(start) step.
   returned: success
   type: float
-  version_added: 0.2.0
+  version_added: 1.0.0
 actions:
   description: What the module did (or would do in check mode).
   returned: success
@@ -249,7 +249,7 @@ containers:
   returned: success
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 1.0.0
 already_live:
   description: Whether the container is the one the state file marks live (nothing to cut over).
   returned: success
@@ -268,7 +268,7 @@ release_command:
       dict and RV(number), the release it recorded as C(failed).
   returned: success
   type: dict
-  version_added: 0.2.0
+  version_added: 1.0.0
   contains:
     exit_code:
       description: The command's exit code.

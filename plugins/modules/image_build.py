@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: image_build
 short_description: Build a service's image from a Dockerfile in a git repository, on the host
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Fetches O(ref) (a branch, a tag, a commit, or C(HEAD)) of the git repository O(repo) into that
     repository's clone on the host (O(work_dir)/repo-<digest of O(repo)>, one per repository, shared by the

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: image_pull
 short_description: Make sure a host's engine has an image before a rollout batch starts
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Pulls O(image) under the pull policy O(pull), and nothing else (no container is created).
   - The deploy playbook runs it on every host of a batch before any host of that batch starts a new

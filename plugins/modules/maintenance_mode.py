@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: maintenance_mode
 short_description: Put a service's route in maintenance (503 with a page) or back on the live release
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - With O(state=on) the service's route answers every request with C(503 Service Unavailable), the page (O(page),
     or a plain one) and C(Retry-After 60); no request reaches a container. With O(state=off) the route serves the live

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: metrics
 short_description: Write a host's deploy metrics for Prometheus (node_exporter's textfile collector)
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Renders the deploy metrics of every service with a state file in O(state_dir) in the Prometheus
     text format and writes them to O(path) atomically (temporary file, then rename), so

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: prepare
 short_description: Take the deploy lock, ensure the proxy route and converge a service, in one step
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - The first step of a deploy, rollback or status run on a host, in one module run. It takes the service's
     deploy lock (as M(cutover.deploy.deploy_lock) does), ensures the proxy runs and serves the route (as
@@ -173,7 +173,7 @@ live_replicas:
   returned: success
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 1.0.0
 live:
   description: The live release after the repair.
   returned: always

@@ -106,12 +106,12 @@ counters_at_swap:
       proxies). M(cutover.deploy.watch) counts the new release's requests from them.
   returned: changed
   type: dict
-  version_added: 0.2.0
+  version_added: 1.0.0
 swapped_at:
   description: When the route was changed, in seconds since the epoch on the proxy's host.
   returned: changed
   type: float
-  version_added: 0.2.0
+  version_added: 1.0.0
 plan:
   description: Ordered steps of the swap (empty when nothing changes).
   returned: success

@@ -76,7 +76,7 @@ options:
         depends on any more. O(live) implies it.
     type: bool
     default: false
-    version_added: 0.2.0
+    version_added: 1.0.0
   standby:
     description:
       - With O(live), seconds the release it replaces stays running, unrouted, as the standby (recorded in the

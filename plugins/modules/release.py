@@ -80,7 +80,7 @@ options:
         fleet status can tell which hosts a rollout reached.
     type: str
   outcome:
-    description: Outcome for C(finish) (C(paused), a rolling deploy stopped where it was, version 0.2.0).
+    description: Outcome for C(finish) (C(paused), a rolling deploy stopped where it was, version 1.0.0).
     type: str
     choices: [failed, rolled_back, cancelled, paused]
   reason:

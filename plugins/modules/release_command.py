@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: release_command
 short_description: Run a release's command (a migration) to completion in a one-off container of its image
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Runs O(command) in a one-off container from O(image) with the service's environment, volumes and networks,
     waits for it to exit, returns its exit code and last log lines (secret values masked), and removes it,

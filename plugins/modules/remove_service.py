@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: remove_service
 short_description: Take a service down - its route, then its containers, then its live record
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Removes a service from a host in the order that never sends a request to a container that is going away. First
     its route on the proxy goes - its own listener, or its place on a listener it shares with other services (HAProxy's

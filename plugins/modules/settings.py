@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: settings
 short_description: Check every deploy input once and resolve the values Cutover's roles read
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Runs on the controller (an action plugin) and never connects to the host, so bad input changes nothing.
   - Checks what M(cutover.deploy.validate_inputs) checks and, with O(deploy), the image, the container port and
@@ -35,10 +35,10 @@ options:
   publish_address: {description: 'C(cutover_publish_address).', type: raw}
   rollout: {description: 'The rollout settings (serial, max_fail_percentage, batch_pause, failure_action, id).', type: raw, default: {}}
   canary: {description: 'C(cutover_canary).', type: raw}
-  release_command: {description: 'C(cutover_release_command).', type: raw, version_added: 0.2.0}
-  watch: {description: 'C(cutover_watch).', type: raw, version_added: 0.2.0}
-  replicas: {description: 'C(cutover_replicas).', type: raw, version_added: 0.2.0}
-  rolling: {description: 'C(cutover_rolling).', type: raw, version_added: 0.2.0}
+  release_command: {description: 'C(cutover_release_command).', type: raw, version_added: 1.0.0}
+  watch: {description: 'C(cutover_watch).', type: raw, version_added: 1.0.0}
+  replicas: {description: 'C(cutover_replicas).', type: raw, version_added: 1.0.0}
+  rolling: {description: 'C(cutover_rolling).', type: raw, version_added: 1.0.0}
   source: {description: 'C(cutover_source) without its credentials.', type: raw}
   engine: {description: 'C(cutover_engine).', type: raw, default: {}}
   numbers: {description: 'The numeric settings by name without the prefix (stop_timeout, drain_timeout, ...).', type: raw, default: {}}

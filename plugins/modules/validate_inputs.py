@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: validate_inputs
 short_description: Check a deploy's inputs before anything touches a host
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Checks the values that end up in container names, proxy configs, proxy commands and file names
     against strict full-match rules, and refuses the whole deploy with one message naming every bad
@@ -88,26 +88,26 @@ options:
       - The release command (C(cutover_release_command)), checked when given. A non-empty command line or a
         non-empty list of strings; not with a compose source.
     type: raw
-    version_added: 0.2.0
+    version_added: 1.0.0
   watch:
     description:
       - The watch after the swap (C(cutover_watch)), checked when given and not empty. C(seconds) above 0 and at most
         86400, C(min_success_rate) 0-100, C(max_response_ms) above 0, C(min_requests) a whole number of at least 0; no
         other keys; HAProxy only.
     type: raw
-    version_added: 0.2.0
+    version_added: 1.0.0
   replicas:
     description:
       - The containers a release runs on the host (C(cutover_replicas)), checked when given. A whole number 1-32;
         above 1 not with Nginx Proxy Manager, no proxy, a shared load balancer or a compose source.
     type: raw
-    version_added: 0.2.0
+    version_added: 1.0.0
   rolling:
     description:
       - The rolling strategy's settings (C(cutover_rolling)), checked when given and not empty. C(batch) a whole number
         from 1 to the replicas, C(delay) seconds 0-3600, C(failure_action) C(rollback) or C(pause); no other keys.
     type: raw
-    version_added: 0.2.0
+    version_added: 1.0.0
   engine:
     description: The engine settings (C(cutover_engine)); C(type) must be C(docker) or C(podman).
     type: raw

@@ -42,7 +42,7 @@ options:
     description: The containers a release runs on the host (C(cutover_replicas)).
     type: int
     default: 1
-    version_added: 0.2.0
+    version_added: 1.0.0
 attributes:
   action:
     support: full

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: watch
 short_description: Watch a release HAProxy now routes to, and fail when it fails under real traffic
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Runs after the swap, while the release it replaced still runs. Reads HAProxy's counters (C(show stat)) of
     the server slot that routes to O(upstream) once at the start and then twice a second, for
