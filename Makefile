@@ -7,7 +7,7 @@ export ANSIBLE_LOCALHOST_WARNING := False
 # Ctrl-C or SIGTERM of a deploy cancels it cleanly (plugins/callback/cancel.py)
 export ANSIBLE_CALLBACKS_ENABLED := cutover.deploy.cancel
 
-.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint release bench bench-rollback bench-fleet fleet-up fleet-down registry-up registry-down clean
+.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint docs release bench bench-rollback bench-fleet fleet-up fleet-down registry-up registry-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -65,6 +65,9 @@ lint: collection
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project
 	$(VENV)/bin/antsibull-changelog lint
 	bash scripts/importer.sh
+
+docs: collection     ## the docs site (antsibull-docs, Sphinx) in .cache/docsite/build/html, after the docs lint
+	bash scripts/docs.sh
 
 release: collection  ## the tarball to publish (dist/): refused unless galaxy.yml and the released changelog agree, then checked as Galaxy does
 	$(PY) scripts/release_check.py
