@@ -49,17 +49,21 @@ test-integration: engines collection
 # ansible-test sanity on the oldest and the newest ansible-core of the matrix (scripts/matrix.sh)
 SANITY_CORES := 2.17 2.21
 
-sanity: collection   ## ansible-test sanity on the oldest and newest supported ansible-core (side by side)
+sanity: collection   ## ansible-test sanity on the oldest and newest supported ansible-core (side by side), and ansible-test units
 	@for core in $(SANITY_CORES); do bash scripts/matrix.sh setup $$core >/dev/null || exit 1; done
 	@pids=""; for core in $(SANITY_CORES); do \
 	  ( SANITY_INSTALLED=1 VENV=.cache/matrix/core-$$core CUTOVER_SANITY_ROOT=/tmp/cutover-sanity-$$core \
-	    bash scripts/sanity.sh >.cache/sanity-$$core.log 2>&1 ) & pids="$$pids $$!"; \
+	    bash scripts/ansible-test.sh sanity >.cache/sanity-$$core.log 2>&1 ) & pids="$$pids $$!"; \
 	done; fail=0; for pid in $$pids; do wait $$pid || fail=1; done; \
 	for core in $(SANITY_CORES); do \
 	  if grep -qE '^(ERROR|FATAL)' .cache/sanity-$$core.log; then \
 	    grep -E '^(ERROR|FATAL)' .cache/sanity-$$core.log; echo "ansible-test sanity failed on ansible-core $$core"; \
 	  else echo "ansible-test sanity (ansible-core $$core): passed, tests run: $$(grep -cE '^Running sanity test' .cache/sanity-$$core.log)"; fi; \
 	done; exit $$fail
+	@# the unit tests as ansible-test runs them, with tests/unit/requirements.txt (main virtualenv's ansible-core)
+	@SANITY_INSTALLED=1 bash scripts/ansible-test.sh units >.cache/units.log 2>&1 \
+	  && echo "ansible-test units: $$(grep -oE '[0-9]+ passed' .cache/units.log | tail -1)" \
+	  || { tail -40 .cache/units.log; echo "ansible-test units failed"; exit 1; }
 
 lint: collection
 	$(VENV)/bin/ansible-lint --offline -q roles playbooks docs/awx/project

@@ -20,8 +20,8 @@ def test_a_consistent_release_passes():
 
 
 @pytest.mark.parametrize('version, released, fragments, md, words', [
-    ('1.1.0', ['0.1.0', '1.0.0'], [], MD + '## v1\\.1\\.0\n', ['galaxy.yml says version 1.1.0', 'newest release', 'is 1.0.0',
-                                          'antsibull-changelog release --version 1.1.0']),
+    ('1.1.0', ['0.1.0', '1.0.0'], [], MD + '## v1\\.1\\.0\n',
+     ['galaxy.yml says version 1.1.0', 'newest release', 'is 1.0.0', 'antsibull-changelog release --version 1.1.0']),
     ('1.0.0', ['0.1.0', '1.0.0'], ['watch.yml'], MD, ['1 changelog fragment(s)', 'watch.yml']),
     ('1.0.0', ['0.1.0', '1.0.0'], [], '## v0\\.1\\.0', ['CHANGELOG.md has no section for 1.0.0']),
     ('1.0.0', [], [], MD, ['newest release in changelogs/changelog.yaml is None']),
