@@ -27,11 +27,11 @@ def green(engine, service, tag='v1', **extra):
 def test_validate_strategy_resolves_and_rejects():
     default, volumes, rolling, compose = run_modules([
         ('validate_strategy', {'strategy': ''}), ('validate_strategy', {'exclusive_volumes': True}),
-        ('validate_strategy', {'strategy': 'rolling'}), ('validate_strategy', {'strategy': 'blue-green', 'source': 'compose'})])
+        ('validate_strategy', {'strategy': 'rolling'}), ('validate_strategy', {'strategy': 'canary', 'source': 'compose'})])
     assert default['effective_strategy'] == 'blue-green' and volumes['effective_strategy'] == 'recreate'
     assert rolling['status'] == 'failed'
     assert 'cutover_replicas' in rolling['msg'] and '"blue-green"' in rolling['msg']  # rolling needs replicas
-    assert compose['status'] == 'failed' and 'compose' in compose['msg']
+    assert compose['status'] == 'failed' and 'compose' in compose['msg']  # blue-green is its routed service's; not canary
 
 
 # green_container -------------------------------------------------------------------------------
