@@ -9,7 +9,7 @@ import subprocess
 from bench.loadgen import Load
 from tests.helpers import TEST_RATE, run_module, run_playbook
 from tests.proxies import get_body
-from tests.sites import DEPLOY, assert_ok
+from tests.sites import DEPLOY, ROLLBACK, assert_ok
 
 BUILD = 'Build the image from git on every host of the batch before any host starts it'
 
@@ -227,6 +227,11 @@ def test_compose_blue_green_replaces_the_routed_service_beside_the_old_with_zero
         entry = s.state()['history'][-1]
         assert (entry['strategy'], entry['outcome'], entry['image']) == ('blue-green', 'succeeded', 'compose:%s' % s.service)
         assert 'compose project %s is live in %s' % (s.service, v2['container']) in moved.stdout, moved.stdout[-2000:]
+
+        # a rollback has no image to return to: refused with the reason, v2 serves on
+        back = run_playbook(ROLLBACK, s.vars)
+        assert back.rc != 0 and 'is compose project %s\'s' % s.service in back.stdout, back.stdout[-2000:]
+        assert get_body(s.port) == 'demoapp v2' and s.running() == [v2['container']]
 
         again = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v2')), cutover_strategy='blue-green')
         assert_ok(again)
