@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -75,6 +76,15 @@ def clean():
             print('removed', path)
 
 
+def serves(image):
+    """Whether the route answers with the given demoapp version, so the load starts against a serving release."""
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%d/' % LISTEN_PORT, timeout=5) as resp:
+            return resp.read().decode().strip() == 'demoapp %s' % image.rsplit(':', 1)[1]
+    except OSError:
+        return False
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--clean', action='store_true', help='remove everything the demo started')
@@ -95,6 +105,13 @@ def main():
         if status.rc != 0:
             print(status.stdout[-3000:], status.stderr[-2000:])
             raise SystemExit('demo: %s could not be served again (see above); `make demo-clean` starts over' % current)
+        if not serves(current):
+            # its container is gone (removed by hand, or the engine's data with it): deploying it again restores it
+            print('demo: %s is recorded live but does not answer (its container is gone); deploying it again ...' % current)
+            deploy(current)
+            if not serves(current):
+                raise SystemExit('demo: %s still does not answer on 127.0.0.1:%d; `make demo-clean` starts over'
+                                 % (current, LISTEN_PORT))
     target = 'demoapp:v2' if current == 'demoapp:v1' else 'demoapp:v1'
     print('demo: %s is live; blue-green to %s under load (the new app takes 2 s to boot) ...' % (current, target))
     with Load('127.0.0.1', LISTEN_PORT, workers=2, keepalive=True, max_requests=200000, max_seconds=120) as keep, \
