@@ -188,7 +188,8 @@ def test_compose_blue_green_replaces_the_routed_service_beside_the_old_with_zero
     recreate moves to blue-green under keep-alive load with 0 failed requests. The new container runs beside the
     old one on the project's network under the service's name, the sidecar is left as it was, the old container
     is removed after the swap. A release that fails its gate leaves the live one serving and no container
-    behind; a routed service that cannot run twice is refused before anything changes."""
+    behind; a rollback is refused (no image to return to); the watch keeps a good release; a routed service that
+    cannot run twice is refused before anything changes."""
     s = docker_site
     compose = tmp_path / 'compose.yml'
     compose.write_text('services:\n'
@@ -246,10 +247,19 @@ def test_compose_blue_green_replaces_the_routed_service_beside_the_old_with_zero
         assert [line.split()[0] for line in project() if '_app_' in line and 'running' in line] == [v2['container']]
         assert not any('_app_' in line and 'created' in line for line in project())  # no half-made container either
 
+        # the watch after the swap works as for an image: it counts the new container's requests, and keeps it
+        watched = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v1')), cutover_strategy='blue-green',
+                           cutover_watch=dict(seconds=2, min_requests=0))
+        assert_ok(watched)
+        verdict = watched.task('Watch green under real traffic, with the old release still running to swap back to')['result']
+        assert verdict['passed'] and verdict['watch']['errors'] == 0, verdict
+        live = s.state()['live']['container']
+        assert get_body(s.port) == 'demoapp v1' and s.running() == [live] and live != v2['container']
+
         # a routed service with a fixed name cannot run twice: refused on the host, nothing changed
         compose.write_text(compose.read_text().replace('  app:\n', '  app:\n    container_name: %s-app\n' % s.service))
         refused = s.deploy(None, cutover_source=dict(source, env=dict(APP_TAG='v3')), cutover_strategy='blue-green')
         assert refused.rc != 0 and 'container_name %s-app' % s.service in refused.stdout, refused.stdout[-2000:]
-        assert get_body(s.port) == 'demoapp v2' and s.running() == [v2['container']]
+        assert get_body(s.port) == 'demoapp v1' and s.running() == [live]
     finally:
         compose_down(s, s.service, [compose, override])
