@@ -22,8 +22,8 @@ if [ "${1:-}" = --write ]; then "$tool/bin/python" scripts/docsite.py "$pandoc";
 # antsibull-docs reads the collection through ansible-doc (the main virtualenv's) where it is installed
 [ -n "${DOCS_INSTALLED:-}" ] || scripts/install-collection.sh >/dev/null
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections"
-(cd .cache/collections/ansible_collections/cutover/deploy && "$PWD/../../../../docs/bin/antsibull-docs" \
-   lint-collection-docs --plugin-docs .) || { echo "docs: antsibull-docs lint-collection-docs found errors"; exit 1; }
+docs_bin=$PWD/$tool/bin
+(cd .cache/collections/ansible_collections/cutover/deploy && "$docs_bin/antsibull-docs" lint-collection-docs --plugin-docs .) || { echo "docs: antsibull-docs lint-collection-docs found errors"; exit 1; }
 
 site=.cache/docsite
 rm -rf "$site" && mkdir -p "$site"
@@ -36,7 +36,7 @@ grep -q -- '--keep-going$' "$site/build.sh" || { echo "docs: sphinx-init's build
 # the theme and Sphinx itself, as sphinx-init asks for them
 "$tool/bin/pip" install -q -r "$site/requirements.txt" >.cache/docs-pip.log 2>&1 \
   || { tail -30 .cache/docs-pip.log >&2; exit 1; }
-(cd "$site" && PATH="$PWD/../docs/bin:$PATH" ./build.sh) >.cache/docs-build.log 2>&1 \
+(cd "$site" && PATH="$docs_bin:$PATH" ./build.sh) >.cache/docs-build.log 2>&1 \
   || { tail -40 .cache/docs-build.log; echo "docs: the Sphinx build failed (.cache/docs-build.log)"; exit 1; }
 # allowed: an inventory Sphinx could not fetch, and a reference into the Ansible docsite it would have
 # resolved (common_return_values and the like); anything about our own pages fails the build

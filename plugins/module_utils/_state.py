@@ -192,6 +192,16 @@ def release_record_option():
                                           **release_entry_options()))
 
 
+def recorded_entry(record, image, strategy, container, release_id, container_port, started):
+    """The history entry a step's record option begins (release_record_option): what the record says, with the
+    step's image and strategy where it says none, and what the step started (container: its describe() facts,
+    or name, image_id and upstream None when nothing started). Pure."""
+    return dict(image=record['image'] or image, image_id=container['image_id'], release_id=release_id,
+                container=container['name'], upstream=container['upstream'], container_port=container_port,
+                strategy=record['strategy'] or strategy, kind=record['kind'], initiator=record['initiator'],
+                notes=record['notes'], commit_sha=record['commit_sha'], rollout=record['rollout'], started=started)
+
+
 def begin_release(state, entry, history_limit=DEFAULT_HISTORY_LIMIT):
     """Append a history entry (outcome running) and return (state, number). Pure.
 

@@ -155,7 +155,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, begin_release, release_record_option)
+    DEFAULT_STATE_DIR, begin_release, recorded_entry, release_record_option)
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec, free_port
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
@@ -176,6 +176,11 @@ def override_text(route_service, address, host_port, container_port, labels):
     port = '%s:%s:%d' % (host, '' if host_port is None else host_port, container_port)
     doc = {'services': {route_service: {'ports': [port], 'labels': labels}}}
     return json.dumps(doc, indent=2, sort_keys=True) + '\n'
+
+
+def compose_image(project):
+    """What a compose project's releases record as their image (and the rollback role refuses). Pure."""
+    return 'compose:%s' % project
 
 
 def fixed_host_port(port):
@@ -330,7 +335,7 @@ def recreate(module, compose, project_containers, project, texts, env, override)
     port = pinned_port(override, p['publish_address'])
     # what is deployed: the files, the variables and where the routed service is published
     release = project_release(texts + ['%s %s:%d:%d' % (p['route_service'], p['publish_address'], port, p['container_port'])], env)
-    labels = container_labels(p['service'], release, 'recreate', 'compose:%s' % project, p['container_port'], config=release)
+    labels = container_labels(p['service'], release, 'recreate', compose_image(project), p['container_port'], config=release)
     text = override_text(p['route_service'], p['publish_address'], port, p['container_port'], labels)
 
     containers, routed = project_containers()
@@ -395,7 +400,7 @@ def blue_green(module, engine, compose, project_containers, project, texts, env,
         engine.call('removing %s, a container of %s that is not live' % (name, p['route_service']),
                     lambda n=name: engine.client.containers.get(n).remove(force=True))
     kept = [c['name'] for c in known if c['name'] not in stale]
-    labels = container_labels(p['service'], release, 'blue-green', 'compose:%s' % project, p['container_port'], config=release)
+    labels = container_labels(p['service'], release, 'blue-green', compose_image(project), p['container_port'], config=release)
     os.makedirs(os.path.dirname(override), exist_ok=True)
     write_atomic(override, override_text(p['route_service'], p['publish_address'], None, p['container_port'], labels))
     if others:  # compose recreates only those whose configuration changed
@@ -413,19 +418,15 @@ def blue_green(module, engine, compose, project_containers, project, texts, env,
         module.fail_json(msg='%s up of a new %s container failed (rc %s): %s' % (
             p['tool'], p['route_service'], rc, (err or out).strip()[-2000:] or 'no new container is running'))
     if p['record']:
-        result['number'] = record_release(module, green, release)
+        result['number'] = record_release(module, green, release, compose_image(project))
     module.exit_json(changed=True, container=green, upstream=green['upstream'],
                      containers=sorted(c.name for c in containers), diff=diff, **result)
 
 
-def record_release(module, green, release):
+def record_release(module, green, release, image):
     """Begin the release in the history (outcome running); its number."""
     p, rec = module.params, module.params['record']
-    entry = dict(image=rec['image'] or 'compose:%s' % (p['project'] or p['service']), image_id=green['image_id'],
-                 release_id=release, container=green['name'], upstream=green['upstream'],
-                 container_port=p['container_port'], strategy=rec['strategy'] or 'blue-green', kind=rec['kind'],
-                 initiator=rec['initiator'], notes=rec['notes'], commit_sha=rec['commit_sha'], rollout=rec['rollout'],
-                 started=iso_now())
+    entry = recorded_entry(rec, image, 'blue-green', green, release, p['container_port'], iso_now())
     after, number = begin_release(load_state(module), entry, rec['history_limit'])
     save_state(module, after)
     return number

@@ -303,7 +303,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, begin_release, finish_release, live_container,
-    release_record_option,
+    recorded_entry, release_record_option,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (
@@ -603,10 +603,8 @@ def record_release(module, state, info, image_id, release, failed=None):
     """Begin the release in the history (outcome running); its number. failed: (reason, what the release command
     did), to record it failed at once. Check mode writes nothing."""
     p, rec = module.params, module.params['record']
-    entry = dict(image=rec['image'] or p['image'], image_id=info['image_id'] or image_id, release_id=release,
-                 container=info['name'], upstream=info['upstream'], container_port=p['container_port'],
-                 strategy=rec['strategy'] or p['strategy'], kind=rec['kind'], initiator=rec['initiator'],
-                 notes=rec['notes'], commit_sha=rec['commit_sha'], rollout=rec['rollout'], started=iso_now())
+    entry = recorded_entry(rec, p['image'], p['strategy'], dict(info, image_id=info['image_id'] or image_id), release,
+                           p['container_port'], iso_now())
     if failed:
         entry['release_command'] = failed[1]
     after, number = begin_release(state, entry, rec['history_limit'])

@@ -205,3 +205,16 @@ def test_a_removed_service_deployed_again_is_no_longer_marked_removed():
     gone, number = st.begin_release(gone, dict(kind='deploy', image='web:2', started='2026-12-07T02:00:00Z'))
     again = st.mark_live(gone, number, 'web-2', '127.0.0.1:9002', '2026-12-07T02:00:05Z')
     assert 'removed' not in again and again['live']['container'] == 'web-2'
+
+
+def test_a_steps_record_option_becomes_one_history_entry():
+    from ansible_collections.cutover.deploy.plugins.module_utils._state import recorded_entry
+    record = dict(image=None, strategy=None, kind='deploy', initiator='ops', notes=None, commit_sha='abc', rollout='r-1')
+    started = dict(name='shop_app_2', image_id='sha256:1', upstream='127.0.0.1:40001')
+    entry = recorded_entry(record, 'compose:shop', 'blue-green', started, 'compose-1a2b', 8080, '2026-12-07T08:00:00Z')
+    assert entry == dict(image='compose:shop', image_id='sha256:1', release_id='compose-1a2b', container='shop_app_2',
+                         upstream='127.0.0.1:40001', container_port=8080, strategy='blue-green', kind='deploy',
+                         initiator='ops', notes=None, commit_sha='abc', rollout='r-1', started='2026-12-07T08:00:00Z')
+    # what the record says wins over the step's own image and strategy (a rollback records the tag, not the id)
+    given = recorded_entry(dict(record, image='web:2', strategy='canary'), 'sha256:2', 'blue-green', started, 'r', 80, 't')
+    assert (given['image'], given['strategy']) == ('web:2', 'canary')
