@@ -132,11 +132,11 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600
     return Run(proc.returncode, proc.stdout, proc.stderr, results)
 
 
-def start_playbook(playbook, record, extra_vars=None, log=None, inventory=None):
+def start_playbook(playbook, record, extra_vars=None, log=None, inventory=None, env=None):
     """Start a playbook in the background (its own process group, so a test can SIGKILL it)."""
     return subprocess.Popen(playbook_command(playbook, extra_vars, inventory=inventory), cwd=str(REPO),
                             start_new_session=True,
-                            env=ansible_env(dict(CUTOVER_RECORD=str(record))), stdout=log or subprocess.DEVNULL,
+                            env=ansible_env(dict(env or {}, CUTOVER_RECORD=str(record))), stdout=log or subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
 
 

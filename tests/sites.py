@@ -33,10 +33,10 @@ class Site:
                          cutover_state_dir=str(self.state_dir), cutover_proxy=self.proxy,
                          cutover_engine=dict(type=engine.name), cutover_stop_timeout=2, cutover_drain_timeout=5)
 
-    def deploy(self, tag, playbook=DEPLOY, playbook_args=(), **extra):
+    def deploy(self, tag, playbook=DEPLOY, playbook_args=(), env=None, **extra):
         v = dict(self.vars, cutover_image=self.engine.image(tag)) if tag else dict(self.vars)  # None: cutover_source
         v.update(extra)
-        return run_playbook(playbook, v, args=playbook_args)
+        return run_playbook(playbook, v, args=playbook_args, env=env)
 
     def state(self):
         path = self.state_dir / ('%s.json' % self.service)

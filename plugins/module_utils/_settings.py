@@ -98,6 +98,17 @@ def proxy_check(proxy, health, decide, shared=False):
                           status=[int(s) for s in (status if isinstance(status, list) else [status])])}
 
 
+# This run's own values: returned as `run_only`, never as facts. A fact cache (AWX's fact storage) keeps what a task
+# returns as facts for later runs: it must hold neither cutover_proxy.password (Nginx Proxy Manager) nor a run id
+# that a later run would take for its own (and with it the deploy lock of a run still going).
+RUN_ONLY = ('_cutover_run_id', '_cutover_rollout_id', '_cutover_lease', '_cutover_proxy')
+
+
+def split_run_only(facts):
+    """(facts to cache, this run's own values). Pure."""
+    return {k: v for k, v in facts.items() if k not in RUN_ONLY}, {k: facts[k] for k in RUN_ONLY if k in facts}
+
+
 def resolve(args, now, user):
     """(errors, facts): every input checked, and the values the roles read. now: a UTC datetime; user: the
     controller's user, for the initiator when no AWX user is given."""

@@ -14,10 +14,12 @@ description:
   - Checks what M(cutover.deploy.validate_inputs) checks and, with O(deploy), the image, the container port and
     the strategy (as M(cutover.deploy.validate_strategy) resolves it). Every message names the variable and the
     valid values.
-  - Returns, as facts, the values the roles read (C(_cutover_engine_args), C(_cutover_proxy), C(_cutover_route),
-    C(_cutover_proxy_host), C(_cutover_proxy_shared), C(_cutover_run_id), C(_cutover_rollout_id),
-    C(_cutover_lock_lease), C(_cutover_lease), C(_cutover_initiator), and with O(deploy) C(cutover_strategy_result)).
-    The common role's only task calls it.
+  - Returns, as facts, the values the roles read (C(_cutover_engine_args), C(_cutover_route),
+    C(_cutover_proxy_host), C(_cutover_proxy_shared), C(_cutover_lock_lease), C(_cutover_initiator), and with
+    O(deploy) C(cutover_strategy_result)).
+  - This run's own values (C(_cutover_run_id), C(_cutover_rollout_id), C(_cutover_lease), and C(_cutover_proxy), which
+    can carry a password) are returned as RV(run_only) instead, never as facts, so a fact cache (AWX's fact
+    storage) keeps neither a password nor an earlier run's ids. The common role calls it and sets those for the run.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
   - cutover.deploy.pull.registry
@@ -91,6 +93,12 @@ msg:
   description: C(inputs are valid), or every error found.
   returned: always
   type: str
+run_only:
+  description: This run's own values, keyed by the names the roles read (C(_cutover_run_id), C(_cutover_rollout_id),
+    C(_cutover_lease), C(_cutover_proxy)).
+  returned: success
+  type: dict
+  version_added: 1.1.0
 '''
 
 import datetime
@@ -98,7 +106,7 @@ import getpass
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._settings import ARGUMENT_SPEC, resolve
+from ansible_collections.cutover.deploy.plugins.module_utils._settings import ARGUMENT_SPEC, resolve, split_run_only
 
 
 def main():
@@ -107,7 +115,8 @@ def main():
     errors, facts = resolve(module.params, datetime.datetime.now(datetime.timezone.utc), getpass.getuser())
     if errors:
         module.fail_json(msg='; '.join(errors))
-    module.exit_json(changed=False, ansible_facts=facts, msg='inputs are valid')
+    facts, run_only = split_run_only(facts)
+    module.exit_json(changed=False, ansible_facts=facts, run_only=run_only, msg='inputs are valid')
 
 
 if __name__ == '__main__':

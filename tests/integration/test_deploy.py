@@ -192,17 +192,20 @@ def test_standby_rollback_is_one_swap_and_a_later_run_retires_it(docker_site):
 
 
 def test_concurrent_deploy_fails_fast_naming_the_holder(docker_site, tmp_path):
+    """Both runs share a fact cache, as AWX's fact storage does: the second never takes the first run's id (in the
+    cache, it would hold the lock as its own), and the cache keeps no run id and no proxy options."""
     s = docker_site
-    assert_ok(s.deploy('v1'))
+    cache = dict(ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'facts'))
+    assert_ok(s.deploy('v1', env=cache))
     record = tmp_path / 'a.jsonl'
     record.touch()
     first = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image("v2"),
-                                                cutover_public_env={'BOOT_DELAY': '4'}))
+                                                cutover_public_env={'BOOT_DELAY': '4'}), env=cache)
     lock = s.state_dir / ('%s.lock' % s.service)
     end = time.monotonic() + 30
     while not lock.exists() and time.monotonic() < end:
         time.sleep(0.05)
-    second = s.deploy('v3')
+    second = s.deploy('v3', env=cache)
     assert second.rc != 0, [(r['task'], r['status'], round(r['time'], 2)) for r in read_records(record)] + [
         (r['task'], r['status'], round(r['time'], 2)) for r in second.results]
     msg = second.failed[0]['result']['msg']
@@ -212,6 +215,12 @@ def test_concurrent_deploy_fails_fast_naming_the_holder(docker_site, tmp_path):
     assert_ok(waited)
     assert get_body(s.port) == 'demoapp v3'
     assert not lock.exists()
+    rollouts = [entry['rollout'] for entry in s.state()['history']]
+    assert len(set(rollouts)) == len(rollouts) == 3, rollouts
+    cached = [json.loads(path.read_text()) for path in (tmp_path / 'facts').iterdir()]
+    cached = [json.loads(facts['__payload__']) if '__payload__' in facts else facts for facts in cached]  # 2.19 wraps them
+    assert cached and all('_cutover_route' in facts for facts in cached), cached
+    assert not [name for facts in cached for name in facts if name in ('_cutover_run_id', '_cutover_rollout_id', '_cutover_proxy')]
 
 
 def test_stale_lock_is_broken_with_a_warning(docker_site):

@@ -50,6 +50,16 @@ def test_resolve_on_a_shared_load_balancer_names_the_member():
     assert facts['_cutover_proxy'] == dict(type='haproxy', member='app1')
 
 
+def test_the_run_s_ids_and_the_proxy_password_never_become_cacheable_facts():
+    proxy = dict(type='npm', url='http://127.0.0.1:81', email='ops@example.test', password='s3cret')
+    facts = st.resolve(args(proxy=proxy, run_id='run-1', rollout_id='r-1'), NOW, 'ops')[1]
+    cached, run_only = st.split_run_only(facts)
+    assert sorted(run_only) == sorted(st.RUN_ONLY)
+    assert run_only['_cutover_proxy']['password'] == 's3cret' and run_only['_cutover_run_id'] == 'run-1'
+    assert 's3cret' not in repr(cached) and 'run-1' not in repr(cached) and 'r-1' not in repr(cached.values())
+    assert dict(cached, **run_only) == facts  # nothing lost
+
+
 DEPLOY_TABLE = [
     (dict(image=None), 'cutover_image must be an image reference'),
     (dict(image=''), 'cutover_image must be an image reference'),
