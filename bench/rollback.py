@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import Load, free_port  # noqa: E402
-from bench.run import RESULTS, cleanup, host_module_runs, one_deploy  # noqa: E402
-from tests.helpers import REPO, run_playbook  # noqa: E402
+from bench.run import RESULTS, cleanup, one_deploy  # noqa: E402
+from tests.helpers import REPO, host_module_runs, run_playbook  # noqa: E402
 
 ROLLBACK_STEPS = {'green': 'Start green beside the live container', 'gate': 'Gate the new container on health',
                   'swap': 'Swap the route to green', 'persist_reap': 'Persist green as live, then remove the old containers'}

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import Load, free_port  # noqa: E402
 from bench.plotting import pyplot  # noqa: E402
-from tests.helpers import COLLECTIONS, REPO, run_playbook  # noqa: E402
+from tests.helpers import COLLECTIONS, REPO, host_module_runs, run_playbook  # noqa: E402
 
 RESULTS = REPO / 'bench' / 'results'
 # community.docker, from the `ansible` package on PyPI (make bench installs it here): the side-by-side
@@ -41,17 +41,6 @@ STEP_TASKS = {
     'r_stop': 'Stop the old containers', 'r_start': 'Start the new container', 'r_gate': 'Gate the new container on health',
     'r_route': 'Point the route at the new container', 'r_persist': 'Persist the new container as live, then remove the old containers',
 }
-
-
-# action plugins that run on the controller, not as a module on the host
-CONTROLLER_ACTIONS = ('cutover.deploy.validate_inputs', 'cutover.deploy.validate_strategy', 'cutover.deploy.settings')
-
-
-def host_module_runs(run):
-    """Module runs on the host in a recorded run: Cutover's modules that ran (not skipped), less the
-    controller-side checks. Each costs a Python start-up and an AnsiballZ payload on the host."""
-    return sum(1 for r in run.results if r['status'] in ('ok', 'failed') and (r.get('action') or '').startswith('cutover.deploy.')
-               and r['action'] not in CONTROLLER_ACTIONS)
 
 
 def plain_playbook(tmp, port):
@@ -113,7 +102,7 @@ def one_plain_deploy(site_vars, image, n):
                        env=dict(ANSIBLE_COLLECTIONS_PATH='%s:%s' % (COLLECTIONS, PLAIN_COLLECTIONS)))
     wall = time.monotonic() - started
     if run.rc != 0:
-        raise SystemExit('bench: docker_container redeploy %d failed:\n%s' % (n, run.stdout[-3000:]))
+        raise SystemExit('bench: docker_container redeploy %d failed:\n%s' % (n, (run.stdout + run.stderr)[-3000:]))
     return dict(wall=round(wall, 3), steps={}, gate_wait=0, drain=0, swap_ms=0, overhead=None, module_runs=host_module_runs(run))
 
 
@@ -161,11 +150,14 @@ def cleanup(site_vars):
     import os  # pylint: disable=import-outside-toplevel
     import signal  # pylint: disable=import-outside-toplevel
     client = docker.from_env()
-    for c in client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % site_vars['cutover_service']}):
-        c.remove(force=True)
+    found = client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % site_vars['cutover_service']})
     if 'plain_playbook' in site_vars:
-        for c in client.containers.list(all=True, filters={'name': 'bench-plain'}):
+        found += client.containers.list(all=True, filters={'name': 'bench-plain'})
+    for c in found:
+        try:
             c.remove(force=True)
+        except docker.errors.APIError:  # gone already, or its removal in progress (a retired container's)
+            pass
     pid_file = Path(site_vars['cutover_proxy']['admin_socket']).parent / 'haproxy.pid'
     for pid in pid_file.read_text().split() if pid_file.exists() else []:
         try:

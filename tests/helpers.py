@@ -132,6 +132,17 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, timeout=600
     return Run(proc.returncode, proc.stdout, proc.stderr, results)
 
 
+# action plugins that run on the controller, not as a module on the host
+CONTROLLER_ACTIONS = ('cutover.deploy.validate_inputs', 'cutover.deploy.validate_strategy', 'cutover.deploy.settings')
+
+
+def host_module_runs(run):
+    """Module runs on the host in a recorded run: Cutover's modules that ran (not skipped), less the
+    controller-side checks. Each costs a Python start-up and an AnsiballZ payload on the host."""
+    return sum(1 for r in run.results if r['status'] in ('ok', 'failed') and (r.get('action') or '').startswith('cutover.deploy.')
+               and r['action'] not in CONTROLLER_ACTIONS)
+
+
 def start_playbook(playbook, record, extra_vars=None, log=None, inventory=None, env=None):
     """Start a playbook in the background (its own process group, so a test can SIGKILL it)."""
     return subprocess.Popen(playbook_command(playbook, extra_vars, inventory=inventory), cwd=str(REPO),

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
-from tests.helpers import TEST_RATE, read_records, run_playbook, start_playbook
+from tests.helpers import TEST_RATE, host_module_runs, read_records, run_playbook, start_playbook
 from tests.proxies import get_body
 from tests.sites import DEPLOY, ROLLBACK, STATUS, assert_ok, assert_status_converges
+
+BATCH_PULL = 'Have the image on every host of the batch before any host starts it'
 
 
 def test_blue_green_under_load_drops_nothing(site):
@@ -41,6 +43,8 @@ def test_blue_green_under_load_drops_nothing(site):
     assert_ok(again)
     assert again.changed == [], [r['task'] for r in again.changed]
     assert len(site.state()['history']) == 2
+    # one host, one batch: green pulls, and the deploy is five module runs on the host
+    assert run.task(BATCH_PULL)['status'] == 'skipped' and host_module_runs(run) == 5
 
 
 def test_check_mode_touches_nothing(docker_site):
@@ -61,6 +65,7 @@ def test_recreate_reports_its_downtime(docker_site):
     assert_ok(docker_site.deploy('v1', cutover_strategy='recreate'))
     run = docker_site.deploy('v2', cutover_strategy='recreate')
     assert_ok(run)
+    assert run.task(BATCH_PULL)['status'] == 'ok'  # the image is there before the old container stops
     assert 'had no container ready for' in run.task('Report')['result']['msg']
     assert get_body(docker_site.port) == 'demoapp v2'
     state = docker_site.state()
