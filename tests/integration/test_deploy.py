@@ -66,6 +66,8 @@ def test_recreate_reports_its_downtime(docker_site):
     run = docker_site.deploy('v2', cutover_strategy='recreate')
     assert_ok(run)
     assert run.task(BATCH_PULL)['status'] == 'ok'  # the image is there before the old container stops
+    for step in ('Find out whether this release already runs', 'Start the new container'):  # the state it reads
+        assert run.task(step)['result']['invocation']['module_args']['state_dir'] == str(docker_site.state_dir), step
     assert 'had no container ready for' in run.task('Report')['result']['msg']
     assert get_body(docker_site.port) == 'demoapp v2'
     state = docker_site.state()
