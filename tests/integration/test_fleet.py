@@ -218,6 +218,24 @@ def test_an_unreachable_host_counts_as_failed_and_status_shows_the_drift(fleet, 
     assert any(line.endswith('not reached: app2') for line in lines), lines
 
 
+def test_a_host_that_cannot_get_the_image_leaves_its_whole_batch_untouched(fleet, service, tmp_path):
+    """One batch of three hosts, and app2 cannot get the image (a tag it does not have, cutover_pull never): it
+    fails at the batch's pull, before any host of the batch starts a container, so app1 and app3 are not
+    attempted and all three serve v1 on."""
+    new = '{{ cutover_image_prefix }}demoapp:v2'
+    rollout = Rollout(fleet, service, tmp_path, host_vars={
+        'app1': {'cutover_image': new}, 'app3': {'cutover_image': new},
+        'app2': {'cutover_image': 'localhost/demoapp:not-there', 'cutover_pull': 'never'}})
+    assert rollout.deploy('v1').rc == 0
+    run = rollout.deploy(None)
+    assert run.rc != 0
+    message = said(run)
+    assert 'failed app2: image pull:' in message, message[-3000:]
+    for host in ('app1', 'app3'):
+        assert 'not attempted %s: its batch could not start: app2 failed' % host in message, message[-3000:]
+    assert rollout.live_images() == {h: image(h, 'v1') for h in APPS}
+
+
 def test_per_host_proxies_across_the_fleet(fleet, service, tmp_path):
     """The other topology: each app host's own HAProxy on its own address; a deploy touches each
     host's proxy only."""
