@@ -3,6 +3,7 @@ README names every module and the two quickstart commands."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -30,7 +31,6 @@ def test_readme_names_modules_and_quickstart():
 
 def plain(text):
     """Markdown or a fragment's RST as words: without escapes, code marks and tags, lines joined."""
-    import re
     return ' '.join(re.sub(r'<[^>]+>', '', text).replace('\\', '').replace('`', '').split())
 
 

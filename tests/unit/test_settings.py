@@ -60,6 +60,15 @@ def test_the_run_s_ids_and_the_proxy_password_never_become_cacheable_facts():
     assert dict(cached, **run_only) == facts  # nothing lost
 
 
+def test_the_common_role_sets_every_run_only_value_for_the_run():
+    from pathlib import Path
+    import yaml
+    tasks = yaml.safe_load((Path(__file__).resolve().parents[2] / 'roles' / 'common' / 'tasks' / 'main.yml').read_text())
+    kept = next(t['ansible.builtin.set_fact'] for t in tasks if 'ansible.builtin.set_fact' in t)
+    assert sorted(kept) == sorted(st.RUN_ONLY)
+    assert all(value == '{{ _cutover_settings.run_only.%s }}' % name for name, value in kept.items())
+
+
 DEPLOY_TABLE = [
     (dict(image=None), 'cutover_image must be an image reference'),
     (dict(image=''), 'cutover_image must be an image reference'),
