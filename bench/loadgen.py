@@ -10,17 +10,51 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import os
+import random
 import socket
 import threading
 import time
 from collections import Counter
 
 
+_HANDED_OUT = set()
+
+
+def port_share(ephemeral_low, worker, workers):
+    """The ports free_port draws from: the 12,000 below the kernel's ephemeral range, split evenly between the
+    pytest-xdist workers (worker 'gw1' of 2 gets the second half). Pure."""
+    low = max(1024, ephemeral_low - 12000)
+    index = int(worker[2:]) if worker.startswith('gw') and worker[2:].isdigit() else 0
+    size = (ephemeral_low - low) // max(workers, 1)
+    return range(low + index * size, low + (index + 1) * size)
+
+
 def free_port():
-    """A free TCP port on 127.0.0.1 (for test proxies and benchmark listeners)."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A free TCP port on 127.0.0.1 for a test's or the benchmark's listener (a proxy, an sshd, a stub).
+
+    Not one the kernel picks (bind to port 0): a container's pinned port or a connection's source port comes from
+    the ephemeral range and could take it before our listener starts; and two tests running at once could be
+    handed the same one. HAProxy binds with SO_REUSEPORT, so two HAProxies on one port both start and split the
+    requests between them. So each test worker draws from its own share below the ephemeral range, and never
+    twice the same port."""
+    with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+        ephemeral_low = int(f.read().split()[0])
+    share = port_share(ephemeral_low, os.environ.get('PYTEST_XDIST_WORKER', ''),
+                       int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1') or 1))
+    start = random.randrange(len(share))
+    for i in range(len(share)):
+        port = share[(start + i) % len(share)]
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue  # in use by something else
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError('no free port left in %s' % share)
 
 
 FLEET_NETWORK = ipaddress.ip_network('10.231.0.0/24')  # scripts/fleet.sh's hosts, on this machine

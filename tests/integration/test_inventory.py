@@ -50,6 +50,13 @@ def host_vars(tmp, name, engine, prefix):
                            state_file=str(tmp / name / 'state' / 'hp'), image=prefix + 'cutover-haproxy:local'))
 
 
+def steps_of(record):
+    """What a background run did, task by task, for an assertion's message."""
+    keys = ('msg', 'already_live', 'upstream', 'actions', 'plan')
+    return '\n'.join('%s %s: %s' % (r['status'], r['task'], {k: r['result'][k] for k in keys if k in r['result']})
+                     for r in read_records(record))
+
+
 def stop_haproxy(tmp, name):
     remove_proxy_containers(tmp / name / 'haproxy')
     pid_file = tmp / name / 'run' / 'haproxy.pid'
@@ -92,8 +99,8 @@ def test_deploy_across_ssh_and_local_hosts(sshd, tmp_path, docker_engine, podman
         assert holder['process'] is None and holder['expires'] > time.time() and holder['boot_id'], holder
         second = run_playbook(DEPLOY, dict(tag='v3', cutover_hosts='remote-docker'), inventory=inventory)
         assert second.rc != 0 and 'holds the lock' in second.failed[0]['result']['msg']
-        assert first.wait(90) == 0
-        assert get_body(ssh_port) == 'demoapp v2' and get_body(local_port) == 'demoapp v1'
+        assert first.wait(90) == 0, steps_of(record)
+        assert (get_body(ssh_port), get_body(local_port)) == ('demoapp v2', 'demoapp v1'), steps_of(record)
 
         status = run_playbook(STATUS, inventory=inventory)
         assert status.rc == 0
