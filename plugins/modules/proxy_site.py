@@ -17,6 +17,9 @@ description:
     itself and reloads it gracefully when its configuration changed.
   - Only what differs is written; a rejected configuration is rolled back before anything reloads.
     An existing route keeps its live upstream, so running this again never undoes a swap.
+  - Before HAProxy's first start, each address its configuration binds must be free. HAProxy would start beside
+    another process listening there (C(SO_REUSEPORT)) and share its requests, so an address in use fails the module,
+    naming it, and nothing is written.
   - Nginx Proxy Manager is run by the user; for it this module checks that the route exists.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:

@@ -140,3 +140,28 @@ def test_proxy_role_rejects_bad_input(tmp_path):
     assert bad.rc != 0 and 'haproxy' in bad.failed[0]['result']['msg']
     bad = run_playbook(role_play('web', dict(type='nginx', runtime='container')))
     assert bad.rc != 0 and 'runtime' in bad.failed[0]['result']['msg']
+
+
+@pytest.mark.parametrize('runtime', ['host', 'auto'])
+def test_haproxy_does_not_start_on_a_port_another_haproxy_serves(runtime, tmp_path, docker_engine):
+    """Two HAProxies on one port both start (SO_REUSEPORT) and the kernel splits the requests between them:
+    a service given another's listen address by mistake would take half its requests. The role refuses,
+    naming the address, and writes nothing."""
+    port = free_port()
+    other = tmp_path / 'other.cfg'
+    other.write_text('global\n    pidfile %s\ndefaults\n    mode http\n    timeout client 5s\n'
+                     'frontend other\n    bind 127.0.0.1:%d\n'
+                     '    http-request return status 200 content-type text/plain string "another service"\n'
+                     % (tmp_path / 'other.pid', port))
+    subprocess.run(['haproxy', '-D', '-f', str(other)], check=True)
+    opts = proxy_opts('haproxy', tmp_path, port, runtime)
+    try:
+        run = run_playbook(role_play('web', opts))
+        assert run.rc != 0
+        msg = run.failed[0]['result']['msg']
+        assert '127.0.0.1:%d: another process listens there' % port in msg and 'cutover_proxy.listen' in msg, msg
+        assert not list((tmp_path / 'etc').glob('*.cfg'))  # nothing written, nothing started
+        assert docker_engine.client.containers.list(all=True, filters={'label': 'io.cutover.config=%s' % opts['config_dir']}) == []
+        assert {get_body(port) for _ in range(6)} == {'another service'}
+    finally:
+        os.kill(int((tmp_path / 'other.pid').read_text().split()[0]), signal.SIGTERM)

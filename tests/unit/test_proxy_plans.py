@@ -6,8 +6,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy impo
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import parse_upstream, render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
-    TCP_CHECK, check_to_render, haproxy_check_lines, haproxy_members, render_haproxy_service, render_nginx_main,
-    rotate_if_past_limit,
+    TCP_CHECK, address_in_use, bind_addresses, check_to_render, haproxy_check_lines, haproxy_members,
+    render_haproxy_service, render_nginx_main, rotate_if_past_limit,
 )
 
 
@@ -189,3 +189,21 @@ def test_a_reload_keeps_idle_keep_alive_connections_where_haproxy_can():
     assert haproxy_version('cutover-haproxy:local') is None
     assert 'option idle-close-on-response\n' in render_haproxy_global('/run/a.sock', '/var/lib/s')
     assert 'idle-close' not in render_haproxy_global('/run/a.sock', '/var/lib/s', idle_close=False)  # 2.4 and older
+
+
+def test_the_addresses_a_config_binds_are_read_once_each_with_their_options_left_off():
+    service = render_haproxy_service('web', '127.0.0.1:8080')
+    listener = 'frontend fr_x\n    bind [::1]:8443 ssl crt-list /etc/cutover/haproxy/x.crt-list\n'
+    assert bind_addresses([service, listener, service, None]) == ['127.0.0.1:8080', '[::1]:8443']
+
+
+def test_an_address_is_in_use_only_while_something_listens_on_it():
+    import socket  # pylint: disable=import-outside-toplevel
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as HAProxy binds
+        listener.bind(('127.0.0.1', 0))
+        address = '127.0.0.1:%d' % listener.getsockname()[1]
+        listener.listen()
+        port = address.split(':')[1]
+        assert address_in_use(address) and address_in_use('*:' + port) and address_in_use('0.0.0.0:' + port)
+    assert not address_in_use(address) and not address_in_use('not an address')

@@ -12,6 +12,7 @@ missing route is created, so re-running never undoes a swap.
 from __future__ import annotations
 
 import copy
+import errno
 import grp
 import http.client
 import json
@@ -20,6 +21,7 @@ import re
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -277,6 +279,33 @@ def pid_alive(pid_file, name):
     return pid
 
 
+def bind_addresses(texts):
+    """The addresses HAProxy configuration texts bind (`bind ADDRESS ...`), once each, in order. Pure."""
+    found = []
+    for text in texts:
+        for address in re.findall(r'^\s*bind (\S+)', text or '', re.MULTILINE):
+            if address not in found:
+                found.append(address)
+    return found
+
+
+def address_in_use(address):
+    """Whether a process listens on address (host:port) now: our own bind of it fails. With SO_REUSEADDR a bind
+    passes over closing connections, never over a listener. Anything but a clear "in use" (a name that does not
+    resolve, a port we may not bind) is left for the proxy's own start to report."""
+    try:  # HAProxy's wildcards: '*:80' and ':80'
+        host, port = split_address(re.sub(r'^\*?:', '0.0.0.0:', address))
+    except ValueError:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def run(cmd, what, timeout=30):
     try:
         proc = run_bounded(cmd, timeout)
@@ -484,6 +513,15 @@ class HAProxyHostSite(FrontDoorSite):
 
     def validate(self):
         run([self.binary, '-c', '-q', '-f', self.config_dir], 'haproxy -c')
+
+    def addresses_taken(self):
+        """The addresses this configuration binds that another process listens on, before HAProxy's first start.
+        HAProxy would start beside another HAProxy on the same port (SO_REUSEPORT) and share its requests. An
+        HAProxy of ours running unsupervised shares them on purpose: it hands its sockets over (none checked)."""
+        if self.unsupervised_pids():
+            return []
+        names = sorted(n for n in os.listdir(self.config_dir) if n.endswith('.cfg'))
+        return [a for a in bind_addresses(read_text(os.path.join(self.config_dir, n)) for n in names) if address_in_use(a)]
 
     def start(self):
         os.makedirs(self.run_dir, exist_ok=True)
@@ -724,6 +762,11 @@ def ensure_site(site, service, listen, check_mode):
     files.apply()
     try:
         site.validate()
+        taken = site.addresses_taken() if not running and hasattr(site, 'addresses_taken') else []
+        if taken:
+            raise ProxyError('%s: another process listens there. HAProxy binds with SO_REUSEPORT, so it would start '
+                             'beside it and the kernel would split the requests between the two. Give proxy.listen '
+                             '(cutover_proxy.listen) a free address, or stop what listens there' % ', '.join(taken))
     except ProxyError:
         files.restore()
         raise
