@@ -243,6 +243,6 @@ def test_test_ports_come_from_each_workers_own_share_below_the_ephemeral_range(w
     must never be another running test's, nor one the kernel hands a container or a connection."""
     share = port_share(32768, worker, workers)
     assert (share[0], share[-1]) == (first, last)
-    ports = [free_port() for _ in range(50)]
+    ports = [free_port() for dummy in range(50)]
     low = int(open('/proc/sys/net/ipv4/ip_local_port_range').read().split()[0])
     assert len(set(ports)) == 50 and all(p < low for p in ports)

@@ -162,6 +162,6 @@ def test_haproxy_does_not_start_on_a_port_another_haproxy_serves(runtime, tmp_pa
         assert '127.0.0.1:%d: another process listens there' % port in msg and 'cutover_proxy.listen' in msg, msg
         assert not list((tmp_path / 'etc').glob('*.cfg'))  # nothing written, nothing started
         assert docker_engine.client.containers.list(all=True, filters={'label': 'io.cutover.config=%s' % opts['config_dir']}) == []
-        assert {get_body(port) for _ in range(6)} == {'another service'}
+        assert {get_body(port) for dummy in range(6)} == {'another service'}
     finally:
         os.kill(int((tmp_path / 'other.pid').read_text().split()[0]), signal.SIGTERM)
