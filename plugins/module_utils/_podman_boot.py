@@ -167,17 +167,11 @@ def boot_support(engine_url, is_podman, euid, systemd_booted):
     return None
 
 
-def engine_is_podman(engine):
-    """Whether the engine behind the Docker API is Podman (its version names a 'Podman Engine' component)."""
-    version = engine.call('reading the engine version', engine.client.version)
-    return any((c.get('Name') or '').startswith('Podman') for c in version.get('Components') or [])
-
-
 def ensure_boot_unit(engine, state_dir, check_mode):
     """Make sure Podman's live containers come back at boot; returns (actions, report). A unit someone disabled
     is enabled again, a changed or removed file written again, and an inactive unit started (it starts only what
     is live, which runs already; active, its stop runs at shutdown). Raises ProxyError (from systemctl)."""
-    why_not = boot_support(engine.url, engine_is_podman(engine), os.geteuid(), systemd_is_init())
+    why_not = boot_support(engine.url, engine.is_podman, os.geteuid(), systemd_is_init())
     if why_not:
         return [], dict(unit=None, reason=why_not)
     name, files = boot_files(state_dir, sys.executable)
