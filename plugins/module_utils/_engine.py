@@ -168,12 +168,11 @@ class Engine:
                 # talks to the engine.
                 for var in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
                     os.environ.pop(var, None)
-            self.client, self.is_podman = negotiated_client(dict(base_url=self.url, timeout=params['engine_timeout'],
-                                                                 tls=_tls_config(params)))
+            args = dict(base_url=self.url, timeout=params['engine_timeout'], tls=_tls_config(params))
+            self.client, self.is_podman = negotiated_client(args)
         except Exception as exc:  # the SDK raises many types here; all mean "not reachable"
             module.fail_json(msg='cannot reach the container engine at %s (engine_host): %s' % (self.url, exc))
-        self._client_args = dict(base_url=self.url, timeout=params['engine_timeout'], tls=_tls_config(params),
-                                 version=self.client.api.api_version)
+        self._client_args = dict(args, version=self.client.api.api_version)
 
     def client_args(self):
         """The arguments this client was made with, its API version included (a helper process makes its own

@@ -514,14 +514,18 @@ class HAProxyHostSite(FrontDoorSite):
     def validate(self):
         run([self.binary, '-c', '-q', '-f', self.config_dir], 'haproxy -c')
 
-    def addresses_taken(self):
-        """The addresses this configuration binds that another process listens on, before HAProxy's first start.
-        HAProxy would start beside another HAProxy on the same port (SO_REUSEPORT) and share its requests. An
-        HAProxy of ours running unsupervised shares them on purpose: it hands its sockets over (none checked)."""
+    def refuse_taken_addresses(self):
+        """Before HAProxy's first start, raise ProxyError naming the addresses this configuration binds that another
+        process listens on: HAProxy would start beside another HAProxy on the same port (SO_REUSEPORT) and share its
+        requests. An HAProxy of ours running unsupervised shares them on purpose: it hands its sockets over."""
         if self.unsupervised_pids():
-            return []
+            return
         names = sorted(n for n in os.listdir(self.config_dir) if n.endswith('.cfg'))
-        return [a for a in bind_addresses(read_text(os.path.join(self.config_dir, n)) for n in names) if address_in_use(a)]
+        taken = [a for a in bind_addresses(read_text(os.path.join(self.config_dir, n)) for n in names) if address_in_use(a)]
+        if taken:
+            raise ProxyError('%s: another process listens there. HAProxy binds with SO_REUSEPORT, so it would start '
+                             'beside it and the kernel would split the requests between the two. Give proxy.listen '
+                             '(cutover_proxy.listen) a free address, or stop what listens there' % ', '.join(taken))
 
     def start(self):
         os.makedirs(self.run_dir, exist_ok=True)
@@ -762,11 +766,8 @@ def ensure_site(site, service, listen, check_mode):
     files.apply()
     try:
         site.validate()
-        taken = site.addresses_taken() if not running and hasattr(site, 'addresses_taken') else []
-        if taken:
-            raise ProxyError('%s: another process listens there. HAProxy binds with SO_REUSEPORT, so it would start '
-                             'beside it and the kernel would split the requests between the two. Give proxy.listen '
-                             '(cutover_proxy.listen) a free address, or stop what listens there' % ', '.join(taken))
+        if not running and hasattr(site, 'refuse_taken_addresses'):
+            site.refuse_taken_addresses()
     except ProxyError:
         files.restore()
         raise
