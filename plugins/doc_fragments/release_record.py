@@ -6,23 +6,30 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The record option of the steps that start a release's container (green_container, compose_project).
+    # The record option of the steps that begin a release in the history (green_container, compose_project, reap).
     DOCUMENTATION = r'''
 options:
   record:
     description:
-      - Begin the release in the service's history (outcome C(running)) once its new container runs, as
-        M(cutover.deploy.release) C(action=begin) does, so the release is recorded in the same step. Nothing is
-        recorded when the live container already runs the release (RV(already_live)).
+      - Begin the release in the service's history (outcome C(running)) in this same step, as
+        M(cutover.deploy.release) C(action=begin) does.
+      - M(cutover.deploy.green_container) and M(cutover.deploy.compose_project) begin it once the release's new
+        container runs, and record nothing when the live container already runs the release.
+      - M(cutover.deploy.reap) (version 1.1.0) begins it when O(cutover.deploy.reap#module:live) has no number, and
+        records it live in the same write, for a rollback to the running standby, which has no green step. The image
+        id, release id and container port come from the newest history entry of that container. A crash before
+        that step leaves no entry of the rollback's own; the next run adopts the routed standby as live under its
+        earlier entry (M(cutover.deploy.reconcile)).
     type: dict
     suboptions:
       image:
         description:
           - The image reference to record. Defaults to the image the module starts (for a compose project,
-            C(compose:<project>)). A rollback records the reference, not the id.
+            C(compose:<project>); for M(cutover.deploy.reap), the one the container's entry records). A rollback
+            records the reference, not the id.
         type: str
       strategy:
-        description: The strategy to record.
+        description: The strategy to record (for M(cutover.deploy.reap), defaults to the one the container's entry records).
         type: str
       kind:
         description: C(deploy) or C(rollback).
@@ -45,4 +52,10 @@ options:
         description: History entries kept (the live release's entry always).
         type: int
         default: 100
+      check:
+        description:
+          - The HAProxy check (C(type), C(path), C(status)) the release serves under once it is live, recorded so a
+            rollback to it can keep that check instead of holding the route at a TCP connect.
+        type: dict
+        version_added: 1.1.0
 '''

@@ -18,7 +18,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._retire import (
     add_retiring, finish_retiring, stop_in_background,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    finish_release, mark_live, plan_reconcile, with_standby, write_state_atomic,
+    finish_release, mark_live, plan_reconcile, rolled_back_by_adoption, with_standby, write_state_atomic,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 
@@ -48,7 +48,8 @@ def read_route(module, proxy, route, route_upstream):
 
 
 def reconcile(module, engine, state, service, route, proxy, route_upstream, state_dir, stop_timeout):
-    """Repair what an interrupted run left; returns dict(changed, plan, live, route_upstream, state)."""
+    """Repair what an interrupted run left; returns dict(changed, plan, live, route_upstream, state, containers),
+    containers: the service's containers (describe()) as the plan found them."""
     containers, handles = engine.service_inventory(service)
     now = time.time()
     before = state
@@ -63,7 +64,8 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     if module.check_mode or not changed:
         if not module.check_mode and state != before:
             write_state_atomic(state_dir, service, state)  # finished retirements dropped
-        return dict(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state)
+        return dict(changed=changed, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state,
+                    containers=containers)
 
     stamp = iso_now()
     history = state.get('history') or []
@@ -72,7 +74,12 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
         upstream = joined(i['upstream'] for i in infos)
         entry = next((h for h in reversed(history) if h.get('container') == plan['adopt']), None)
         if entry is not None:
+            left = rolled_back_by_adoption(state, entry)
             state = mark_live(state, entry['number'], plan['adopt'], upstream, stamp)
+            if left is not None:
+                state = finish_release(state, left, 'rolled_back', stamp,
+                                       'the route was found on release %d: a rollback ended before it was recorded'
+                                       % entry['number'])
         else:
             state = dict(state, live=dict(container=plan['adopt'], upstream=upstream, number=None,
                                           release_id=infos[0]['release'], image=infos[0]['image'],
@@ -127,4 +134,5 @@ def reconcile(module, engine, state, service, route, proxy, route_upstream, stat
     for name in plan['remove']:
         # orphaned greens never served a request: no graceful stop to wait for
         engine.call('removing orphaned container %s' % name, handles[name].remove, force=True)
-    return dict(changed=True, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state)
+    return dict(changed=True, plan=plan, live=state.get('live'), route_upstream=route_upstream, state=state,
+                containers=containers)

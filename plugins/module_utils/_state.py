@@ -154,6 +154,41 @@ def next_standby(before, after, seconds, now):
     return None
 
 
+def running_standby(state, containers, now):
+    """The active standby as a rollback to it needs it ({container, number, upstream}), when every one of its
+    containers runs; else None. containers: describe() dicts of the service's containers. The upstream is
+    the one its containers publish now. Pure; now: epoch seconds."""
+    name = active_standby(state, now)
+    by_name = {c['name']: c for c in containers}
+    infos = [by_name.get(n) for n in members(name)]
+    if not infos or not all(i and i['running'] and i.get('upstream') for i in infos):
+        return None
+    return dict(container=name, number=state['standby'].get('number'), upstream=joined(i['upstream'] for i in infos))
+
+
+def standby_rollback_entry(state, container, upstream, record, started):
+    """The history entry of a rollback to the running standby `container`, which started no container: the
+    image id, release id and port of the release's own newest entry, with what `record` (release_record_option)
+    says. Pure; ValueError when the history has no entry for that container."""
+    entry = next((h for h in reversed(state.get('history') or []) if h.get('container') == container), None)
+    if entry is None:
+        raise ValueError('the history has no release that ran in %s' % container)
+    info = dict(name=container, image_id=entry.get('image_id'), upstream=upstream)
+    return recorded_entry(record, entry.get('image'), entry.get('strategy'), info, entry.get('release_id'),
+                          entry.get('container_port'), started)
+
+
+def rolled_back_by_adoption(state, adopted):
+    """The live release's number when adopting history entry `adopted` (the route found on it) is a rollback that
+    ended before it was recorded: the entry is a rollback's, or older than the live one (a rollback to the running
+    standby begins no entry before its swap). That live release is then closed rolled_back, so it is not taken
+    for the previous good release. None for a deploy's green adopted after its swap. Pure."""
+    live = (state.get('live') or {}).get('number')
+    if live is None or adopted is None or adopted['number'] == live:
+        return None
+    return live if adopted.get('kind') == 'rollback' or adopted['number'] < live else None
+
+
 def with_standby(state, standby):
     """The state with this standby record, or without one. Pure."""
     after = {k: v for k, v in state.items() if k != 'standby'}
@@ -189,17 +224,19 @@ def release_record_option():
     """The argument spec of the record option (doc fragment release_record) of the steps that start a release's
     container: green_container and compose_project."""
     return dict(type='dict', options=dict(image=dict(type='str'), history_limit=dict(type='int', default=DEFAULT_HISTORY_LIMIT),
-                                          **release_entry_options()))
+                                          check=dict(type='dict'), **release_entry_options()))
 
 
 def recorded_entry(record, image, strategy, container, release_id, container_port, started):
     """The history entry a step's record option begins (release_record_option): what the record says, with the
     step's image and strategy where it says none, and what the step started (container: its describe() facts,
-    or name, image_id and upstream None when nothing started). Pure."""
+    or name, image_id and upstream None when nothing started). The record's check (HAProxy's, that the release
+    serves under) is kept only when given. Pure."""
     return dict(image=record['image'] or image, image_id=container['image_id'], release_id=release_id,
                 container=container['name'], upstream=container['upstream'], container_port=container_port,
                 strategy=record['strategy'] or strategy, kind=record['kind'], initiator=record['initiator'],
-                notes=record['notes'], commit_sha=record['commit_sha'], rollout=record['rollout'], started=started)
+                notes=record['notes'], commit_sha=record['commit_sha'], rollout=record['rollout'], started=started,
+                **({'check': record['check']} if record.get('check') else {}))
 
 
 def begin_release(state, entry, history_limit=DEFAULT_HISTORY_LIMIT):

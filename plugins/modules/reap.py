@@ -33,6 +33,7 @@ description:
     lock named by O(lease) is released once everything else is done.
 author: Cutover contributors (@cutover)
 extends_documentation_fragment:
+  - cutover.deploy.release_record
   - cutover.deploy.lease
   - cutover.deploy.engine
 options:
@@ -98,9 +99,12 @@ options:
     type: dict
     suboptions:
       number:
-        description: Its release number (from C(release action=begin)).
+        description:
+          - Its release number (begun by M(cutover.deploy.green_container)'s O(cutover.deploy.green_container#module:record)
+            or C(release action=begin)).
+          - Omitted, O(record) begins the release here (a rollback to the running standby, which starts no container;
+            version 1.1.0).
         type: int
-        required: true
       container:
         description: Its container's name.
         type: str
@@ -185,6 +189,10 @@ live_recorded:
   description: Whether O(live) changed the state file (false when that release was already live there).
   returned: success
   type: bool
+number:
+  description: The release number O(live) recorded live (begun here with O(record)); null without O(live).
+  returned: success
+  type: int
 pruned_images:
   description: Tags of built images removed (O(keep_images)); in check mode, those it would remove.
   returned: success
@@ -215,27 +223,32 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, stop_in_background
 from ansible_collections.cutover.deploy.plugins.module_utils._source import COMMIT_LABEL
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, active_standby, live_container, next_standby, record_live, rollback_candidates,
-    select_image_prune, select_reap, with_standby,
+    DEFAULT_STATE_DIR, active_standby, begin_release, live_container, next_standby, record_live, release_record_option,
+    rollback_candidates, select_image_prune, select_reap, standby_rollback_entry, with_standby,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 
 
 def persist_live(module, state, live):
-    """Record live['number'] as the live release, and the release it replaced as the standby for
-    O(standby) seconds (written now, unless in check mode); (state, changed)."""
+    """Record live['number'] as the live release (begun here from O(record) when it has none), and the release it
+    replaced as the standby for O(standby) seconds (written now, unless in check mode); (state, changed, number)."""
     known = {h['number'] for h in state.get('history') or []}
-    if module.check_mode and live['number'] not in known:
-        return state, True  # begun by this same check-mode run, so never written: it would be recorded
+    if module.check_mode and live['number'] is not None and live['number'] not in known:
+        return state, True, live['number']  # begun by this same check-mode run, so never written: it would be recorded
+    now = iso_now()
     try:
-        after = record_live(state, live['number'], live['container'], live['upstream'], iso_now(), live['rolled_back_from'])
+        begun, number = state, live['number']
+        if number is None:
+            entry = standby_rollback_entry(state, live['container'], live['upstream'], module.params['record'], now)
+            begun, number = begin_release(state, entry, module.params['record']['history_limit'])
+        after = record_live(begun, number, live['container'], live['upstream'], now, live['rolled_back_from'])
     except ValueError as exc:
         module.fail_json(msg='live: %s' % exc)
-    if after is state:
-        return state, False
+    if after is begun:
+        return state, False, number
     after = with_standby(after, next_standby(state, after, module.params['standby'], time.time()))
     save_state(module, after)
-    return after, True
+    return after, True, number
 
 
 def select(p, state, infos):
@@ -301,11 +314,12 @@ def main():
             mode=dict(type='str', default='remove', choices=['remove', 'stop']),
             standby=dict(type='int', default=0),
             live=dict(type='dict', options=dict(
-                number=dict(type='int', required=True),
+                number=dict(type='int'),
                 container=dict(type='str', required=True),
                 upstream=dict(type='str', required=True),
                 rolled_back_from=dict(type='int'),
             )),
+            record=release_record_option(),
             keep_images=dict(type='int'),
             image_grace=dict(type='int', default=3600),
             unlock=dict(type='bool', default=False),
@@ -323,10 +337,12 @@ def main():
     if min(p['keep_stopped'], p['stop_timeout'], p['standby'], p['image_grace'], p['keep_images'] or 0) < 0:
         module.fail_json(msg='keep_stopped, stop_timeout, standby, keep_images and image_grace must be 0 or more')
     state = load_state(module)
-    live_recorded = False
+    live_recorded, number = False, None
     if p['live']:
+        if p['live']['number'] is None and not p['record']:
+            module.fail_json(msg='live.number is required unless record begins the release here')
         # persist green as live before anything old is removed (the load-bearing order, in one step)
-        state, live_recorded = persist_live(module, state, p['live'])
+        state, live_recorded, number = persist_live(module, state, p['live'])
 
     engine = Engine(module)
     infos, by_name = engine.service_inventory(p['service'])
@@ -363,7 +379,7 @@ def main():
     actions += ['stop %s' % n for n in stopped_names if n not in retiring_names]
     actions += ['remove %s' % n for n in removed_names if n not in retiring_names]
     actions += ['remove image %s' % t for t in pruned]
-    module.exit_json(changed=bool(remove or stop or pruned) or live_recorded, live_recorded=live_recorded,
+    module.exit_json(changed=bool(remove or stop or pruned) or live_recorded, live_recorded=live_recorded, number=number,
                      removed=removed_names, stopped=stopped_names, retiring=retiring_names, pruned_images=pruned,
                      kept=[i['name'] for i in kept], live=live_container(state), unlocked=unlocked, actions=actions,
                      diff=dict(before='\n'.join(before) + '\n', after='\n'.join(after) + '\n'))

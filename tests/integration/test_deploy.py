@@ -16,6 +16,15 @@ from tests.helpers import TEST_RATE, host_module_runs, read_records, run_playboo
 from tests.proxies import get_body
 from tests.sites import DEPLOY, ROLLBACK, STATUS, assert_ok, assert_status_converges
 
+def steps_run(run):
+    """The names of the Cutover steps a run ran (for a failure's message)."""
+    return [r['task'] for r in run.results if r['status'] in ('ok', 'failed') and (r.get('action') or '').startswith('cutover.deploy.')]
+
+
+def haproxy_service_file(site):
+    return (Path(site.proxy['config_dir']) / ('service-%s.cfg' % site.service)).read_text()
+
+
 BATCH_PULL = 'Have the image on every host of the batch before any host starts it'
 
 
@@ -145,7 +154,7 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     s = docker_site
     assert_ok(s.deploy('v1'))
     v1 = s.state()['live']['container']
-    assert_ok(s.deploy('v2'))
+    assert_ok(s.deploy('v2', cutover_health=dict(path='/', interval=0.3)))  # HAProxy's check changes with it
     run = run_playbook(ROLLBACK, s.vars)
     assert_ok(run)
     state = s.state()
@@ -153,6 +162,10 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     assert get_body(s.port) == 'demoapp v1'
     assert [(h['kind'], h['outcome']) for h in state['history']] == [
         ('deploy', 'succeeded'), ('deploy', 'rolled_back'), ('rollback', 'succeeded')]
+    # v1 was recorded serving under another check than the one HAProxy ran (v2's): held at a TCP connect
+    assert state['history'][0]['check']['path'] == '/health' and state['history'][1]['check']['path'] == '/'
+    assert run.task("Hold HAProxy's check at a TCP connect, which release 1 may not answer as it is")['status'] == 'ok'
+    assert 'httpchk' not in haproxy_service_file(s) and state['history'][2]['check'] == {'type': 'tcp'}
 
     assert_ok(s.deploy('v3', cutover_keep_releases=0))
     assert len(s.containers()) == 1
@@ -182,9 +195,17 @@ def test_standby_rollback_is_one_swap_and_a_later_run_retires_it(docker_site):
         run = run_playbook(ROLLBACK, dict(s.vars, cutover_standby=300))
         load.wait_for(50)
     assert_ok(run)
-    assert run.task('Start green beside the live container')['result']['changed'] is False
+    # three module runs on the host (prepare, swap, reap): no green step, and HAProxy keeps its HTTP check,
+    # which v1 was recorded serving under
+    assert run.task('Start green beside the live container')['status'] == 'skipped'
+    assert host_module_runs(run) == 3, steps_run(run)
+    assert 'option httpchk' in haproxy_service_file(s)
     assert s.engine.client.containers.get(v1).attrs['State']['StartedAt'] == started  # no start, no restart
     assert get_body(s.port) == 'demoapp v1' and s.state()['live']['container'] == v1
+    history = s.state()['history']
+    assert [(h['kind'], h['outcome'], h['container']) for h in history][1:] == [
+        ('deploy', 'rolled_back', history[1]['container']), ('rollback', 'succeeded', v1)]
+    assert history[2]['image_id'] == history[0]['image_id'] and history[2]['release_id'] == history[0]['release_id']
     assert 'standby' not in s.state()  # v2 was rolled back: no rollback target, so no standby
     assert load.summary()['failed'] == 0, load.summary()
 
@@ -240,6 +261,22 @@ def test_stale_lock_is_broken_with_a_warning(docker_site):
     assert 'breaking the stale deploy lock' in run.stderr + run.stdout
 
 
+def kill_after(step, playbook, extra_vars, record, timeout=120):
+    """Start the playbook and SIGKILL its whole process group as soon as `step` has ended."""
+    record.touch()
+    proc = start_playbook(playbook, record, extra_vars)
+    end = time.monotonic() + timeout
+    killed = False
+    while time.monotonic() < end and proc.poll() is None:
+        if any(r['status'] != 'start' and r['task'].endswith(step) for r in read_records(record)):
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.01)
+    proc.wait(30)
+    assert killed, 'the play ended before %r' % step
+
+
 KILL_AFTER = [
     'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind',
     'Start green beside the live container',  # the release is begun here too
@@ -257,26 +294,46 @@ def test_killed_at_each_step_the_next_run_converges(docker_site, tmp_path):
     assert_ok(s.deploy('v1'))
     tags = ['v2', 'v3']
     for i, step in enumerate(KILL_AFTER):
-        record = tmp_path / ('kill-%d.jsonl' % i)
-        record.touch()
-        proc = start_playbook(DEPLOY, record, dict(s.vars, cutover_image=s.engine.image(tags[i % 2])))
-        end = time.monotonic() + 120
-        killed = False
-        while time.monotonic() < end and proc.poll() is None:
-            if any(r['status'] != 'start' and r['task'].endswith(step) for r in read_records(record)):
-                os.killpg(proc.pid, signal.SIGKILL)
-                killed = True
-                break
-            time.sleep(0.01)
-        proc.wait(30)
-        assert killed, 'the play ended before %r' % step
-
+        kill_after(step, DEPLOY, dict(s.vars, cutover_image=s.engine.image(tags[i % 2])), tmp_path / ('kill-%d.jsonl' % i))
         assert_status_converges(s, step)
         assert len(s.running()) == 1, (step, s.running())
 
     final = s.deploy('v1')
     assert_ok(final)
     assert get_body(s.port) == 'demoapp v1'
+
+
+KILL_AFTER_STANDBY_ROLLBACK = [
+    'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind',
+    'Swap the route to green',  # routed to the standby, its entry not begun: the next run adopts it
+]
+
+
+def test_standby_rollback_killed_at_each_step_the_next_run_converges(docker_site, tmp_path):
+    """SIGKILL a rollback to the running standby right after each of its steps (it has no green step, and the
+    last step begins its history entry): status then converges on a route that points at a running container
+    the state names, with no release left running, and nothing of v1's or v2's removed. After the kill past the
+    swap, v1 is live again under its own entry, and a rollback run to the end still records its own."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1 = s.state()['live']['container']
+    assert_ok(s.deploy('v2', cutover_standby=300))
+    v2 = s.state()['live']['container']
+    for i, step in enumerate(KILL_AFTER_STANDBY_ROLLBACK):
+        kill_after(step, ROLLBACK, dict(s.vars, cutover_standby=300), tmp_path / ('kill-%d.jsonl' % i))
+        assert_status_converges(s, step)
+        names = [c.name for c in s.engine.containers(s.service)]
+        assert v1 in names and v2 in names, (step, names)
+    state = s.state()
+    # adopted under its own entry; v2 is closed rolled_back, so it is not taken for the previous good release
+    assert state['live']['container'] == v1 and state['live']['number'] == 1
+    assert [(h['kind'], h['outcome']) for h in state['history']] == [('deploy', 'succeeded'), ('deploy', 'rolled_back')]
+
+    assert_ok(s.deploy('v2', cutover_standby=300))
+    run = run_playbook(ROLLBACK, dict(s.vars, cutover_standby=300))
+    assert_ok(run)
+    assert host_module_runs(run) == 3, steps_run(run)
+    assert s.state()['history'][-1]['kind'] == 'rollback' and get_body(s.port) == 'demoapp v1'
 
 
 BAD_INPUTS = [

@@ -158,6 +158,52 @@ def deployed_twice():
     return s, st.mark_live(s, n2, 'web-b', 'u2', 't2')
 
 
+def running(name, upstream, up=True):
+    return dict(name=name, upstream=upstream, running=up)
+
+
+@pytest.mark.parametrize('containers, now, expected', [
+    ([running('web-a', '127.0.0.1:4000')], 100.0, dict(container='web-a', number=1, upstream='127.0.0.1:4000')),
+    ([running('web-a', '127.0.0.1:4000')], 160.0, None),  # its window is over
+    ([running('web-a', None, up=False)], 100.0, None),  # stopped (a host reboot): the rollback starts it again
+    ([], 100.0, None),  # removed by hand
+])
+def test_a_running_standby_is_what_a_rollback_swaps_to(containers, now, expected):
+    """The upstream is the one its container publishes now, not the one recorded when it was replaced."""
+    before, after = deployed_twice()
+    s = st.with_standby(after, st.next_standby(before, after, 60, 100.0))
+    assert st.running_standby(s, containers, now) == expected
+    assert st.running_standby(after, containers, now) is None  # no standby recorded
+
+
+def test_a_rollback_to_the_standby_records_its_entry_from_the_release_it_returns_to():
+    _, s = deployed_twice()
+    s['history'][0].update(image_id='sha256:1', container_port=8080, strategy='blue-green')
+    record = dict(image=None, strategy=None, kind='rollback', initiator='ops', notes=None, commit_sha=None,
+                  rollout='r9', history_limit=100)
+    entry = st.standby_rollback_entry(s, 'web-a', '127.0.0.1:4001', record, 't3')
+    assert entry == dict(image='web:1', image_id='sha256:1', release_id='r1', container='web-a',
+                         upstream='127.0.0.1:4001', container_port=8080, strategy='blue-green', kind='rollback',
+                         initiator='ops', notes=None, commit_sha=None, rollout='r9', started='t3')
+    s, number = st.begin_release(s, entry)
+    s = st.record_live(s, number, 'web-a', '127.0.0.1:4001', 't3', rolled_back_from=2)
+    assert [(h['number'], h['outcome']) for h in s['history']] == [(1, 'succeeded'), (2, 'rolled_back'), (3, 'succeeded')]
+    with pytest.raises(ValueError, match='web-z'):
+        st.standby_rollback_entry(s, 'web-z', 'u', record, 't4')
+
+
+@pytest.mark.parametrize('adopted, expected', [
+    (dict(number=1, kind='deploy'), 2),  # the standby, routed by a rollback killed before its last step
+    (dict(number=3, kind='rollback'), 2),  # a rollback's restarted container, its entry begun
+    (dict(number=3, kind='deploy'), None),  # a deploy's green, killed after its swap: v2 stays the previous good
+    (dict(number=2, kind='deploy'), None),  # the live one itself
+])
+def test_an_adopted_route_closes_the_live_release_only_when_it_was_a_rollback(adopted, expected):
+    _, s = deployed_twice()
+    assert st.rolled_back_by_adoption(s, adopted) == expected
+    assert st.rolled_back_by_adoption(st.new_state('web'), adopted) is None  # nothing live to close
+
+
 def test_standby_is_the_good_release_a_deploy_replaced_for_its_window():
     before, after = deployed_twice()
     assert st.next_standby(before, after, 0, 100.0) is None  # the default: stopped at once
