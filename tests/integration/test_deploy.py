@@ -16,6 +16,7 @@ from tests.helpers import TEST_RATE, host_module_runs, read_records, run_playboo
 from tests.proxies import get_body
 from tests.sites import DEPLOY, ROLLBACK, STATUS, assert_ok, assert_status_converges
 
+
 def steps_run(run):
     """The names of the Cutover steps a run ran (for a failure's message)."""
     return [r['task'] for r in run.results if r['status'] in ('ok', 'failed') and (r.get('action') or '').startswith('cutover.deploy.')]
@@ -164,7 +165,7 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
         ('deploy', 'succeeded'), ('deploy', 'rolled_back'), ('rollback', 'succeeded')]
     # v1 was recorded serving under another check than the one HAProxy ran (v2's): held at a TCP connect
     assert state['history'][0]['check']['path'] == '/health' and state['history'][1]['check']['path'] == '/'
-    assert run.task("Hold HAProxy's check at a TCP connect, which release 1 may not answer as it is")['status'] == 'ok'
+    assert run.task("Hold HAProxy's check at a TCP connect, which the release to return to may not answer as it is, for release 1")['status'] == 'ok'
     assert 'httpchk' not in haproxy_service_file(s) and state['history'][2]['check'] == {'type': 'tcp'}
 
     assert_ok(s.deploy('v3', cutover_keep_releases=0))

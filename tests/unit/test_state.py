@@ -177,7 +177,7 @@ def test_a_running_standby_is_what_a_rollback_swaps_to(containers, now, expected
 
 
 def test_a_rollback_to_the_standby_records_its_entry_from_the_release_it_returns_to():
-    _, s = deployed_twice()
+    dummy, s = deployed_twice()
     s['history'][0].update(image_id='sha256:1', container_port=8080, strategy='blue-green')
     record = dict(image=None, strategy=None, kind='rollback', initiator='ops', notes=None, commit_sha=None,
                   rollout='r9', history_limit=100)
@@ -199,7 +199,7 @@ def test_a_rollback_to_the_standby_records_its_entry_from_the_release_it_returns
     (dict(number=2, kind='deploy'), None),  # the live one itself
 ])
 def test_an_adopted_route_closes_the_live_release_only_when_it_was_a_rollback(adopted, expected):
-    _, s = deployed_twice()
+    dummy, s = deployed_twice()
     assert st.rolled_back_by_adoption(s, adopted) == expected
     assert st.rolled_back_by_adoption(st.new_state('web'), adopted) is None  # nothing live to close
 
