@@ -151,6 +151,20 @@ def test_failed_swap_puts_the_route_back_and_removes_green(docker_site):
     assert [h['outcome'] for h in s.state()['history']] == ['succeeded', 'failed']
 
 
+def test_a_failed_rollback_keeps_the_stopped_container_it_started(docker_site):
+    """A rollback that starts the kept v1 container and fails its gate stops it again and keeps it: it is still
+    the rollback target. v2 stays live and routed, and the rollback is recorded failed."""
+    s = docker_site
+    assert_ok(s.deploy('v1'))
+    v1 = s.state()['live']['container']
+    assert_ok(s.deploy('v2'))
+    run = run_playbook(ROLLBACK, dict(s.vars, cutover_health=dict(path='/missing', interval=0.3), cutover_gate_timeout=3))
+    assert run.rc != 0
+    assert v1 in [c.name for c in s.engine.containers(s.service)] and v1 not in s.running()
+    assert get_body(s.port) == 'demoapp v2'
+    assert [(h['kind'], h['outcome']) for h in s.state()['history']][-1] == ('rollback', 'failed')
+
+
 def test_rollback_from_kept_container_then_from_image(docker_site):
     s = docker_site
     assert_ok(s.deploy('v1'))
