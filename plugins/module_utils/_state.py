@@ -217,6 +217,7 @@ def release_entry_options():
         notes=dict(type='str'),
         commit_sha=dict(type='str'),
         rollout=dict(type='str'),
+        check=dict(type='dict'),  # HAProxy's check the release serves under once live (a rollback compares it)
     )
 
 
@@ -224,7 +225,7 @@ def release_record_option():
     """The argument spec of the record option (doc fragment release_record) of the steps that start a release's
     container: green_container and compose_project."""
     return dict(type='dict', options=dict(image=dict(type='str'), history_limit=dict(type='int', default=DEFAULT_HISTORY_LIMIT),
-                                          check=dict(type='dict'), **release_entry_options()))
+                                          **release_entry_options()))
 
 
 def recorded_entry(record, image, strategy, container, release_id, container_port, started):
@@ -330,6 +331,35 @@ def previous_good(state, number=None):
         return next((h for h in history if h['number'] == number), None)
     good = [h for h in history if h.get('outcome') == 'succeeded' and h['number'] != live_number]
     return good[-1] if good else None
+
+
+TCP_CHECK = {'type': 'tcp'}
+
+
+def rollback_plan(before, number=None, user_check=False):
+    """What a rollback does, from the first step's answer (before: prepare's live, history, standby and proxy_check).
+    Pure. number: the release asked for (None or '' for the previous good one). user_check: the user set
+    proxy.check, which the rollback never changes. Returns:
+      target: the history entry to return to, or None
+      standby: the running standby ({container, number, upstream}) when it is the target: one swap, no green step
+      check: HAProxy's check through the rollback: the one the route runs now when it is a TCP connect (which every
+        listening release passes), the user's, or the one the target was recorded serving under; else a TCP connect
+        (the target may not answer the path of the release it leaves). None without one (another proxy, a shared
+        load balancer).
+      hold_check: the check must change to `check` before the swap (a reload)."""
+    history = before.get('history') or []
+    if number in (None, ''):
+        target = previous_good(dict(live=before.get('live'), history=history))
+    else:
+        target = previous_good(dict(history=history), int(number))
+    standby = before.get('standby')
+    standby = standby if target and standby and standby.get('number') == target['number'] else None
+    current = before.get('proxy_check')
+    if target is None or current is None or current.get('type') == 'tcp' or user_check or target.get('check') == current:
+        check = current
+    else:
+        check = dict(TCP_CHECK)
+    return dict(target=target, standby=standby, check=check, hold_check=check != current)
 
 
 def plan_reconcile(state, containers, route_upstream, now=0, weighted=False):

@@ -79,6 +79,12 @@ options:
       - The id of the rollout (one playbook run across an inventory) this release is part of (C(begin)), so a
         fleet status can tell which hosts a rollout reached.
     type: str
+  check:
+    description:
+      - The HAProxy check (C(type), C(path), C(status)) the release serves under once it is live (C(begin)), so a
+        rollback to it can keep that check instead of holding the route at a TCP connect.
+    type: dict
+    version_added: 1.1.0
   outcome:
     description: Outcome for C(finish) (C(paused), a rolling deploy stopped where it was, version 1.0.0).
     type: str
@@ -209,6 +215,8 @@ def main():
             entry = {k: p[k] for k in ('image', 'image_id', 'release_id', 'container', 'upstream', 'container_port', 'strategy', 'kind',
                                        'initiator', 'notes', 'commit_sha', 'rollout')}
             entry['started'] = now
+            if p['check']:
+                entry['check'] = p['check']
             after, number = begin_release(before, entry, p['history_limit'])
         elif p['action'] == 'live':
             after = record_live(before, number, p['container'], p['upstream'], now, p['rolled_back_from'])

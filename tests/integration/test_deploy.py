@@ -82,6 +82,8 @@ def test_recreate_reports_its_downtime(docker_site):
     assert get_body(docker_site.port) == 'demoapp v2'
     state = docker_site.state()
     assert [h['strategy'] for h in state['history']] == ['recreate', 'recreate']
+    # the check HAProxy runs once it is live, so a rollback to it can keep it
+    assert state['history'][-1]['check'] == dict(type='http', path='/health', status=[200])
     assert docker_site.running() == [state['live']['container']]
 
 

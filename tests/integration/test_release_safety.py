@@ -9,6 +9,7 @@ import json
 import subprocess
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import HAProxy
 from bench.loadgen import Load
 from tests.proxies import get_body
 from tests.sites import ROLLBACK, assert_ok
@@ -167,6 +168,20 @@ def test_replicas_deploy_under_load_and_a_killed_replica_is_taken_out(docker_sit
 
 # the first two containers started with this command claim a slot on the shared folder and become healthy; any later one
 # never answers /health (a release that goes bad after its first batch)
+def wait_all_up(site, upstream, timeout):
+    """True once HAProxy reports every server of upstream UP; else their statuses, after timeout seconds."""
+    hp = HAProxy(site.proxy['admin_socket'])
+    end = time.monotonic() + timeout
+    while True:
+        statuses = {r.get('addr'): r.get('status') for r in hp.server_stats(site.service).values()
+                    if r.get('addr') in upstream.split(',')}
+        if len(statuses) == len(upstream.split(',')) and all(v.startswith('UP') for v in statuses.values()):
+            return True
+        if time.monotonic() > end:
+            return statuses
+        time.sleep(0.2)
+
+
 FIRST_TWO_HEALTHY = ['sh', '-c', 'if mkdir /shared/slot1 2>/dev/null || mkdir /shared/slot2 2>/dev/null; '
                                  'then exec /bin/start; else HEALTHY=0 exec /bin/start; fi']
 
@@ -188,6 +203,7 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     live = s.state()['live']
     assert len(s.running()) == 4 and sorted(s.running()) == live['container'].split(',') and s.route() == live['upstream']
     assert s.state()['history'][-1]['strategy'] == 'rolling' and get_body(s.port) == 'demoapp v2'
+    assert s.state()['history'][-1]['check']['type'] == 'http'  # a rollback to it can keep HAProxy's check
     swaps = [r for r in v2.results if r['task'].endswith('Give the new replicas the route of as many old ones')
              and r['status'] == 'ok']
     assert len(swaps) == 2, [r['task'] for r in v2.results]  # two batches of two
@@ -225,6 +241,10 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     assert s.state()['live']['container'] == live['container'] and s.route() == live['upstream']
     assert {get_body(s.port) for _i in range(20)} == {'demoapp v2'} and sorted(s.running()) == live['container'].split(',')
 
+    # every v2 replica passes HAProxy's check (kept at the health path through the rollback): the canary's
+    # shares below count on all four
+    assert wait_all_up(s, live['upstream'], 10) is True
+
     # a canary weighs the new replicas together against the live ones, then swaps them all in
     with Load('127.0.0.1', s.port, workers=2, keepalive=True, max_requests=20000, max_seconds=60, rate=100) as load:
         load.wait_for(50)
@@ -235,6 +255,6 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     step = canary.task('Send green its canary share of requests, step by step, and judge it')['result']['steps'][0]
     share = step['green']['requests'] / float(step['green']['requests'] + step['blue']['requests'])
     print('replicas 3, canary at 30 %%: green took %.2f of the step\'s requests; %s' % (share, load.summary()))
-    assert step['passed'] and 0.15 < share < 0.45, step
+    assert step['passed'] and 0.15 < share < 0.45, json.dumps(step)
     assert load.summary()['failed'] == 0, load.summary()['errors']
     assert len(s.running()) == 3 and get_body(s.port) == 'demoapp v3' and s.route() == s.state()['live']['upstream']
