@@ -21,12 +21,17 @@ from collections import Counter
 _HANDED_OUT = set()
 
 
+# the first of the ports lego answers ACME challenges on (front_door.ACME_CHALLENGE_PORTS): the tests' ports stay below
+LEGO_PORTS_START = 30000
+
+
 def port_share(ephemeral_low, worker, workers):
-    """The ports free_port draws from: the 12,000 below the kernel's ephemeral range, split evenly between the
-    pytest-xdist workers (worker 'gw1' of 2 gets the second half). Pure."""
-    low = max(1024, ephemeral_low - 12000)
+    """The ports free_port draws from: the 12,000 below the kernel's ephemeral range and lego's ports, split evenly
+    between the pytest-xdist workers (worker 'gw1' of 2 gets the second half). Pure."""
+    top = min(ephemeral_low, LEGO_PORTS_START)
+    low = max(1024, top - 12000)
     index = int(worker[2:]) if worker.startswith('gw') and worker[2:].isdigit() else 0
-    size = (ephemeral_low - low) // max(workers, 1)
+    size = (top - low) // max(workers, 1)
     return range(low + index * size, low + (index + 1) * size)
 
 

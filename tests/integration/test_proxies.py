@@ -14,7 +14,8 @@ import pytest
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from bench.loadgen import Load, free_port, port_share
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import ACME_CHALLENGE_PORTS
+from bench.loadgen import LEGO_PORTS_START, Load, free_port, port_share
 from tests.helpers import REPO, run_module
 from tests.proxies import App, CaddyProc, FakeNPM, HAProxyProc, NginxProc, get_body
 
@@ -233,16 +234,19 @@ def test_swaps_under_load(proxy, apps, keepalive):
 
 
 @pytest.mark.parametrize('worker, workers, first, last', [
-    ('', 1, 20768, 32767),      # no xdist: all 12,000 ports below the ephemeral range
-    ('gw0', 2, 20768, 26767),   # two workers: disjoint halves
-    ('gw1', 2, 26768, 32767),
-    ('gw2', 3, 28768, 32767),
+    ('', 1, 18000, 29999),      # no xdist: all 12,000 ports below lego's (and the ephemeral range)
+    ('gw0', 2, 18000, 23999),   # two workers: disjoint halves
+    ('gw1', 2, 24000, 29999),
+    ('gw2', 3, 26000, 29999),
 ])
 def test_test_ports_come_from_each_workers_own_share_below_the_ephemeral_range(worker, workers, first, last):
     """Two HAProxies on one port both start (SO_REUSEPORT) and split the requests: a test's listener port
-    must never be another running test's, nor one the kernel hands a container or a connection."""
+    must never be another running test's, nor one the kernel hands a container or a connection, nor one
+    lego answers ACME challenges on."""
     share = port_share(32768, worker, workers)
     assert (share[0], share[-1]) == (first, last)
+    assert port_share(25000, '', 1)[-1] == 24999  # a host whose ephemeral range starts lower
+    assert LEGO_PORTS_START == ACME_CHALLENGE_PORTS.start
     ports = [free_port() for dummy in range(50)]
     low = int(open('/proc/sys/net/ipv4/ip_local_port_range').read().split()[0])
     assert len(set(ports)) == 50 and all(p < low for p in ports)

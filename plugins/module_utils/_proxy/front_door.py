@@ -430,10 +430,15 @@ ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/'
 DEFAULT_RENEW_DAYS = 30
 
 
+# lego's HTTP-01 ports: below Linux's default ephemeral range (32768-60999), so no container port the engine has the
+# kernel pick, and no outgoing connection's source port, holds one when lego starts
+ACME_CHALLENGE_PORTS = range(30000, 32000)
+
+
 def acme_challenge_port(listen):
     """The loopback port lego answers HTTP-01 on while it runs, one per listener (the listener's frontend sends the
     challenges there). Pure."""
-    return 40000 + int(listener_id(listen), 16) % 10000
+    return ACME_CHALLENGE_PORTS.start + int(listener_id(listen), 16) % len(ACME_CHALLENGE_PORTS)
 
 
 def lego_command(acme, hosts, folder, port, renew, renew_days=DEFAULT_RENEW_DAYS):
