@@ -11,45 +11,36 @@ short_description: What a rollback does, from the answer of its first step
 version_added: 1.1.0
 description:
   - The release a rollback returns to (release O(number), or the newest release that succeeded and is not live),
-    whether it still runs as the standby (then the rollback is one swap, with no green step), and the check
-    HAProxy runs through the rollback.
-  - HAProxy keeps the check it runs when it is a TCP connect, when the user set C(cutover_proxy.check), or when the
-    release returned to was recorded serving under that same check; otherwise the check is held at a TCP connect
-    before the swap, because that release may not answer the health path of the one it leaves.
+    and whether it still runs as the standby (then the rollback is one swap, with no green step).
 author: Cutover contributors (@cutover)
-positional: number, user_check
+positional: number
 options:
   _input:
-    description: The result of M(cutover.deploy.prepare) (C(live), C(history), C(standby), C(proxy_check)).
+    description: The result of M(cutover.deploy.prepare) (C(live), C(history), C(standby)).
     type: dict
     required: true
   number:
     description: The release number to return to; empty for the previous good release.
     type: raw
-  user_check:
-    description: Whether the user set C(cutover_proxy.check), which a rollback never changes.
-    type: bool
-    default: false
 '''
 
 EXAMPLES = r'''
-_cutover_rollback: "{{ cutover_before | cutover.deploy.rollback_plan(cutover_release, cutover_proxy.check is defined) }}"
+_cutover_rollback: "{{ cutover_before | cutover.deploy.rollback_plan(cutover_release) }}"
 '''
 
 RETURN = r'''
 _value:
   description: >-
-    C(target) (the history entry to return to, or null), C(standby) (the running standby when it is the target,
-    else null), C(check) (HAProxy's check through the rollback, null without one) and C(hold_check) (whether the
-    check changes to C(check) before the swap).
+    C(target) (the history entry to return to, or null) and C(standby) (the running standby when it is the
+    target, else null).
   type: dict
 '''
 
 from ansible_collections.cutover.deploy.plugins.module_utils._state import rollback_plan
 
 
-def _rollback_plan(before, number=None, user_check=False):
-    return rollback_plan(before, number, bool(user_check))
+def _rollback_plan(before, number=None):
+    return rollback_plan(before, number)
 
 
 class FilterModule:
