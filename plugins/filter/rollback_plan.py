@@ -39,10 +39,6 @@ _value:
 from ansible_collections.cutover.deploy.plugins.module_utils._state import rollback_plan
 
 
-def _rollback_plan(before, number=None):
-    return rollback_plan(before, number)
-
-
 class FilterModule:
     def filters(self):
-        return dict(rollback_plan=_rollback_plan)
+        return dict(rollback_plan=rollback_plan)

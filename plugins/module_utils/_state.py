@@ -217,7 +217,7 @@ def release_entry_options():
         notes=dict(type='str'),
         commit_sha=dict(type='str'),
         rollout=dict(type='str'),
-        check=dict(type='dict'),  # HAProxy's check the release serves under once live (a rollback compares it)
+        check=dict(type='dict'),  # HAProxy's check the release serves under once live (recorded, not read yet)
     )
 
 
