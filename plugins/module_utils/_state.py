@@ -341,8 +341,9 @@ def rollback_plan(before, number=None):
     history = before.get('history') or []
     if number in (None, ''):
         target = previous_good(dict(live=before.get('live'), history=history))
-    else:
-        target = previous_good(dict(history=history), int(number))
+    else:  # a release that is no number has no entry: the role's check then names what was asked
+        text = str(number).strip()
+        target = previous_good(dict(history=history), int(text)) if text.isdigit() else None
     standby = before.get('standby')
     standby = standby if target and standby and standby.get('number') == target['number'] else None
     return dict(target=target, standby=standby)

@@ -217,6 +217,7 @@ def before_rollback(standby=True):
     (before_rollback(), '2', dict(target=2, standby=None)),  # asked by number (a string from -e): not the standby's
     (before_rollback(), 1, dict(target=1, standby='web-a')),
     (before_rollback(), 7, dict(target=None, standby=None)),  # none: the role refuses
+    (before_rollback(), 'r1', dict(target=None, standby=None)),  # a label, not a number: refused the same way
 ])
 def test_a_rollback_plan_picks_the_release_and_the_standby(before, number, expected):
     plan = st.rollback_plan(before, number)
