@@ -189,6 +189,17 @@ class Engine:
         except DockerException as exc:
             self.fail(what, exc)
 
+    def remove_stopped(self, what, container):
+        """Remove a stopped container. One already gone, or that another process is removing (a retiring
+        container's helper), is as good as removed."""
+        try:
+            container.remove(v=False)
+        except NotFound:
+            pass
+        except DockerException as exc:
+            if 'already in progress' not in str(exc):
+                self.fail(what, exc)
+
     def service_containers(self, service):
         """Every container (any state) labelled as this service's."""
         found = self.call('listing containers of service %s' % service, self.client.containers.list,

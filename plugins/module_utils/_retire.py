@@ -10,7 +10,8 @@ hands the engine's stop (and removal, when it is not kept for rollback) to a det
 process, then returns. Whatever runs next reads the record (plan_retiring): an entry whose container
 has stopped (or is gone) is done; one still running after its deadline (the helper died, the host
 rebooted) is killed. A retiring container is never taken for an orphan, and a rollback that needs it
-waits for the stop and starts it again.
+waits for the stop and starts it again. One retiring to be removed (no longer kept for rollback) is the
+helper's alone: a deploy of its release again creates a new container rather than start one being removed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def retiring(state):
 
 def retiring_names(state):
     return [e['container'] for e in retiring(state)]
+
+
+def removing_names(state):
+    """The retiring containers whose helper removes them once stopped: on their way out, so no step starts or
+    removes them again (the next run finishes what a helper could not). Pure."""
+    return [e['container'] for e in retiring(state) if e.get('remove')]
 
 
 def with_retiring(state, entries):
@@ -120,5 +127,5 @@ def finish_retiring(engine, state, containers, handles, now, check_mode=False):
         if entry.get('remove'):
             actions.append('remove %s' % name)
             if not check_mode:
-                engine.call('removing the retired container %s' % name, handle.remove, v=False)
+                engine.remove_stopped('removing the retired container %s' % name, handle)
     return with_retiring(state, plan['waiting']), actions

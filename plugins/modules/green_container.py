@@ -164,8 +164,8 @@ options:
   state_dir:
     description:
       - Folder of the host's Cutover state files. Read to tell the live container and the standby from the
-        rest, to wait for a container being retired (see M(cutover.deploy.reap)) before it is started again,
-        and written by O(record).
+        rest, to wait for a container being retired (see M(cutover.deploy.reap)) before it is started again
+        (one retired to be removed is never started again; a new one is created), and written by O(record).
     type: path
     default: /var/lib/cutover
 attributes:
@@ -300,7 +300,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_finite_numbers, require_valid_service, save_state,
 )
-from ansible_collections.cutover.deploy.plugins.module_utils._retire import retiring, retiring_names, with_retiring
+from ansible_collections.cutover.deploy.plugins.module_utils._retire import removing_names, retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, begin_release, finish_release, live_container,
     recorded_entry, release_record_option,
@@ -504,10 +504,11 @@ def main():
         return p['restore'] or (info['config'] == config and secret_env(c.attrs) == secret)
     state = load_state(module)
     live, standby = live_container(state), active_standby(state, time.time())
-    leaving = retiring_names(state)
+    leaving, removing = retiring_names(state), removing_names(state)
     # this release's containers, the live (or standby) set's first: running ones are reused, stopped ones (kept
-    # for rollback, or being retired) started again, and what is still missing of the replicas created
-    existing = sorted((c for c in engine.service_containers(p['service']) if reusable(c)),
+    # for rollback, or being retired) started again, and what is still missing of the replicas created. One a
+    # helper is removing is never started again (the engine refuses, or it is gone under us): a new one is made
+    existing = sorted((c for c in engine.service_containers(p['service']) if reusable(c) and c.name not in removing),
                       key=lambda c: (c.name not in members(live), c.name not in members(standby), c.name))
     up = [c for c in existing if describe(c)['running'] and c.name not in leaving]
     # a release whose every replica runs and is live is live, whatever part of it a rolling batch asks for

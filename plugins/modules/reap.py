@@ -220,7 +220,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._naming import memb
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
-from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, stop_in_background
+from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, removing_names, stop_in_background
 from ansible_collections.cutover.deploy.plugins.module_utils._source import COMMIT_LABEL
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, begin_release, live_container, next_standby, record_live, release_record_option,
@@ -347,6 +347,8 @@ def main():
     engine = Engine(module)
     infos, by_name = engine.service_inventory(p['service'])
     remove, stop, kept = select(p, state, infos)
+    # one a helper is already stopping to remove is left to it: removing it here too races with the helper
+    remove = [i for i in remove if i['name'] not in removing_names(state)]
     # after a cutover nothing waits on the old containers: a running one stops in the background
     background = [i for i in remove + stop if i['running']] if p['live'] or p['background'] else []
     if background:

@@ -291,6 +291,22 @@ def kill_after(step, playbook, extra_vars, record, timeout=120):
     assert killed, 'the play ended before %r' % step
 
 
+def test_a_release_deployed_again_while_its_old_container_is_removed_gets_a_new_one(docker_site):
+    """An app that ignores SIGTERM takes the whole stop timeout to retire. With one release kept, the third deploy
+    hands v1's old container to a helper that stops and then removes it. Deploying v1 again in that window makes a
+    new container: starting the one being removed failed the deploy (the engine's 409, or 404 once it was gone)."""
+    s = docker_site
+    slow = dict(cutover_keep_releases=1, cutover_stop_timeout=15, cutover_public_env={'IGNORE_TERM': '1'})
+    assert_ok(s.deploy('v1', **slow))
+    first = s.state()['live']['container']
+    for tag in ('v2', 'v3'):
+        assert_ok(s.deploy(tag, **slow))
+    assert [e['remove'] for e in s.state()['retiring'] if e['container'] == first] == [True], s.state()['retiring']
+    again = s.deploy('v1', **slow)
+    assert_ok(again)
+    assert s.state()['live']['container'] != first and get_body(s.port) == 'demoapp v1'
+
+
 KILL_AFTER = [
     'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind',
     'Start green beside the live container',  # the release is begun here too

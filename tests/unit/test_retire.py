@@ -26,6 +26,14 @@ def test_plan_retiring_sorts_entries_by_what_the_engine_shows():
     assert [e['container'] for e in plan['waiting']] == ['slow']
 
 
+def test_removing_names_are_the_entries_a_helper_removes_once_stopped():
+    s = rt.add_retiring(st.new_state('web'), ['kept'], False, 10, now=1000)
+    s = rt.add_retiring(s, ['doomed'], True, 10, now=1000)
+    assert rt.retiring_names(s) == ['kept', 'doomed']
+    assert rt.removing_names(s) == ['doomed']  # a deploy of its release again makes a new container
+    assert rt.removing_names(st.new_state('web')) == []
+
+
 def live_state(*succeeded):
     s = dict(service='web', live=dict(container='web-new', upstream='u-web-new', number=9), history=[
         dict(number=i + 1, outcome='succeeded', container=name) for i, name in enumerate(succeeded)])
