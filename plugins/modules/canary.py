@@ -226,8 +226,10 @@ def main():
         stand_down_if_run_gone()
         blue_weight, green_weight = step_weights(percent, full, len(blue), len(green))
         with proxy_guard(False)():
-            weigh(blue, blue_weight)
+            # green first: it takes requests before blue is re-weighed, so a blue server re-weighed through 0 (HAProxy,
+            # haproxy.weight_commands) is never the only one with a weight
             weigh(green, green_weight)
+            weigh(blue, blue_weight)
             driver.save_state()
 
     def read(slots, rows):
