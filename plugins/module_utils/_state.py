@@ -333,11 +333,20 @@ def previous_good(state, number=None):
     return good[-1] if good else None
 
 
-def rollback_plan(before, number=None):
-    """What a rollback does, from the first step's answer (before: prepare's live, history and standby). Pure.
-    number: the release asked for (None or '' for the previous good one). Returns:
+TCP_CHECK = {'type': 'tcp'}
+
+
+def rollback_plan(before, number=None, user_check=False):
+    """What a rollback does, from the first step's answer (before: prepare's live, history, standby and proxy_check).
+    Pure. number: the release asked for (None or '' for the previous good one). user_check: the user set
+    proxy.check, which the rollback never changes. Returns:
       target: the history entry to return to, or None
-      standby: the running standby ({container, number, upstream}) when it is the target: one swap, no green step"""
+      standby: the running standby ({container, number, upstream}) when it is the target: one swap, no green step
+      check: HAProxy's check through the rollback: the one the route runs now when it is a TCP connect (which every
+        listening release passes), the user's, or the one the target was recorded serving under; else a TCP connect
+        (the target may not answer the path of the release it leaves). None without one (another proxy, a shared
+        load balancer).
+      hold_check: the check must change to `check` before the swap (a reload)."""
     history = before.get('history') or []
     if number in (None, ''):
         target = previous_good(dict(live=before.get('live'), history=history))
@@ -346,7 +355,12 @@ def rollback_plan(before, number=None):
         target = previous_good(dict(history=history), int(text)) if text.isdigit() else None
     standby = before.get('standby')
     standby = standby if target and standby and standby.get('number') == target['number'] else None
-    return dict(target=target, standby=standby)
+    current = before.get('proxy_check')
+    if target is None or current is None or current.get('type') == 'tcp' or user_check or target.get('check') == current:
+        check = current
+    else:
+        check = dict(TCP_CHECK)
+    return dict(target=target, standby=standby, check=check, hold_check=check != current)
 
 
 def plan_reconcile(state, containers, route_upstream, now=0, weighted=False):

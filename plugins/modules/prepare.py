@@ -178,6 +178,14 @@ live:
   description: The live release after the repair.
   returned: always
   type: dict
+proxy_check:
+  description:
+    - The check HAProxy runs on the route's servers now (C(type) C(http) with C(path) and C(status), or C(tcp)); null
+      for another proxy and on a shared load balancer. A rollback compares it with the check the release it returns
+      to was recorded with (M(cutover.deploy.green_container)'s O(cutover.deploy.green_container#module:record.check)).
+  returned: when the lock is taken (RV(locked))
+  type: dict
+  version_added: 1.1.0
 standby:
   description:
     - The standby (the release a deploy with C(standby) replaced, still running unrouted inside its window) when
@@ -228,7 +236,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pe
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     caddy_managed_certificate, cert_path, certificate_not_after, certificate_record)
-from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import CHECK_HELD, ensure_proxy, in_maintenance, proxy_opts_error
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import (
+    CHECK_HELD, ensure_proxy, in_maintenance, proxy_opts_error, route_check)
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, history_table, new_state, previous_good, release_summary, running_standby, write_state_atomic,
@@ -312,7 +321,8 @@ def main():
     result['standby'] = running_standby(state, repaired['containers'], time.time())
     result.update(changed=result['changed'] or repaired['changed'], plan=repaired['plan'],
                   route_upstream=repaired['route_upstream'], certificate=state.get('certificate'),
-                  maintenance=in_maintenance(proxy, p['service']), **described(state))
+                  maintenance=in_maintenance(proxy, p['service']), proxy_check=route_check(proxy, p['service']),
+                  **described(state))
     module.exit_json(**result)
 
 

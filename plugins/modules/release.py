@@ -81,8 +81,8 @@ options:
     type: str
   check:
     description:
-      - The HAProxy check (C(type), C(path), C(status)) the release serves under once it is live (C(begin)), recorded
-        in its history entry.
+      - The HAProxy check (C(type), C(path), C(status)) the release serves under once it is live (C(begin)), so a
+        rollback to it can keep that check instead of holding the route at a TCP connect.
     type: dict
     version_added: 1.1.0
   outcome:

@@ -171,7 +171,7 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     s = docker_site
     assert_ok(s.deploy('v1'))
     v1 = s.state()['live']['container']
-    assert_ok(s.deploy('v2', cutover_health=dict(path='/', interval=0.3)))
+    assert_ok(s.deploy('v2', cutover_health=dict(path='/', interval=0.3)))  # HAProxy's check changes with it
     run = run_playbook(ROLLBACK, s.vars)
     assert_ok(run)
     state = s.state()
@@ -179,8 +179,9 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     assert get_body(s.port) == 'demoapp v1'
     assert [(h['kind'], h['outcome']) for h in state['history']] == [
         ('deploy', 'succeeded'), ('deploy', 'rolled_back'), ('rollback', 'succeeded')]
-    # each release records the check it served under; a rollback holds HAProxy's at a TCP connect
+    # v1 was recorded serving under another check than the one HAProxy ran (v2's): held at a TCP connect
     assert state['history'][0]['check']['path'] == '/health' and state['history'][1]['check']['path'] == '/'
+    assert run.task("Hold HAProxy's check at a TCP connect, which the release to return to may not answer as it is, for release 1")['status'] == 'ok'
     assert 'httpchk' not in haproxy_service_file(s) and state['history'][2]['check'] == {'type': 'tcp'}
 
     assert_ok(s.deploy('v3', cutover_keep_releases=0))
@@ -211,9 +212,11 @@ def test_standby_rollback_is_one_swap_and_a_later_run_retires_it(docker_site):
         run = run_playbook(ROLLBACK, dict(s.vars, cutover_standby=300))
         load.wait_for(50)
     assert_ok(run)
-    # three module runs on the host (prepare, swap, reap): no green step
+    # three module runs on the host (prepare, swap, reap): no green step, and HAProxy keeps its HTTP check,
+    # which v1 was recorded serving under
     assert run.task('Start green beside the live container')['status'] == 'skipped'
     assert host_module_runs(run) == 3, steps_run(run)
+    assert 'option httpchk' in haproxy_service_file(s)
     assert s.engine.client.containers.get(v1).attrs['State']['StartedAt'] == started  # no start, no restart
     assert get_body(s.port) == 'demoapp v1' and s.state()['live']['container'] == v1
     history = s.state()['history']

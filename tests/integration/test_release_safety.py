@@ -203,7 +203,7 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     live = s.state()['live']
     assert len(s.running()) == 4 and sorted(s.running()) == live['container'].split(',') and s.route() == live['upstream']
     assert s.state()['history'][-1]['strategy'] == 'rolling' and get_body(s.port) == 'demoapp v2'
-    assert s.state()['history'][-1]['check']['type'] == 'http'  # each entry records its check
+    assert s.state()['history'][-1]['check']['type'] == 'http'  # a rollback to it can keep HAProxy's check
     swaps = [r for r in v2.results if r['task'].endswith('Give the new replicas the route of as many old ones')
              and r['status'] == 'ok']
     assert len(swaps) == 2, [r['task'] for r in v2.results]  # two batches of two
@@ -241,8 +241,8 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     assert s.state()['live']['container'] == live['container'] and s.route() == live['upstream']
     assert {get_body(s.port) for _i in range(20)} == {'demoapp v2'} and sorted(s.running()) == live['container'].split(',')
 
-    # every v2 replica is UP again after the rollback's reload (to a TCP check): the canary's shares below
-    # count on all four
+    # every v2 replica passes HAProxy's check (kept at the health path through the rollback, with no reload, so the
+    # canary below re-weighs servers of a process that has already moved them around): the shares count on all four
     assert wait_all_up(s, live['upstream'], 10) is True
 
     # a canary weighs the new replicas together against the live ones, then swaps them all in
@@ -255,6 +255,8 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     step = canary.task('Send green its canary share of requests, step by step, and judge it')['result']['steps'][0]
     share = step['green']['requests'] / float(step['green']['requests'] + step['blue']['requests'])
     print('replicas 3, canary at 30 %%: green took %.2f of the step\'s requests; %s' % (share, load.summary()))
-    assert step['passed'] and 0.15 < share < 0.45, json.dumps(step)
+    # 0.30 exactly in HAProxy's round robin; 0.36 or 0.46 is one or two blue servers left with no requests (HAProxy
+    # 2.6 re-weighing a server in place; haproxy.weight_commands)
+    assert step['passed'] and 0.25 < share < 0.34, json.dumps(step)
     assert load.summary()['failed'] == 0, load.summary()['errors']
     assert len(s.running()) == 3 and get_body(s.port) == 'demoapp v3' and s.route() == s.state()['live']['upstream']

@@ -204,24 +204,39 @@ def test_an_adopted_route_closes_the_live_release_only_when_it_was_a_rollback(ad
     assert st.rolled_back_by_adoption(st.new_state('web'), adopted) is None  # nothing live to close
 
 
-def before_rollback(standby=True):
-    """prepare's answer after v1 then v2 (v2 live), v1 still running as the standby."""
-    history = [dict(number=1, outcome='succeeded', container='web-a'), dict(number=2, outcome='succeeded', container='web-b')]
-    return dict(live=dict(number=2, container='web-b'), history=history,
+HTTP = dict(type='http', path='/health', status=[200])
+READY = dict(type='http', path='/ready', status=[200])
+
+
+def before_rollback(v1_check, current, standby=True):
+    """prepare's answer after v1 then v2 (v2 live), v1 recorded under v1_check, HAProxy running `current`."""
+    history = [dict(number=1, outcome='succeeded', container='web-a', **({'check': v1_check} if v1_check else {})),
+               dict(number=2, outcome='succeeded', container='web-b', check=current)]
+    return dict(live=dict(number=2, container='web-b'), history=history, proxy_check=current,
                 standby=dict(container='web-a', number=1, upstream='u1') if standby else None)
 
 
-@pytest.mark.parametrize('before, number, expected', [
-    (before_rollback(), '', dict(target=1, standby='web-a')),  # the standby is the target: one swap
-    (before_rollback(standby=False), None, dict(target=1, standby=None)),
-    (before_rollback(), '2', dict(target=2, standby=None)),  # asked by number (a string from -e): not the standby's
-    (before_rollback(), 1, dict(target=1, standby='web-a')),
-    (before_rollback(), 7, dict(target=None, standby=None)),  # none: the role refuses
-    (before_rollback(), 'r1', dict(target=None, standby=None)),  # a label, not a number: refused the same way
+@pytest.mark.parametrize('before, number, user_check, expected', [
+    # the standby is the target: one swap; v1 was recorded under the check HAProxy runs: kept, no reload
+    (before_rollback(HTTP, HTTP), '', False, dict(target=1, standby='web-a', check=HTTP, hold_check=False)),
+    (before_rollback(HTTP, HTTP, standby=False), None, False, dict(target=1, standby=None, check=HTTP, hold_check=False)),
+    # v1 was recorded under another path, or before releases recorded one: held at a TCP connect first
+    (before_rollback(READY, HTTP), '', False, dict(target=1, standby='web-a', check={'type': 'tcp'}, hold_check=True)),
+    (before_rollback(None, HTTP), '', False, dict(target=1, standby='web-a', check={'type': 'tcp'}, hold_check=True)),
+    # a TCP connect every release passes; the user's own check; no HAProxy check at all: left as they are
+    (before_rollback(READY, {'type': 'tcp'}), '', False, dict(target=1, standby='web-a', check={'type': 'tcp'}, hold_check=False)),
+    (before_rollback(READY, HTTP), '', True, dict(target=1, standby='web-a', check=HTTP, hold_check=False)),
+    (before_rollback(READY, None), '', False, dict(target=1, standby='web-a', check=None, hold_check=False)),
+    # a release asked by number (a string from -e): the standby counts only when it is that release
+    (before_rollback(HTTP, HTTP), '2', False, dict(target=2, standby=None, check=HTTP, hold_check=False)),
+    (before_rollback(HTTP, HTTP), 7, False, dict(target=None, standby=None, check=HTTP, hold_check=False)),  # none: refused
+    # a label, not a number: refused the same way
+    (before_rollback(HTTP, HTTP), 'r1', False, dict(target=None, standby=None, check=HTTP, hold_check=False)),
 ])
-def test_a_rollback_plan_picks_the_release_and_the_standby(before, number, expected):
-    plan = st.rollback_plan(before, number)
-    assert dict(target=(plan['target'] or {}).get('number'), standby=(plan['standby'] or {}).get('container')) == expected
+def test_a_rollback_plan_picks_the_release_the_standby_and_the_check(before, number, user_check, expected):
+    plan = st.rollback_plan(before, number, user_check)
+    assert dict(plan, target=(plan['target'] or {}).get('number'),
+                standby=(plan['standby'] or {}).get('container')) == expected
 
 
 def test_standby_is_the_good_release_a_deploy_replaced_for_its_window():

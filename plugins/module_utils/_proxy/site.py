@@ -1354,6 +1354,15 @@ def maintenance_files(opts, service):
     return None
 
 
+def route_check(opts, service):
+    """The check HAProxy's config runs on the service's servers now ({type, path, status}), or None: another proxy,
+    a shared load balancer's route (read on its own host), or no config yet."""
+    if opts['type'] != 'haproxy' or opts.get('member'):
+        return None
+    text = read_text(os.path.join(opts['config_dir'], HAProxyHostSite.SERVICE_FILE % service))
+    return haproxy_check_in(text) if text is not None else None
+
+
 def in_maintenance(opts, service):
     """Whether the service's route is in maintenance, or None where there is no maintenance mode."""
     paths = maintenance_files(opts, service)
