@@ -104,6 +104,19 @@ def step_weights(percent, full=100, blues=1, greens=1):
     return full - green, min(256, int(round(green * blues / float(greens))))
 
 
+def weight_changes(current, target):
+    """[(server, weight)]: the changes that take each server from its weight in `current` to the one in `target`,
+    raises first. Pure.
+
+    HAProxy's weighted round robin places a server it re-weighs against the backend's total weight at that moment. A
+    total that shrinks on the way (blue lowered before green is raised) can send a re-weighed server to HAProxy's next
+    round, which with a few requests a second is many seconds away: seen here, one of four blue servers took no
+    request in a whole step, and green 0.36 of a step meant to be 0.30. Raised first, the total never falls below
+    where it starts or where it ends."""
+    changes = [(name, weight) for name, weight in target.items() if current.get(name) != weight]
+    return sorted(changes, key=lambda change: change[1] < current.get(change[0], 0))  # raises (False) first; stable
+
+
 WATCH_DEFAULTS = dict(seconds=60, min_success_rate=99.0, max_response_ms=500, min_requests=10)
 
 

@@ -126,7 +126,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._canary import (
-    DEFAULTS, judge_step, slowest_response_ms, step_traffic, step_weights, summed_counters, with_defaults,
+    DEFAULTS, judge_step, slowest_response_ms, step_traffic, step_weights, summed_counters, weight_changes, with_defaults,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, proxy_guard
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import run_gone
@@ -225,22 +225,24 @@ def main():
     def set_weights(percent):
         stand_down_if_run_gone()
         blue_weight, green_weight = step_weights(percent, full, len(blue), len(green))
+        target = dict({b['name']: blue_weight for b in blue}, **{g['name']: green_weight for g in green})
         with proxy_guard(False)():
-            # green first: it takes requests before blue is re-weighed, so a blue server re-weighed through 0 (HAProxy,
-            # haproxy.weight_commands) is never the only one with a weight
-            weigh(green, green_weight)
-            weigh(blue, blue_weight)
+            for name, weight in weight_changes(weights, target):  # raises first (HAProxy's round robin)
+                driver.set_weight(route, name, weight)
+                weights[name] = weight
             driver.save_state()
 
     def read(slots, rows):
         return summed_counters(rows, [slot['name'] for slot in slots])
 
     analysis = []
+    weights = {slot['name']: slot['weight'] for slot in blue}  # each server's weight as this module sets it
     try:
         # green joins at weight 0, then takes the first step's share with blue's weight set beside it
         with proxy_guard(False)():
             for slot, upstream in zip(green, members(p['upstream'])):
                 driver.add_unweighted(route, slot, upstream)
+                weights[slot['name']] = 0
         for percent in settings['steps']:
             set_weights(percent)
             rows = driver.server_stats(route)

@@ -255,8 +255,8 @@ def test_rolling_replaces_replicas_in_gated_batches_and_rolls_back_or_pauses(doc
     step = canary.task('Send green its canary share of requests, step by step, and judge it')['result']['steps'][0]
     share = step['green']['requests'] / float(step['green']['requests'] + step['blue']['requests'])
     print('replicas 3, canary at 30 %%: green took %.2f of the step\'s requests; %s' % (share, load.summary()))
-    # 0.30 exactly in HAProxy's round robin; 0.36 or 0.46 is one or two blue servers left with no requests (HAProxy
-    # 2.6 re-weighing a server in place; haproxy.weight_commands)
+    # 0.30 exactly in HAProxy's round robin; 0.36 or 0.46 is one or two blue servers left with no requests (a blue
+    # weight lowered before green's was raised; _canary.weight_changes)
     assert step['passed'] and 0.25 < share < 0.34, json.dumps(step)
     assert load.summary()['failed'] == 0, load.summary()['errors']
     assert len(s.running()) == 3 and get_body(s.port) == 'demoapp v3' and s.route() == s.state()['live']['upstream']

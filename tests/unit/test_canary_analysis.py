@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.cutover.deploy.plugins.module_utils import _canary as c
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import canary_errors
 
@@ -50,6 +52,27 @@ def test_judge_step_against_the_thresholds_and_blue():
     assert c.judge_step(10, good, dict(good, requests=0, success_rate=None), c.with_defaults({'min_requests': 0}))['passed']
     slow = dict(good, response_ms=900)
     assert 'above max_response_ms 500' in c.judge_step(10, good, slow, settings)['reasons'][0]
+
+
+@pytest.mark.parametrize('current, target, expected', [
+    # a first step: green (at 0) is raised before blue is lowered
+    ({'a': 100, 'b': 0}, {'a': 90, 'b': 10}, [('b', 10), ('a', 90)]),
+    # replicas: every green before any blue, each side in its given order
+    ({'a': 100, 'a2': 100, 'b': 0, 'b2': 0}, {'a': 70, 'a2': 70, 'b': 60, 'b2': 60},
+     [('b', 60), ('b2', 60), ('a', 70), ('a2', 70)]),
+    # a later step, and a server already at its weight (no command for it)
+    ({'a': 90, 'b': 10, 'c': 50}, {'a': 50, 'b': 50, 'c': 50}, [('b', 50), ('a', 50)]),
+    # standing down: green lowered to 0 is all that changes when blue is already full
+    ({'a': 100, 'b': 10}, {'b': 0}, [('b', 0)]),
+])
+def test_weight_changes_raise_before_they_lower(current, target, expected):
+    changes = c.weight_changes(current, target)
+    assert changes == expected
+    # the backend's total weight never falls below where it starts or ends (HAProxy's round robin)
+    weights, floor = dict(current), min(sum(current.values()), sum(dict(current, **target).values()))
+    for name, weight in changes:
+        weights[name] = weight
+        assert sum(weights.values()) >= floor
 
 
 def test_step_weights_keep_the_hosts_full_weight():

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.cutover.deploy.plugins.module_utils import _state as st
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import joined, members
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import (
-    ProxyError, is_slot_name, member_slot_names, plan_upsert, weight_commands,
+    ProxyError, is_slot_name, member_slot_names, plan_upsert,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import parse_upstream, render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import haproxy_pairs, render_haproxy_service
@@ -52,36 +52,13 @@ def test_haproxy_swaps_every_replica_at_once_into_idle_slots():
         plan_upsert(slots, '127.0.0.1:2001,127.0.0.1:2002,127.0.0.1:2003')
 
 
-def weighed(name, upstream, role, weight, up=True):
-    return dict(slot(name, upstream, role), weight=weight, op_state=2 if up else 0)
+def weighed(name, upstream, role, weight):
+    return dict(slot(name, upstream, role), weight=weight)
 
 
-BLUE_GREEN = [weighed('a', '127.0.0.1:1001', 'serving', 100), weighed('a2', '127.0.0.1:1002', 'serving', 100),
-              weighed('b', '127.0.0.1:2001', 'serving', 0), weighed('b2', '127.0.0.1:1', 'idle', 100)]
-
-
-@pytest.mark.parametrize('slots, name, weight, through_zero', [
-    (BLUE_GREEN, 'a', 70, True),  # serving, UP, weighted, with others taking requests: through 0 (HAProxy 2.6)
-    (BLUE_GREEN, 'b', 40, False),  # at 0 it takes no requests: it comes up at its weight, a fresh place already
-    (BLUE_GREEN, 'a', 0, False),  # to 0: nothing to come back to
-    (BLUE_GREEN, 'a', 100, False),  # its weight already
-    (BLUE_GREEN, 'b2', 100, False),  # idle
-    (BLUE_GREEN, 'zz', 50, False),  # not a slot of the route: HAProxy answers for it
-    ([weighed('a', '127.0.0.1:1001', 'serving', 100), weighed('b', '127.0.0.1:2001', 'serving', 0)], 'a', 70, False),  # alone
-    ([weighed('a', '127.0.0.1:1001', 'serving', 100), weighed('b', '127.0.0.1:2001', 'serving', 40, up=False)],
-     'a', 70, False),  # the other is down: a at 0 would leave the route nothing
-    ([weighed('a', '127.0.0.1:1001', 'serving', 100), weighed('b', '127.0.0.1:2001', 'draining', 100)], 'a', 70, False),
-])
-def test_a_slot_taking_requests_is_reweighed_through_zero_only_beside_another(slots, name, weight, through_zero):
-    cmds = weight_commands(slots, name, weight)
-    assert cmds[-1] == 'set server %%s/%s weight %d' % (name, weight)
-    assert cmds[:-1] == (['set server %%s/%s weight 0' % name] if through_zero else [])
-
-
-def test_an_upsert_resets_a_canary_weight_through_zero_while_blue_still_serves():
+def test_an_upsert_gives_green_its_full_weight_before_blue_drains():
     slots = [weighed('a', '127.0.0.1:1001', 'serving', 70), weighed('b', '127.0.0.1:2001', 'serving', 40)]
-    assert plan_upsert(slots, '127.0.0.1:2001') == [
-        'set server %s/b weight 0', 'set server %s/b weight 100', 'set server %s/a state drain']
+    assert plan_upsert(slots, '127.0.0.1:2001') == ['set server %s/b weight 100', 'set server %s/a state drain']
 
 
 def test_nginx_and_its_read_back_take_every_replica():

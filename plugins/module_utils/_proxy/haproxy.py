@@ -87,25 +87,6 @@ def weights_off_in(slots):
     return [s['name'] for s in slots if slot_role(s) == 'serving' and s.get('weight', 1) != s.get('initial_weight', 1)]
 
 
-def weight_commands(slots, name, weight):
-    """Runtime API commands (without the backend prefix) that give server slot `name` weight `weight`. Pure.
-
-    A slot that takes requests now (serving, UP, weight above 0) goes through weight 0 when another slot takes requests
-    meanwhile: HAProxy 2.6's weighted round robin, re-weighing a server in place, can leave it with no requests at all
-    (seen here: UP, weight 70, nothing for a whole canary step, while the others took its share). A server that leaves
-    at 0 and comes back takes a fresh place, as one coming up does. A slot that is the only one taking requests is
-    re-weighed in place: alone, it is picked whatever its place, and at 0 the route would answer 503.
-    """
-    def takes_requests(s):
-        return slot_role(s) == 'serving' and s.get('op_state') == 2 and s.get('weight', 1) > 0
-    slot = next((s for s in slots if s['name'] == name), None)
-    others = [s for s in slots if s['name'] != name and takes_requests(s)]
-    direct = ['set server %%s/%s weight %d' % (name, weight)]
-    if slot is None or not takes_requests(slot) or weight == 0 or slot.get('weight') == weight or not others:
-        return direct
-    return ['set server %%s/%s weight 0' % name] + direct
-
-
 def upstream_of(slot):
     return '%s:%d' % (slot['addr'], slot['port'])
 
@@ -152,7 +133,7 @@ def plan_upsert(slots, upstream):
         target, (host, port) = targets[u], addresses[u]
         if target.get('weight', 1) != target.get('initial_weight', 1):
             # a canary left its own weight on the slot: the only serving slot takes every request again
-            cmds += weight_commands(slots, target['name'], target['initial_weight'])
+            cmds.append('set server %%s/%s weight %d' % (target['name'], target['initial_weight']))
         if upstream_of(target) != u:
             cmds.append(('set server %%s/%s addr %s port %d' % (target['name'], host, port)))
         if slot_role(target) != 'serving':
@@ -237,10 +218,9 @@ class HAProxy(Driver):
         self.command('set server %s/%s state ready' % (route, slot['name']))
 
     def set_weight(self, route, slot, weight):
-        for cmd in weight_commands(self.slots(route), slot, weight):
-            answer = self.command(cmd % route).strip()
-            if answer:
-                raise ProxyError('HAProxy answered %r to setting the weight of %s/%s' % (answer, route, slot))
+        answer = self.command('set server %s/%s weight %d' % (route, slot, weight)).strip()
+        if answer:
+            raise ProxyError('HAProxy answered %r to setting the weight of %s/%s' % (answer, route, slot))
 
     def drain(self, route, old_upstream, timeout):
         draining = [s['name'] for s in self.slots(route) if slot_role(s) == 'draining']
