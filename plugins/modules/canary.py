@@ -216,6 +216,8 @@ def main():
         if gone is None:
             return
         with proxy_guard(False)():
+            # green lowered first on purpose (no new request for it at once), unlike a step's raises-first order: the
+            # spread between blue servers may be uneven for one HAProxy round, and no request fails
             weigh(green, 0)
             weigh(blue, full)
             driver.save_state()
