@@ -93,6 +93,14 @@ def free_port(address):
         return sock.getsockname()[1]
 
 
+def is_running(state):
+    """Whether a container's State (inspect) says it runs, in Docker's sense: until its stop has ended. Podman reports
+    a container whose graceful stop is under way as not Running, status `stopping`, and refuses to start it until it
+    has stopped. Pure."""
+    state = state or {}
+    return bool(state.get('Running')) or state.get('Status') == 'stopping'
+
+
 def describe(container):
     """The facts about a managed container the modules return and decide on."""
     attrs = container.attrs
@@ -107,7 +115,7 @@ def describe(container):
         config=labels.get(LABEL_CONFIG),
         created=attrs.get('Created', ''),
         status=state.get('Status'),
-        running=bool(state.get('Running')),
+        running=is_running(state),
         upstream=published_upstream(attrs, labels.get(LABEL_PORT)),
     )
 
@@ -123,7 +131,7 @@ def published_upstream(attrs, container_port):
     key = '%s/tcp' % container_port
     published = ((attrs.get('NetworkSettings') or {}).get('Ports') or {}).get(key)
     pinned = ((attrs.get('HostConfig') or {}).get('PortBindings') or {}).get(key)
-    running = bool((attrs.get('State') or {}).get('Running'))
+    running = is_running(attrs.get('State'))
     for binding in (published or ([] if running else pinned) or []):
         if binding.get('HostPort') and binding['HostPort'] != '0':
             return '%s:%s' % (binding.get('HostIp') or '127.0.0.1', binding['HostPort'])

@@ -589,10 +589,10 @@ def wait_retired(module, engine, state, container, poll=0.2):
     entry = next((e for e in retiring(state) if e['container'] == container.name), None)
     if entry is None or module.check_mode:
         return state
-    while container.status == 'running' and time.time() < entry['deadline']:
+    while describe(container)['running'] and time.time() < entry['deadline']:  # Podman's `stopping` included
         time.sleep(poll)
         engine.call('inspecting %s' % container.name, container.reload)
-    if container.status == 'running':
+    if describe(container)['running']:
         engine.call('killing the retiring container %s' % container.name, container.stop, timeout=0)
         container.reload()
     state = with_retiring(state, [e for e in retiring(state) if e is not entry])

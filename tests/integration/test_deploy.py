@@ -310,6 +310,21 @@ def test_a_release_deployed_again_while_its_old_container_is_removed_gets_a_new_
     assert s.state()['live']['container'] != first and get_body(s.port) == 'demoapp v1'
 
 
+def test_a_rollback_to_a_release_still_stopping_waits_for_its_stop_then_starts_it(site):
+    """An app that ignores SIGTERM takes the whole stop timeout to retire; a rollback right after the deploy needs that
+    container back while it is still stopping. It waits for the stop, then starts it. Podman reports such a container
+    as not running (`stopping`) and refused to start it (`container state improper`)."""
+    s = site
+    slow = dict(cutover_stop_timeout=8, cutover_public_env={'IGNORE_TERM': '1'})
+    assert_ok(s.deploy('v1', **slow))
+    v1 = s.state()['live']['container']
+    assert_ok(s.deploy('v2', **slow))
+    assert [e['container'] for e in s.state()['retiring']] == [v1]  # still stopping: the helper waits out the timeout
+    run = run_playbook(ROLLBACK, dict(s.vars, **slow))
+    assert_ok(run)
+    assert s.state()['live']['container'] == v1 and get_body(s.port) == 'demoapp v1'
+
+
 KILL_AFTER = [
     'Take the deploy lock, ensure the proxy route and converge what an interrupted run left behind',
     'Start green beside the live container',  # the release is begun here too

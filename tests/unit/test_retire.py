@@ -1,6 +1,9 @@
 """Retiring: the replaced container's stop off the critical path (pure decisions)."""
 
+import pytest
+
 from ansible_collections.cutover.deploy.plugins.module_utils import _retire as rt
+from ansible_collections.cutover.deploy.plugins.module_utils._engine import is_running
 from ansible_collections.cutover.deploy.plugins.module_utils import _state as st
 
 
@@ -51,3 +54,14 @@ def test_reconcile_retires_a_running_good_release_instead_of_removing_it():
     # killed after the persist and before the old one was retired: it is kept for rollback, stopped
     plan = st.plan_reconcile(live_state('web-old'), [c('web-new'), c('web-old'), c('web-green')], 'u-web-new', now=1)
     assert plan['retire'] == ['web-old'] and plan['remove'] == ['web-green']
+
+
+@pytest.mark.parametrize('state, running', [
+    ({'Running': True, 'Status': 'running'}, True),
+    ({'Running': False, 'Status': 'stopping'}, True),  # Podman, its graceful stop under way: it cannot be started yet
+    ({'Running': False, 'Status': 'exited'}, False),
+    ({}, False),
+    (None, False),
+])
+def test_a_container_runs_until_its_stop_has_ended_on_either_engine(state, running):
+    assert is_running(state) is running
