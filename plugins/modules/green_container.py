@@ -295,7 +295,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
-    Engine, describe, engine_argument_spec, free_port, secret_env,
+    Engine, describe, engine_argument_spec, free_port, is_running, secret_env,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_finite_numbers, require_valid_service, save_state,
@@ -589,10 +589,10 @@ def wait_retired(module, engine, state, container, poll=0.2):
     entry = next((e for e in retiring(state) if e['container'] == container.name), None)
     if entry is None or module.check_mode:
         return state
-    while describe(container)['running'] and time.time() < entry['deadline']:  # Podman's `stopping` included
+    while is_running(container.attrs.get('State')) and time.time() < entry['deadline']:  # Podman's `stopping` too
         time.sleep(poll)
         engine.call('inspecting %s' % container.name, container.reload)
-    if describe(container)['running']:
+    if is_running(container.attrs.get('State')):
         engine.call('killing the retiring container %s' % container.name, container.stop, timeout=0)
         container.reload()
     state = with_retiring(state, [e for e in retiring(state) if e is not entry])

@@ -348,7 +348,8 @@ def main():
     infos, by_name = engine.service_inventory(p['service'])
     remove, stop, kept = select(p, state, infos)
     # one a helper is already stopping to remove is left to it: removing it here too races with the helper
-    remove = [i for i in remove if i['name'] not in removing_names(state)]
+    being_removed = removing_names(state)
+    remove = [i for i in remove if i['name'] not in being_removed]
     # after a cutover nothing waits on the old containers: a running one stops in the background
     background = [i for i in remove + stop if i['running']] if p['live'] or p['background'] else []
     if background:
