@@ -13,7 +13,6 @@ import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, renew
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._source import url_secret
 from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, new_state, read_state, write_state_atomic
 
 
@@ -22,13 +21,6 @@ def require_valid_service(module):
     err = service_error(module.params['service'])
     if err:
         module.fail_json(msg='service: ' + err)
-
-
-def mask_url_secret(module, repo):
-    """Register the secret of repo's URL (if any) with the module, so no result or invocation shows it."""
-    secret = url_secret(repo)
-    if secret:
-        module.no_log_values.add(secret)
 
 
 def non_finite_option(spec, params, prefix=''):

@@ -18,6 +18,9 @@ LABEL_RELEASE = LABEL_PREFIX + 'release'
 LABEL_STRATEGY = LABEL_PREFIX + 'strategy'
 LABEL_IMAGE = LABEL_PREFIX + 'image'
 LABEL_PORT = LABEL_PREFIX + 'container-port'
+# the labels image_build puts on what it builds (tagged <service>:<commit12>); reap prunes by them
+COMMIT_LABEL = LABEL_PREFIX + 'source.commit'
+SETTINGS_LABEL = LABEL_PREFIX + 'source.settings'
 LABEL_CONFIG = LABEL_PREFIX + 'config'          # digest of the image and the settings, no secret values
 LABEL_SECRET_ENV = LABEL_PREFIX + 'secret-env'  # names (never values) of the secret variables
 

@@ -26,9 +26,6 @@ TOOL_ENV_NAMES = ('PATH', 'HOME', 'SHELL', 'ENV', 'BASH_ENV', 'IFS', 'TMPDIR', '
                   'HOSTALIASES', 'RES_OPTIONS', 'LOCALDOMAIN', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY')
 TOOL_ENV_PREFIXES = ('LD_', 'PYTHON', 'DOCKER_', 'COMPOSE_', 'PODMAN_', 'CONTAINERS_', 'BUILDAH_', 'BUILDKIT_',
                      'SSL_', 'REQUESTS_', 'CURL_', 'XDG_', 'MALLOC_', 'GLIBC_')
-# the labels image_build puts on what it builds (tagged <service>:<commit12>); reap prunes by them
-COMMIT_LABEL = 'io.cutover.source.commit'
-SETTINGS_LABEL = 'io.cutover.source.settings'
 
 # scheme://userinfo@ in a URL: masked in any text, and the secret part of a git repo URL
 _USERINFO = re.compile(r'\b([a-z][a-z0-9+.-]*)://([^/@\s]+)@', re.IGNORECASE)
@@ -171,6 +168,13 @@ def url_secret(repo):
         return userinfo
     password = userinfo.partition(':')[2]
     return password or None
+
+
+def mask_url_secret(module, repo):
+    """Register the secret of repo's URL (if any) with the module, so no result or invocation shows it."""
+    secret = url_secret(repo)
+    if secret:
+        module.no_log_values.add(secret)
 
 
 def https_auth_env(username, password):

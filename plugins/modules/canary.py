@@ -135,7 +135,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import serving_slots, slot_role, upstream_of
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import canary_errors, route_error, upstreams_error
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import route_error, upstreams_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import canary_errors
 
 
 def pick_slots(slots, live_upstream, upstream):

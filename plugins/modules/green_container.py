@@ -313,7 +313,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._registry import pu
 from ansible_collections.cutover.deploy.plugins.module_utils._release_command import (
     release_command_option, run_release_command, verdict,
 )
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import (
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import (
     env_error, host_error, labels_error, release_command_error, release_error, volume_error,
 )
 

@@ -156,7 +156,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._health import (
     PROBE_KINDS, bounded_search, healthcheck_verdict, http_verdict, probe_http, probe_tcp, resolve_kind, run_gate,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import split_upstream
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import http_path_error, regex_error
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import http_path_error, regex_error
 
 
 def main():

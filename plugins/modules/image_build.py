@@ -137,10 +137,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._files import LockTimeout, flocked
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import process_alive, process_start
-from ansible_collections.cutover.deploy.plugins.module_utils._module import mask_url_secret, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import COMMIT_LABEL, SETTINGS_LABEL
 from ansible_collections.cutover.deploy.plugins.module_utils._source import (
-    COMMIT_LABEL, SETTINGS_LABEL, escape_error, https_auth_env, image_tag, mask_credentials, settings_digest, source_errors,
-    with_defaults,
+    escape_error, https_auth_env, image_tag, mask_credentials, mask_url_secret, settings_digest, source_errors, with_defaults,
 )
 
 FETCH_LOCK_TIMEOUT = 600

@@ -127,7 +127,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error, upstreams_error
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import route_error, upstreams_error
 
 
 def main():

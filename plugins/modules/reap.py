@@ -216,12 +216,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, release
 from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish_or_report
-from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
+from ansible_collections.cutover.deploy.plugins.module_utils._naming import COMMIT_LABEL, members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
     lease_option, load_state, renew_lease, require_valid_service, save_state,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, removing_names, stop_in_background
-from ansible_collections.cutover.deploy.plugins.module_utils._source import COMMIT_LABEL
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, begin_release, live_container, next_standby, record_live, release_record_option,
     rollback_candidates, select_image_prune, select_reap, standby_rollback_entry, with_standby,

@@ -93,7 +93,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import route_error
 
 
 def main():

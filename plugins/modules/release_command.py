@@ -112,7 +112,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import (
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._registry import pull_argument_spec, registry_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._release_command import DEFAULT_TIMEOUT, run_release_command, verdict
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import env_error, release_command_error, volume_error
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import env_error, release_command_error, volume_error
 
 
 def main():

@@ -163,7 +163,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._module import mask_url_secret
+from ansible_collections.cutover.deploy.plugins.module_utils._source import mask_url_secret
 from ansible_collections.cutover.deploy.plugins.module_utils._validate import ARGUMENT_SPEC, check_inputs
 
 

@@ -160,7 +160,8 @@ from ansible_collections.cutover.deploy.plugins.module_utils._module import leas
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError, run_swap
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import make_driver, proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import serving_slots
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import route_error, upstreams_error, watch_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import route_error, upstreams_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import watch_errors
 
 
 POLL = 0.5  # seconds between readings: a failing release is swapped away from within about this

@@ -191,6 +191,12 @@ def test_rollback_from_kept_container_then_from_image(docker_site):
     assert get_body(s.port) == 'demoapp v2'
     assert s.state()['history'][-1]['kind'] == 'rollback'
 
+    # a release the history does not have: refused, naming the ones it has; v2 serves on, and the lock is free
+    missing = run_playbook(ROLLBACK, dict(s.vars, cutover_release='99'))
+    assert missing.rc != 0, missing.stdout[-2000:]
+    assert 'has no release 99 to roll back to (history: [1, 2, 3, 4, 5])' in missing.stdout, missing.stdout[-2000:]
+    assert get_body(s.port) == 'demoapp v2' and len(s.state()['history']) == 5
+
     status = run_playbook('cutover.deploy.status', s.vars)  # the installed collection's playbook, by name
     assert_ok(status)
     table = status.task('Show the releases')['result']['msg']

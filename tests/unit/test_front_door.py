@@ -15,7 +15,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door i
     claim_in, claim_line, claim_of, conflict, crt_list_path, listener_file, render_crt_list, render_listener,
     acme_challenge_port, lego_command, render_nginx_listener, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import render_haproxy_service
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import front_door_errors
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import front_door_errors
 from tests.tls import self_signed
 
 LISTEN = '127.0.0.1:8443'

@@ -10,9 +10,8 @@ import pytest
 from ansible_collections.cutover.deploy.plugins.module_utils import _canary as c
 from ansible_collections.cutover.deploy.plugins.module_utils import _release_command as rc
 from ansible_collections.cutover.deploy.plugins.module_utils import _settings as st
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import (
-    deploy_input_errors, release_command_error, watch_errors,
-)
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import release_command_error
+from ansible_collections.cutover.deploy.plugins.module_utils._validate import deploy_input_errors, watch_errors
 
 NOW = datetime.datetime(2026, 12, 7, 4, 0, 0, tzinfo=datetime.timezone.utc)
 

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
+import socket
+import ssl
+import urllib.parse
 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 
@@ -30,24 +33,57 @@ class HttpError(ProxyError):
         self.body = body
 
 
-def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True, unix_socket=None):
-    """Send one request; returns the decoded JSON answer (or None). Raises HttpError/ProxyError."""
-    # imported here: ansible's urls module (with its TLS stack) costs about 0.1 s, and most module runs
-    # (HAProxy's Runtime API is a unix socket) never make an HTTP request
-    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (Caddy's admin API can listen on one)."""
 
+    def __init__(self, path, timeout):
+        super().__init__('localhost', timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def _connection(url, timeout, verify_tls, unix_socket):
+    """An http.client connection for url: no proxy from the environment, no redirect followed."""
+    parts = urllib.parse.urlsplit(url)
+    if unix_socket:
+        return _UnixHTTPConnection(unix_socket, timeout)
+    if parts.scheme == 'http':
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    if parts.scheme == 'https':
+        context = ssl.create_default_context()
+        if not verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context)
+    raise ValueError('the URL must start with http:// or https://')
+
+
+def json_request(method, url, what, payload=None, headers=None, timeout=10.0, verify_tls=True, unix_socket=None):
+    """Send one request; returns the decoded JSON answer (or None). Raises HttpError/ProxyError.
+
+    The standard library's http.client, not ansible's urls module: a module ships (and the controller parses, each
+    run) every module_utils file it imports, and these are plain JSON requests to an admin API."""
     data = json.dumps(payload).encode() if payload is not None else None
     all_headers = {'Content-Type': 'application/json', 'Accept': 'application/json'}
     all_headers.update(headers or {})
+    parts = urllib.parse.urlsplit(url)
+    target = (parts.path or '/') + ('?' + parts.query if parts.query else '')
     try:
-        resp = open_url(url, data=data, headers=all_headers, method=method, validate_certs=verify_tls,
-                        timeout=timeout, follow_redirects='none', use_proxy=False, unix_socket=unix_socket)
-        body = resp.read().decode('utf-8', 'replace')
-    except urllib.error.HTTPError as exc:
-        body = exc.read().decode('utf-8', 'replace')
-        raise HttpError(exc.code, body, '%s: %s %s answered %s: %s' % (what, method, url, exc.code, body.strip()[:300]))
-    except (OSError, ValueError) as exc:
+        conn = _connection(url, timeout, verify_tls, unix_socket)
+        try:
+            conn.request(method, target, body=data, headers=all_headers)
+            resp = conn.getresponse()
+            status, body = resp.status, resp.read().decode('utf-8', 'replace')
+        finally:
+            conn.close()
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise ProxyError('%s: cannot reach %s: %s' % (what, url, exc))
+    if status >= 300:  # a redirect is not followed: the admin API answered somewhere else
+        raise HttpError(status, body, '%s: %s %s answered %s: %s' % (what, method, url, status, body.strip()[:300]))
     if not body.strip():
         return None
     try:

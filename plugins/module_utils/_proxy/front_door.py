@@ -21,6 +21,10 @@ import re
 import subprocess
 import time
 
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import (
+    DNS_LABEL_RE, HOST_PATH_RE, address_error, finite_number, shown,
+)
+from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pem
 from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso
 
@@ -454,3 +458,148 @@ def lego_files(folder, hosts):
     """(certificate with its chain, key) lego writes for hosts (named after the first)."""
     name = sorted(hosts)[0]
     return (os.path.join(folder, 'certificates', '%s.crt' % name), os.path.join(folder, 'certificates', '%s.key' % name))
+
+
+# The checks of the front door's options (proxy.hosts, path_prefix, strip_prefix and tls): pure, run by the
+# settings step on the controller and by the modules that ensure a proxy.
+PATH_PREFIX_RE = re.compile(r'(/[A-Za-z0-9._~-]+)+/?')
+FRONT_DOOR_KEYS = ('hosts', 'path_prefix', 'tls')
+FRONT_DOOR_PROXIES = ('haproxy', 'nginx', 'caddy')
+
+
+def host_names_error(field, hosts):
+    """proxy.hosts: a list of DNS names (no IP addresses, no wildcards, no port)."""
+    if not isinstance(hosts, list) or not hosts:
+        return '%s %s is invalid: give a list of host names such as [app.example.com]' % (field, shown(hosts))
+    for name in hosts:
+        labels = name.split('.') if isinstance(name, str) else []
+        if not labels or len(name) > 253 or not all(DNS_LABEL_RE.fullmatch(label) for label in labels) \
+                or all(label.isdigit() for label in labels):
+            return ('%s entry %s is invalid: use a DNS name such as app.example.com (letters, digits, "-" and ".", no '
+                    'port, no wildcard)' % (field, shown(name)))
+    return None
+
+
+def _public_key_pem(kind, text):
+    """The SubjectPublicKeyInfo PEM of a PEM certificate or unencrypted private key; raises ValueError/TypeError when
+    it does not parse, ImportError without `cryptography` (the controller has it: ansible-core requires it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    data = text.strip().encode()
+    if kind == 'certificate':
+        public = x509.load_pem_x509_certificate(data).public_key()
+    else:
+        public = serialization.load_pem_private_key(data, password=None).public_key()
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def pem_error(field, value, kind):
+    """A PEM certificate or key given as text must parse; a path must be absolute (it is read on the host)."""
+    if not isinstance(value, str) or not value.strip():
+        return ('%s is required with %s: PEM text or the absolute path of a PEM file on the host'
+                % (field, field.rsplit('.', 1)[0]))
+    if not is_pem(value):
+        if not HOST_PATH_RE.fullmatch(value):  # the value is not shown: it may be a key pasted wrongly
+            return '%s is invalid: give PEM text (-----BEGIN ...) or the absolute path of a PEM file on the host' % field
+        return None
+    try:
+        _public_key_pem(kind, value)
+    except ImportError:
+        return None
+    except (ValueError, TypeError) as exc:
+        return '%s does not parse as a PEM %s%s: %s' % (
+            field, kind, ' without a passphrase' if kind == 'key' else '', str(exc).splitlines()[0][:200])
+    return None
+
+
+def key_mismatch_error(prefix, tls):
+    """The key of proxy.tls must be the certificate's (both given as PEM text; a path is read on the host)."""
+    if not (is_pem(tls.get('certificate')) and is_pem(tls.get('key'))):
+        return None
+    try:
+        if _public_key_pem('certificate', tls['certificate']) != _public_key_pem('key', tls['key']):
+            return '%s.tls.key is not the key of %s.tls.certificate (their public keys differ)' % (prefix, prefix)
+    except (ImportError, ValueError, TypeError):
+        return None  # reported by pem_error
+    return None
+
+
+EMAIL_RE = re.compile(r'[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}')
+ACME_PROXIES = ('haproxy', 'nginx', 'caddy')  # Caddy by itself; HAProxy and nginx with lego (_proxy/site.ensure_acme)
+
+
+def acme_errors(prefix, proxy, tls):
+    """proxy.tls.acme: where certificates come from instead of proxy.tls.certificate and key."""
+    field, acme = prefix + '.tls.acme', tls['acme']
+    if not isinstance(acme, dict):
+        return ['%s is invalid: use a mapping with email, directory and (optionally) ca_cert' % field]
+    errors = []
+    kind = proxy.get('type') or 'haproxy'
+    if kind not in ACME_PROXIES:
+        errors.append('%s is supported for %s.type %s in this release, not %s (give tls.certificate and tls.key)'
+                      % (field, prefix, ', '.join(ACME_PROXIES), kind))
+    unknown = sorted(set(acme) - {'email', 'directory', 'ca_cert', 'renew_days'})
+    if unknown:
+        errors.append('%s.%s is not a setting (valid: email, directory, ca_cert, renew_days)' % (field, unknown[0]))
+    days = finite_number(acme.get('renew_days', 30))
+    if days is None or days != int(days) or not 1 <= days <= 3650:
+        errors.append('%s.renew_days %s is invalid: use whole days from 1 to 3650' % (field, shown(acme.get('renew_days'))))
+    if not isinstance(acme.get('email'), str) or not EMAIL_RE.fullmatch(acme['email']):
+        errors.append('%s.email %s is invalid: the account email the ACME server knows you by, such as ops@example.com'
+                      % (field, shown(acme.get('email'))))
+    directory = acme.get('directory')
+    if not isinstance(directory, str) or not directory.startswith('https://') or any(c in directory for c in ' \t\r\n"\''):
+        errors.append('%s.directory %s is invalid: the https:// URL of the ACME directory, such as '
+                      'https://acme-v02.api.letsencrypt.org/directory' % (field, shown(directory)))
+    if acme.get('ca_cert') is not None:
+        errors.append(pem_error(field + '.ca_cert', acme['ca_cert'], 'certificate'))
+    if tls.get('certificate') is not None or tls.get('key') is not None:
+        errors.append('%s and %s.tls.certificate/key are exclusive: the ACME server issues the certificate' % (field, prefix))
+    if not proxy.get('hosts'):
+        errors.append('%s needs %s.hosts: the names to obtain a certificate for' % (field, prefix))
+    if not tls.get('redirect_from'):
+        errors.append('%s needs %s.tls.redirect_from: the plain listener (for example 0.0.0.0:80) that answers the '
+                      "ACME server's HTTP-01 challenge" % (field, prefix))
+    return errors
+
+
+def front_door_errors(prefix, proxy):
+    """proxy.hosts, path_prefix, strip_prefix and tls: names, paths and PEM that land in HAProxy's config."""
+    given = [k for k in FRONT_DOOR_KEYS if proxy.get(k) not in (None, '', [], {})]
+    if not given:
+        return []
+    errors = []
+    kind = proxy.get('type') or 'haproxy'
+    if kind not in FRONT_DOOR_PROXIES:
+        errors.append('%s.%s is supported for %s.type %s, not %s' % (
+            prefix, given[0], prefix, ', '.join(FRONT_DOOR_PROXIES), kind))
+    if proxy.get('host') is not None:
+        errors.append('%s.%s and %s.host (a shared load balancer) do not go together in this release'
+                      % (prefix, given[0], prefix))
+    if 'hosts' in given:
+        errors.append(host_names_error(prefix + '.hosts', proxy['hosts']))
+    prefix_value = proxy.get('path_prefix')
+    if 'path_prefix' in given and (not isinstance(prefix_value, str) or not PATH_PREFIX_RE.fullmatch(prefix_value)):
+        errors.append('%s.path_prefix %s is invalid: use a path such as /api (segments of letters, digits, ".", "_", '
+                      '"~" and "-")' % (prefix, shown(prefix_value)))
+    if proxy.get('strip_prefix') is not None and not isinstance(proxy['strip_prefix'], bool):
+        errors.append('%s.strip_prefix %s is invalid: use true or false' % (prefix, shown(proxy['strip_prefix'])))
+    tls = proxy.get('tls')
+    if 'tls' in given:
+        if not isinstance(tls, dict):
+            return errors + ['%s.tls is invalid: use a mapping with certificate and key' % prefix]
+        unknown = sorted(set(tls) - {'certificate', 'key', 'redirect_from', 'acme'})
+        if unknown:
+            errors.append('%s.tls.%s is not a setting (valid: certificate, key, redirect_from, acme)' % (prefix, unknown[0]))
+        if tls.get('acme') is not None:
+            errors += acme_errors(prefix, proxy, tls)
+        else:
+            errors.append(pem_error(prefix + '.tls.certificate', tls.get('certificate'), 'certificate'))
+            errors.append(pem_error(prefix + '.tls.key', tls.get('key'), 'key'))
+            errors.append(key_mismatch_error(prefix, tls))
+        if tls.get('redirect_from') is not None:
+            errors.append(address_error(prefix + '.tls.redirect_from', tls['redirect_from']))
+            if tls['redirect_from'] == proxy.get('listen'):
+                errors.append('%s.tls.redirect_from is %s.listen itself: give the plain listener, such as 0.0.0.0:80'
+                              % (prefix, prefix))
+    return [e for e in errors if e]

@@ -35,16 +35,16 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import 
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.front_door import (
     ACME_CHALLENGE_PATH, DEFAULT_MAINTENANCE_PAGE, DEFAULT_RENEW_DAYS, acme_challenge_port, caddy_acme_policy,
     caddy_cert_tag, caddy_listener_name, caddy_maintenance_handler, caddy_maintenance_id, caddy_redirect_name,
-    cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, lego_command, lego_files, listener_file,
-    maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file, nginx_maintenance_paths,
-    nginx_own_listen_in, own_listen_in, pem_bundle, render_caddy_listener, render_caddy_redirect, render_crt_list,
-    render_listener, render_nginx_listener, render_nginx_server, strip_lines)
+    cert_path, claim_in, claim_line, claim_of, conflict, crt_list_path, front_door_errors, lego_command, lego_files,
+    listener_file, maintenance_lines, maintenance_on, maintenance_paths, nginx_listener_file,
+    nginx_maintenance_paths, nginx_own_listen_in, own_listen_in, pem_bundle, render_caddy_listener,
+    render_caddy_redirect, render_crt_list, render_listener, render_nginx_listener, render_nginx_server, strip_lines)
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import DEFAULT_IMAGE as DEFAULT_HAPROXY_IMAGE, HAProxy, member_slot_names
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.nginx import render_upstream
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.systemd import (
     HANDOVER_VARIABLE, SystemdUnit, render_caddy_unit, render_haproxy_unit, render_nginx_unit, systemd_is_init,
     unit_name, unit_path)
-from ansible_collections.cutover.deploy.plugins.module_utils._validate import address_error, front_door_errors, route_error, split_address
+from ansible_collections.cutover.deploy.plugins.module_utils._checks import address_error, route_error, split_address
 
 # the default config locations (proxy option spec): their units are plain cutover-<proxy>.service
 DEFAULT_HAPROXY_DIR = '/etc/cutover/haproxy'
