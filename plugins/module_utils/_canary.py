@@ -19,11 +19,10 @@ are too few to judge, and the release is kept (the result says so).
 
 from __future__ import annotations
 
+from ansible_collections.cutover.deploy.plugins.module_utils._proxy.haproxy import ANSWERS, NO_ANSWER, counters
+
 DEFAULTS = dict(steps=[10, 50], interval=30, min_success_rate=99.0, max_success_drop=1.0, max_response_ms=500,
                 min_requests=10)
-# show stat columns: answers by class, and requests that got no answer from the server
-ANSWERS = ('hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other')
-NO_ANSWER = ('eresp', 'econ')
 
 
 def with_defaults(canary):
@@ -32,11 +31,6 @@ def with_defaults(canary):
     return dict(steps=[int(s) for s in merged['steps']], interval=float(merged['interval']),
                 min_success_rate=float(merged['min_success_rate']), max_success_drop=float(merged['max_success_drop']),
                 max_response_ms=float(merged['max_response_ms']), min_requests=int(merged['min_requests']))
-
-
-def counters(row):
-    """The counters of one `show stat` server row (a dict of its CSV columns). Pure."""
-    return {k: int(row.get(k) or 0) for k in ANSWERS + NO_ANSWER}
 
 
 def summed_counters(rows, names):

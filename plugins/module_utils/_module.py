@@ -2,7 +2,8 @@
 # Copyright (c) 2026 Cutover contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every service-facing module starts with, turned into clear fail_json messages: the service
-name check, the state read, and the renewal of the deploy lock's lease."""
+name check, the finite numbers check, and the renewal of the deploy lock's lease (the state's read and write
+are _state.load_state and save_state)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import time
 
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_path, renew
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import service_error
-from ansible_collections.cutover.deploy.plugins.module_utils._state import StateError, new_state, read_state, write_state_atomic
 
 
 def require_valid_service(module):
@@ -42,26 +42,6 @@ def require_finite_numbers(module):
     found = non_finite_option(module.argument_spec, module.params)
     if found:
         module.fail_json(msg='%s %s is invalid: use a finite number' % found)
-
-
-def load_state(module):
-    """The service's state from `state_dir` (a new empty one if there is none), or fail clearly."""
-    p = module.params
-    try:
-        return read_state(p['state_dir'], p['service']) or new_state(p['service'])
-    except (OSError, StateError) as exc:
-        module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
-
-
-def save_state(module, state):
-    """Write the service's state file (not in check mode), or fail clearly."""
-    p = module.params
-    if module.check_mode:
-        return
-    try:
-        write_state_atomic(p['state_dir'], p['service'], state)
-    except (OSError, StateError) as exc:
-        module.fail_json(msg='cannot write the state of %s in %s: %s' % (p['service'], p['state_dir'], exc))
 
 
 def lease_option():

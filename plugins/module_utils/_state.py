@@ -467,3 +467,24 @@ def history_table(state, limit=20):
                             h.get('outcome') or '-', (h.get('image') or '-')[:28], h.get('started') or '-',
                             (h.get('initiator') or '-')[:16], h.get('container') or '-'))
     return lines
+
+
+# For the modules: the state read and write, turned into clear fail_json messages
+def load_state(module):
+    """The service's state from `state_dir` (a new empty one if there is none), or fail clearly."""
+    p = module.params
+    try:
+        return read_state(p['state_dir'], p['service']) or new_state(p['service'])
+    except (OSError, StateError) as exc:
+        module.fail_json(msg='cannot read the state of %s in state_dir %s: %s' % (p['service'], p['state_dir'], exc))
+
+
+def save_state(module, state):
+    """Write the service's state file (not in check mode), or fail clearly."""
+    p = module.params
+    if module.check_mode:
+        return
+    try:
+        write_state_atomic(p['state_dir'], p['service'], state)
+    except (OSError, StateError) as exc:
+        module.fail_json(msg='cannot write the state of %s in %s: %s' % (p['service'], p['state_dir'], exc))

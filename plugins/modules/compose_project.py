@@ -155,12 +155,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._process import run_bounded
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, begin_release, recorded_entry, release_record_option)
+    DEFAULT_STATE_DIR, begin_release, load_state, recorded_entry, release_record_option, save_state)
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, describe, engine_argument_spec, free_port
 from ansible_collections.cutover.deploy.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
-    lease_option, load_state, renew_lease, require_valid_service, save_state)
+    lease_option, renew_lease, require_valid_service)
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import container_labels
 from ansible_collections.cutover.deploy.plugins.module_utils._source import compose_errors
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now

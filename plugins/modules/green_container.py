@@ -298,12 +298,12 @@ from ansible_collections.cutover.deploy.plugins.module_utils._engine import (
     Engine, describe, engine_argument_spec, free_port, is_running, secret_env,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
-    lease_option, load_state, renew_lease, require_finite_numbers, require_valid_service, save_state,
+    lease_option, renew_lease, require_finite_numbers, require_valid_service,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import removing_names, retiring, retiring_names, with_retiring
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, begin_release, finish_release, live_container,
-    recorded_entry, release_record_option,
+    load_state, recorded_entry, release_record_option, save_state,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import (

@@ -229,7 +229,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._files import LockT
 from ansible_collections.cutover.deploy.plugins.module_utils._lock import LockHeld, acquire
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
-    load_state, require_finite_numbers, require_valid_service,
+    require_finite_numbers, require_valid_service,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.base import ProxyError
 from ansible_collections.cutover.deploy.plugins.module_utils._files import is_pem, read_text
@@ -240,7 +240,7 @@ from ansible_collections.cutover.deploy.plugins.module_utils._proxy.site import 
     CHECK_HELD, ensure_proxy, in_maintenance, proxy_opts_error, route_check)
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
-    DEFAULT_STATE_DIR, history_table, new_state, previous_good, release_summary, running_standby, write_state_atomic,
+    DEFAULT_STATE_DIR, history_table, load_state, new_state, previous_good, release_summary, running_standby, write_state_atomic,
 )
 
 

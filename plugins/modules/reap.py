@@ -218,12 +218,12 @@ from ansible_collections.cutover.deploy.plugins.module_utils._lock import lock_p
 from ansible_collections.cutover.deploy.plugins.module_utils._metrics import publish_or_report
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import COMMIT_LABEL, members
 from ansible_collections.cutover.deploy.plugins.module_utils._module import (
-    lease_option, load_state, renew_lease, require_valid_service, save_state,
+    lease_option, renew_lease, require_valid_service,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._retire import add_retiring, removing_names, stop_in_background
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     DEFAULT_STATE_DIR, active_standby, begin_release, live_container, next_standby, record_live, release_record_option,
-    rollback_candidates, select_image_prune, select_reap, standby_rollback_entry, with_standby,
+    load_state, rollback_candidates, save_state, select_image_prune, select_reap, standby_rollback_entry, with_standby,
 )
 from ansible_collections.cutover.deploy.plugins.module_utils._time import iso_now
 

@@ -89,10 +89,10 @@ route_upstream:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cutover.deploy.plugins.module_utils._engine import Engine, engine_argument_spec
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._proxy.drivers import proxy_option_spec
 from ansible_collections.cutover.deploy.plugins.module_utils._reconcile import reconcile
-from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR
+from ansible_collections.cutover.deploy.plugins.module_utils._state import DEFAULT_STATE_DIR, load_state
 from ansible_collections.cutover.deploy.plugins.module_utils._checks import route_error
 
 

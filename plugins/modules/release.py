@@ -157,11 +157,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, load_state, renew_lease, require_valid_service
+from ansible_collections.cutover.deploy.plugins.module_utils._module import lease_option, renew_lease, require_valid_service
 from ansible_collections.cutover.deploy.plugins.module_utils._state import (
     release_entry_options,
     DEFAULT_STATE_DIR,
-    begin_release, finish_release, history_table, previous_good, record_live, release_summary, write_state_atomic,
+    begin_release, finish_release, history_table, load_state, previous_good, record_live, release_summary, write_state_atomic,
 )
 
 REQUIRED = {'begin': ('image',), 'live': ('number', 'container', 'upstream'), 'finish': ('number', 'outcome')}

@@ -21,7 +21,6 @@ import io
 import re
 import socket
 
-from ansible_collections.cutover.deploy.plugins.module_utils._canary import counters
 from ansible_collections.cutover.deploy.plugins.module_utils._files import write_atomic
 from ansible_collections.cutover.deploy.plugins.module_utils._naming import members
 
@@ -36,6 +35,16 @@ DEFAULT_IMAGE = 'docker.io/library/haproxy:2.6'
 # the configuration said "disabled", stays set once the slot is made ready at run time, so it is not here).
 _MAINT = 0x01 | 0x02 | 0x20 | 0x40
 _DRAIN = 0x08 | 0x10
+
+
+# show stat columns: answers by class, and requests that got no answer from the server
+ANSWERS = ('hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other')
+NO_ANSWER = ('eresp', 'econ')
+
+
+def counters(row):
+    """The counters of one `show stat` server row (a dict of its CSV columns). Pure."""
+    return {k: int(row.get(k) or 0) for k in ANSWERS + NO_ANSWER}
 
 
 def parse_servers_state(text):
