@@ -7,7 +7,7 @@ export ANSIBLE_LOCALHOST_WARNING := False
 # Ctrl-C or SIGTERM of a deploy cancels it cleanly (plugins/callback/cancel.py)
 export ANSIBLE_CALLBACKS_ENABLED := cutover.deploy.cancel
 
-.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint docs release bench bench-rollback bench-fleet fleet-up fleet-down registry-up registry-down clean
+.PHONY: setup engines collection demo demo-clean status rollback test test-unit test-integration sanity lint docs release bench bench-rollback bench-ab bench-fleet fleet-up fleet-down registry-up registry-down clean
 
 setup:               ## install Debian packages, the virtualenv and the collection
 	bash scripts/setup.sh
@@ -98,6 +98,10 @@ bench: engines collection  ## the zero-downtime benchmark beside community.docke
 
 bench-rollback: engines collection  ## rollback wall time with and without cutover_standby
 	$(PY) bench/rollback.py
+
+bench-ab: engines collection  ## a change against the commit before it, in one session: make bench-ab BEFORE=<rev>
+	@[ -n "$(BEFORE)" ] || { echo 'make bench-ab BEFORE=<git revision>'; exit 2; }
+	$(PY) bench/ab.py --before $(BEFORE)
 
 bench-fleet: engines collection  ## the fleet benchmark (shared load balancer, N = 1, 2, 4 hosts, with Mitogen)
 	$(VENV)/bin/pip install -q 'mitogen>=0.3,<0.4'  # optional accelerator, measured, never required

@@ -153,6 +153,8 @@ def cleanup(site_vars):
     found = client.containers.list(all=True, filters={'label': 'io.cutover.service=%s' % site_vars['cutover_service']})
     if 'plain_playbook' in site_vars:
         found += client.containers.list(all=True, filters={'name': 'bench-plain'})
+    # the site's HAProxy, when it ran as a container (proxy.runtime auto on a host without systemd)
+    found += client.containers.list(all=True, filters={'label': 'io.cutover.config=%s' % site_vars['cutover_proxy']['config_dir']})
     for c in found:
         try:
             c.remove(force=True)
