@@ -199,7 +199,8 @@ class Engine:
 
     def remove_stopped(self, what, container):
         """Remove a stopped container. One already gone, or that another process is removing (a retiring
-        container's helper), is as good as removed."""
+        container's helper), is as good as removed: Docker answers 409 "removal ... already in progress" while the
+        other removal runs; Podman serializes removals on the container's lock and answers 404 after it."""
         try:
             container.remove(v=False)
         except NotFound:
