@@ -87,8 +87,8 @@ def main():
                                deploy_p50=round(statistics.median(v['deploy']), 2),
                                rollback_p50=round(statistics.median(v['rollback']), 2)) for v in variants}
     for key in ('deploy_p50', 'rollback_p50'):
-        print('%s: before (%s) %.2f s, after %.2f s, %+.2f s' % (key, rev, summary['before'][key], summary['after'][key],
-                                                               summary['after'][key] - summary['before'][key]))
+        before, after = summary['before'][key], summary['after'][key]
+        print('%s: before (%s) %.2f s, after %.2f s, %+.2f s' % (key, rev, before, after, after - before))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ('ab-%s.json' % time.strftime('%Y%m%dT%H%M%SZ', time.gmtime()))
     out.write_text(json.dumps(dict(when=time.time(), boot_delay_s=args.boot_delay, rounds=args.rounds, **summary), indent=2))
