@@ -5,7 +5,8 @@
 
 One JSON file per service under the state directory. It names the live container and upstream;
 it is written atomically (temp file, fsync, rename) so a crash leaves the old or the new file,
-never half of one.
+never half of one. load_state and save_state, at the end, are the modules' read and write of it (errors become
+the module's fail_json).
 """
 
 from __future__ import annotations

@@ -142,8 +142,8 @@ def health_value_errors(health, prefix='cutover_'):
     status = health.get('status')
     if status is not None:
         codes = status if isinstance(status, list) else [status]
-        if not codes or not all(finite_number(c) is not None and 100 <= finite_number(c) <= 599 and finite_number(c) == int(finite_number(c))
-                                for c in codes):
+        numbers = [finite_number(c) for c in codes]
+        if not codes or not all(n is not None and n == int(n) and 100 <= n <= 599 for n in numbers):
             errors.append('%shealth.status %s is invalid: use an HTTP status code or a list of them (100-599)'
                           % (prefix, shown(status)))
     return errors

@@ -46,9 +46,8 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def _connection(url, timeout, verify_tls, unix_socket):
-    """An http.client connection for url: no proxy from the environment, no redirect followed."""
-    parts = urllib.parse.urlsplit(url)
+def _connection(parts, timeout, verify_tls, unix_socket):
+    """An http.client connection for a split URL: no proxy from the environment, no redirect followed."""
     if unix_socket:
         return _UnixHTTPConnection(unix_socket, timeout)
     if parts.scheme == 'http':
@@ -73,7 +72,7 @@ def json_request(method, url, what, payload=None, headers=None, timeout=10.0, ve
     parts = urllib.parse.urlsplit(url)
     target = (parts.path or '/') + ('?' + parts.query if parts.query else '')
     try:
-        conn = _connection(url, timeout, verify_tls, unix_socket)
+        conn = _connection(parts, timeout, verify_tls, unix_socket)
         try:
             conn.request(method, target, body=data, headers=all_headers)
             resp = conn.getresponse()
